@@ -172,8 +172,9 @@ def _extract(path, params, batch_size, weights, cache_dir):
     au_names = list(detector.multitask.au_names)
     try:
         if is_image(path):
-            images, indices, times, fps = read_image(path, params["max_size"])
-            frames = iter(zip(indices, times, images))
+            images, indices, times, width = read_image(path, params["max_size"])
+            frames = iter(zip(indices, times, images, [width]))
+            fps = None
         else:
             fps = video_fps(path)
             frames = iter_video(path, fps=params["fps"], step=params["step"],
@@ -186,16 +187,18 @@ def _extract(path, params, batch_size, weights, cache_dir):
             n_sampled += len(batch)
             result, position = _run_batch(detector, [b[2] for b in batch],
                                           params["detect_faces"], params["face_threshold"])
+            # boxes back in the pixels of the original (not downscaled) frames
+            zoom = (np.asarray([b[3] / b[2].shape[1] for b in batch]))[position]
             ok = ~np.isnan(result["FaceRectX"].to_numpy(dtype=float))
             part = pd.DataFrame({
                 "frame": np.asarray([b[0] for b in batch], dtype=np.int64)[position],
                 "timestamp": np.asarray([b[1] for b in batch], dtype=float)[position],
                 "face_id": np.zeros(len(position), dtype=np.int64),
                 "confidence": result["FaceScore"].to_numpy(dtype=float),
-                "face_x": result["FaceRectX"].to_numpy(dtype=float),
-                "face_y": result["FaceRectY"].to_numpy(dtype=float),
-                "face_width": result["FaceRectWidth"].to_numpy(dtype=float),
-                "face_height": result["FaceRectHeight"].to_numpy(dtype=float),
+                "face_x": result["FaceRectX"].to_numpy(dtype=float) * zoom,
+                "face_y": result["FaceRectY"].to_numpy(dtype=float) * zoom,
+                "face_width": result["FaceRectWidth"].to_numpy(dtype=float) * zoom,
+                "face_height": result["FaceRectHeight"].to_numpy(dtype=float) * zoom,
             })
             for name in au_names:
                 part[name] = result[name].to_numpy(dtype=float)
@@ -320,7 +323,8 @@ class AUExtractor(TransformerMixin, BaseEstimator):
     (n_inputs, 1) object array, one frame table per input, with columns
     ``frame`` (index in the file), ``timestamp`` (s), ``face_id`` (0 = the
     largest face of the frame), ``confidence`` (detection score),
-    ``face_x``, ``face_y``, ``face_width``, ``face_height`` and
+    ``face_x``, ``face_y``, ``face_width``, ``face_height`` (py-feat's square
+    face crop, in pixels of the original frame) and
     ``AU01`` ... ``AU43`` (probabilities, ``attrs["au_scale"] == "0-1"``).
     Frames without a face have no row; a file without any face gives an
     empty table (``attrs["n_frames_sampled"]`` says how many frames were
