@@ -92,6 +92,22 @@ def test_clone_and_pickle(feat_weights):
         _same(est.transform(tables), restored.transform(tables))
 
 
+def test_skops_persistence(feat_weights):
+    import skops.io as sio
+
+    tables, _, fitted = _fitted_transformers(feat_weights)
+    for est in fitted:
+        data = sio.dumps(est)
+        untrusted = sio.get_untrusted_types(data=data)
+        assert all(t.startswith("skpersona.au.") for t in untrusted), untrusted
+        restored = sio.loads(data, trusted=untrusted)
+        _same(est.transform(tables), restored.transform(tables))
+    selector = fitted[3]
+    restored = sio.loads(sio.dumps(selector), trusted=sio.get_untrusted_types(
+        data=sio.dumps(selector)))
+    pd.testing.assert_frame_equal(restored.pareto_front_, selector.pareto_front_)
+
+
 def test_pipeline_and_column_transformer(feat_weights):
     tables = make_tables(n_videos=10)
     samples = pd.DataFrame({"video": tables, "transcript": [f"answer {i}" for i in range(10)]})
