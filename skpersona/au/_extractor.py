@@ -12,7 +12,6 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key, file_digest
 from ._frames import as_items, object_column
@@ -381,7 +380,9 @@ class AUExtractor(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
-        """Validate the parameters (the detector is pre-trained; nothing is learnt).
+        """Check that py-feat is importable (the detector is pre-trained; nothing is learnt).
+
+        ``transform`` also works on an unfitted extractor.
 
         Parameters
         ----------
@@ -419,7 +420,6 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         ndarray of shape (n_inputs, 1), dtype=object
             One frame table per input.
         """
-        check_is_fitted(self, "fitted_")
         items = as_items(X, what="video or image paths")
         todo = [i for i, item in enumerate(items) if not isinstance(item, pd.DataFrame)]
         for i in todo:
@@ -446,7 +446,6 @@ class AUExtractor(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """One output column: ``["frame_table"]``."""
-        check_is_fitted(self, "fitted_")
         return np.asarray(["frame_table"], dtype=object)
 
     def __sklearn_tags__(self):

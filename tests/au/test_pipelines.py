@@ -156,3 +156,11 @@ def test_grid_search_over_au_parameters():
                         cv=KFold(3)).fit(tables, y)
     assert grid.best_params_["stats__statistics"] == ["mean"]
     assert len(grid.cv_results_["params"]) == 4
+
+
+def test_stateless_transformers_work_unfitted():
+    tables = make_tables(n_videos=3)
+    assert AUDescriber().transform(tables).shape == (3, 1)
+    assert KeyframeWindows(n_keyframes=1).transform(tables)[0, 0]["keyframe"].eq(0).all()
+    assert AUExtractor().transform(tables)[1, 0] is tables[1]
+    assert AUDescriber().get_feature_names_out().tolist() == ["au_description"]
