@@ -147,6 +147,18 @@ def _run_batch(detector, frames, detect_faces, threshold):
     return result, position
 
 
+def _batches(frames, batch_size, path):
+    """Lists of up to batch_size decoded frames; a decoding error names the file."""
+    while True:
+        try:
+            batch = [item for _, item in zip(range(batch_size), frames)]
+        except Exception as exc:
+            raise ValueError(f"Cannot decode {path!r} as a video or image: {exc}") from exc
+        if not batch:
+            return
+        yield batch
+
+
 def _extract(path, params, batch_size, weights, cache_dir):
     """Frame table of one video or image (runs in a joblib worker)."""
     path = os.fspath(path)
@@ -169,7 +181,7 @@ def _extract(path, params, batch_size, weights, cache_dir):
     detector = _detector(params["weights_dir"], multitask_path, face_path, params["device"],
                          params["face_threshold"])
     au_names = list(detector.multitask.au_names)
-    try:
+    try:  # decoding errors name the file; errors of the model itself pass through
         if is_image(path):
             images, indices, times, width = read_image(path, params["max_size"])
             frames = iter(zip(indices, times, images, [width]))
@@ -178,34 +190,29 @@ def _extract(path, params, batch_size, weights, cache_dir):
             fps = video_fps(path)
             frames = iter_video(path, fps=params["fps"], step=params["step"],
                                 max_frames=params["max_frames"], max_size=params["max_size"])
-        parts, n_sampled = [], 0
-        while True:
-            batch = [item for _, item in zip(range(batch_size), frames)]
-            if not batch:
-                break
-            n_sampled += len(batch)
-            result, position = _run_batch(detector, [b[2] for b in batch],
-                                          params["detect_faces"], params["face_threshold"])
-            # boxes back in the pixels of the original (not downscaled) frames
-            zoom = (np.asarray([b[3] / b[2].shape[1] for b in batch]))[position]
-            ok = ~np.isnan(result["FaceRectX"].to_numpy(dtype=float))
-            part = pd.DataFrame({
-                "frame": np.asarray([b[0] for b in batch], dtype=np.int64)[position],
-                "timestamp": np.asarray([b[1] for b in batch], dtype=float)[position],
-                "face_id": np.zeros(len(position), dtype=np.int64),
-                "confidence": result["FaceScore"].to_numpy(dtype=float),
-                "face_x": result["FaceRectX"].to_numpy(dtype=float) * zoom,
-                "face_y": result["FaceRectY"].to_numpy(dtype=float) * zoom,
-                "face_width": result["FaceRectWidth"].to_numpy(dtype=float) * zoom,
-                "face_height": result["FaceRectHeight"].to_numpy(dtype=float) * zoom,
-            })
-            for name in au_names:
-                part[name] = result[name].to_numpy(dtype=float)
-            parts.append(part.loc[ok])
-    except (OSError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+    except Exception as exc:
         raise ValueError(f"Cannot decode {path!r} as a video or image: {exc}") from exc
+    parts, n_sampled = [], 0
+    for batch in _batches(frames, batch_size, path):
+        n_sampled += len(batch)
+        result, position = _run_batch(detector, [b[2] for b in batch],
+                                      params["detect_faces"], params["face_threshold"])
+        # boxes back in the pixels of the original (not downscaled) frames
+        zoom = np.asarray([b[3] / b[2].shape[1] for b in batch])[position]
+        ok = ~np.isnan(result["FaceRectX"].to_numpy(dtype=float))
+        part = pd.DataFrame({
+            "frame": np.asarray([b[0] for b in batch], dtype=np.int64)[position],
+            "timestamp": np.asarray([b[1] for b in batch], dtype=float)[position],
+            "face_id": np.zeros(len(position), dtype=np.int64),
+            "confidence": result["FaceScore"].to_numpy(dtype=float),
+            "face_x": result["FaceRectX"].to_numpy(dtype=float) * zoom,
+            "face_y": result["FaceRectY"].to_numpy(dtype=float) * zoom,
+            "face_width": result["FaceRectWidth"].to_numpy(dtype=float) * zoom,
+            "face_height": result["FaceRectHeight"].to_numpy(dtype=float) * zoom,
+        })
+        for name in au_names:
+            part[name] = result[name].to_numpy(dtype=float)
+        parts.append(part.loc[ok])
     attrs.update({"fps": fps, "n_frames_sampled": n_sampled})
     table = pd.concat(parts, ignore_index=True) if parts else _empty_table(au_names, attrs)
     if len(table):
