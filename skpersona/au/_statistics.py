@@ -216,6 +216,12 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         Replaces NaN statistics (videos without any frame, AUs missing from a
         table). NaN keeps them for a ``SimpleImputer`` or a NaN-aware model.
 
+    Notes
+    -----
+    Rows are taken as consecutive frames of one face (onsets and bursts follow
+    row order). For tables with several faces per frame (``face_id``), keep
+    one face first, e.g. ``table[table.face_id == 0]``.
+
     Attributes
     ----------
     aus_ : list of str
