@@ -11,13 +11,25 @@ OpenAI-compatible chat API, several models voting (PersonaX style).
 from ._composer import DEFAULT_TEMPLATE, AUTextComposer
 from ._embedder import TextEmbedder
 from ._models import DEFAULT_MODEL, clear_model_cache, load_model, model_identity
+from ._rater import (
+    DEFAULT_PROMPT,
+    DEFAULT_SYSTEM_PROMPT,
+    LLMTraitRater,
+    aggregate_votes,
+    parse_ratings,
+)
 
 __all__ = [
     "AUTextComposer",
     "DEFAULT_MODEL",
+    "DEFAULT_PROMPT",
+    "DEFAULT_SYSTEM_PROMPT",
     "DEFAULT_TEMPLATE",
+    "LLMTraitRater",
     "TextEmbedder",
+    "aggregate_votes",
     "clear_model_cache",
     "load_model",
     "model_identity",
+    "parse_ratings",
 ]
