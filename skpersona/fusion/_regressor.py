@@ -35,6 +35,9 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         columns by the prefix before ``"__"`` of the feature names when X is a
         DataFrame whose every column is prefixed; otherwise (an ndarray, or
         unprefixed names) all columns form a single modality named ``"all"``.
+        Inside a ``Pipeline``, give the ``ColumnTransformer``
+        ``.set_output(transform="pandas")`` so that its prefixed names reach this
+        estimator (a plain ColumnTransformer hands over an unnamed ndarray).
     hidden_size : int, default=64
         Width of the encoders (and of the attention).
     dropout : float, default=0.1
