@@ -5,7 +5,8 @@
 small network with early, gated, cross-modal attention or late fusion.
 """
 
+from ._classifier import FusionClassifier
 from ._modules import FusionModule
 from ._regressor import FusionRegressor
 
-__all__ = ["FusionModule", "FusionRegressor"]
+__all__ = ["FusionClassifier", "FusionModule", "FusionRegressor"]

@@ -138,8 +138,9 @@ class _BaseFusion(BaseEstimator):
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _fit_net(self, X, Y, groups=None):
-        """Fit ``self.net_`` on standardised float32 ``X`` and training targets ``Y``."""
+    def _fit_net(self, X, Y, groups=None, n_outputs=None):
+        """Fit ``self.net_`` on standardised float32 ``X`` and training targets ``Y``
+        (``n_outputs`` network outputs; default: Y's columns)."""
         n_samples, n_features = X.shape
         if self.fusion == "attention" and self.hidden_size % self.n_heads:
             raise ValueError(
@@ -151,7 +152,7 @@ class _BaseFusion(BaseEstimator):
         self.modality_columns_ = {m: np.asarray(idx) for m, idx in blocks.items()}
         self._module_kwargs = {
             "modality_indices": [idx.tolist() for idx in blocks.values()],
-            "n_outputs": int(Y.shape[1]),
+            "n_outputs": int(Y.shape[1] if n_outputs is None else n_outputs),
             "fusion": self.fusion,
             "hidden_size": int(self.hidden_size),
             "dropout": float(self.dropout),

@@ -4,13 +4,15 @@ On arrays without prefixed feature names every column forms a single modality;
 the instances use few epochs and small networks so that the checks stay fast.
 """
 
-from skpersona.fusion import FusionRegressor
+from skpersona.fusion import FusionClassifier, FusionRegressor
 
 _FAST = dict(hidden_size=16, n_heads=2, max_epochs=30, batch_size=32, random_state=0)
 
 INSTANCES = [
     FusionRegressor("gated", **_FAST),
     FusionRegressor("attention", **_FAST),
+    FusionClassifier("gated", **_FAST),
+    FusionClassifier("late", **_FAST),
 ]
 
 EXPECTED_FAILED_CHECKS = {}
