@@ -24,10 +24,12 @@ class FusionModule(nn.Module):
     fusion : {"early", "gated", "attention", "late"}
         ``"early"``: one encoder over the concatenated modalities.
         ``"gated"``: one encoder per modality; a softmax gate computed from all
-        encodings weighs them per sample.
+        encodings weighs them per sample and per output (each trait has its own
+        gate, since traits differ in which modality shows them), and one linear
+        head per output reads its gated mixture.
         ``"attention"``: the modality encodings are tokens; multi-head self-attention
         lets each modality attend to the others (cross-modal attention), and an
-        attention pooling with a learned query weighs them per sample.
+        attention pooling with one learned query per output weighs them.
         ``"late"``: one encoder and one head per modality; the heads' outputs are
         averaged with learned softmax weights (initially a plain average).
     hidden_size : int
@@ -65,20 +67,28 @@ class FusionModule(nn.Module):
             self.encoder = _encoder(sum(sizes), hidden_size, dropout)
         else:
             self.encoders = nn.ModuleList(_encoder(d, hidden_size, dropout) for d in sizes)
+        self.n_outputs = int(n_outputs)
         if fusion == "gated":
-            self.gate = nn.Linear(hidden_size * self.n_modalities, self.n_modalities)
+            # One gate per output: traits differ in which modality shows them.
+            self.gate = nn.Linear(hidden_size * self.n_modalities, self.n_modalities * n_outputs)
         elif fusion == "attention":
             self.modality_embedding = nn.Parameter(torch.zeros(self.n_modalities, hidden_size))
             self.attention = nn.MultiheadAttention(
                 hidden_size, n_heads, dropout=dropout, batch_first=True
             )
             self.norm = nn.LayerNorm(hidden_size)
-            self.query = nn.Parameter(torch.randn(hidden_size) / math.sqrt(hidden_size))
+            self.query = nn.Parameter(
+                torch.randn(n_outputs, hidden_size) / math.sqrt(hidden_size)
+            )
         if fusion == "late":
             self.heads = nn.ModuleList(nn.Linear(hidden_size, n_outputs) for _ in sizes)
             self.mix_logits = nn.Parameter(torch.zeros(self.n_modalities))
-        else:
+        elif fusion == "early":
             self.head = nn.Linear(hidden_size, n_outputs)
+        else:  # one linear head per output, on that output's fused representation
+            bound = 1 / math.sqrt(hidden_size)
+            self.head_weight = nn.Parameter(torch.empty(n_outputs, hidden_size).uniform_(-bound, bound))
+            self.head_bias = nn.Parameter(torch.empty(n_outputs).uniform_(-bound, bound))
 
     def _blocks(self, X):
         return [X[:, getattr(self, f"_idx{m}")] for m in range(self.n_modalities)]
@@ -108,8 +118,8 @@ class FusionModule(nn.Module):
         -------
         out : Tensor of shape (n_samples, n_outputs)
         weights : Tensor of shape (n_samples, n_modalities) or None
-            The gate (gated), attention pooling (attention) or mixing (late) weights;
-            None for early fusion, which has no per-modality weight.
+            The gate (gated), attention pooling (attention), averaged over outputs,
+            or mixing (late) weights; None for early fusion.
         """
         if keep is None:
             keep = self._keep_mask(X.shape[0], X.device)
@@ -124,19 +134,26 @@ class FusionModule(nn.Module):
             logits = self.mix_logits.expand(X.shape[0], -1)
             weights = self._softmax(logits, keep)
             return (weights.unsqueeze(-1) * outs).sum(dim=1), weights
+        n = X.shape[0]
+        out_keep = None if keep is None else keep[:, None, :].expand(-1, self.n_outputs, -1)
         if self.fusion == "gated":
-            weights = self._softmax(self.gate(torch.cat(hidden, dim=1)), keep)
-            fused = (weights.unsqueeze(-1) * torch.stack(hidden, dim=1)).sum(dim=1)
-            return self.head(fused), weights
+            logits = self.gate(torch.cat(hidden, dim=1)).view(n, self.n_outputs, -1)
+            weights = self._softmax(logits, out_keep)  # (n, n_outputs, M)
+            fused = torch.einsum("nkm,nmh->nkh", weights, torch.stack(hidden, dim=1))
+            return self._per_output_head(fused), weights.mean(dim=1)
         tokens = torch.stack(hidden, dim=1) + self.modality_embedding
         padding = None if keep is None else ~keep
         attended, _ = self.attention(
             tokens, tokens, tokens, key_padding_mask=padding, need_weights=False
         )
         tokens = self.norm(tokens + attended)
-        scores = tokens @ self.query / math.sqrt(tokens.shape[-1])
-        weights = self._softmax(scores, keep)
-        return self.head((weights.unsqueeze(-1) * tokens).sum(dim=1)), weights
+        scores = torch.einsum("nmh,kh->nkm", tokens, self.query) / math.sqrt(tokens.shape[-1])
+        weights = self._softmax(scores, out_keep)  # (n, n_outputs, M)
+        fused = torch.einsum("nkm,nmh->nkh", weights, tokens)
+        return self._per_output_head(fused), weights.mean(dim=1)
+
+    def _per_output_head(self, fused):
+        return (fused * self.head_weight).sum(dim=-1) + self.head_bias
 
     def late_contributions(self, X):
         """Per-modality terms ``w_m * head_m(x)`` of a late-fusion output.
@@ -156,7 +173,7 @@ class FusionModule(nn.Module):
     def _softmax(logits, keep):
         if keep is not None:
             logits = logits.masked_fill(~keep, float("-inf"))
-        return torch.softmax(logits, dim=1)
+        return torch.softmax(logits, dim=-1)
 
     def forward(self, X):
         return self.forward_with_weights(X)[0]
