@@ -198,6 +198,11 @@ def test_plot_returns_axes(fitted):
     assert "kci" in ax_kci.get_title()
     with pytest.raises(ValueError, match="did not run"):
         fitted.pvalue_matrix(method="fastkci")
+    block = fitted.plot(rows=["extraversion", "openness"], columns=["smile", "gender", "height"])
+    assert [t.get_text() for t in block.get_xticklabels()] == ["smile", "gender", "height"]
+    assert any(t.get_text() == "*" for t in block.texts)
+    with pytest.raises(ValueError, match="not screened"):
+        fitted.plot(rows=["nope"])
 
 
 def test_prior_mask_contract(fitted):

@@ -442,7 +442,7 @@ class DependencyScreen(BaseEstimator):
             mat.loc[b, a] = p
         return mat
 
-    def plot(self, ax=None, method=None, cmap="viridis", annotate=None):
+    def plot(self, ax=None, method=None, rows=None, columns=None, cmap="viridis", annotate=None):
         """Heatmap of ``-log10`` adjusted p-values; ``*`` marks a dependency edge.
 
         Parameters
@@ -451,10 +451,13 @@ class DependencyScreen(BaseEstimator):
             Where to draw; a new figure when None.
         method : str or None, default=None
             Plot one method; None plots the median over the successful methods.
+        rows, columns : list of str or None, default=None
+            Variables on each axis (a rectangular block, e.g. traits against
+            cues); all screened variables when None.
         cmap : str, default="viridis"
         annotate : bool or None, default=None
-            Mark edges with ``*`` and failed pairs with ``x``; default: when there are at
-            most 30 variables.
+            Mark edges with ``*`` and pairs whose tests all failed with ``x``;
+            default: when each axis has at most 40 variables.
 
         Returns
         -------
@@ -462,26 +465,35 @@ class DependencyScreen(BaseEstimator):
         """
         import matplotlib.pyplot as plt
 
-        mat = self.pvalue_matrix(method=method)
+        rows = list(self.variables_) if rows is None else [str(r) for r in rows]
+        columns = list(self.variables_) if columns is None else [str(c) for c in columns]
+        unknown = sorted(set(rows + columns) - set(self.variables_))
+        if unknown:
+            raise ValueError(f"Variables {unknown} were not screened.")
+        mat = self.pvalue_matrix(method=method).loc[rows, columns]
         if ax is None:
-            size = max(4.0, 0.45 * len(self.variables_) + 2)
-            _, ax = plt.subplots(figsize=(size + 1, size))
+            _, ax = plt.subplots(
+                figsize=(max(4.0, 0.4 * len(columns) + 3), max(3.0, 0.4 * len(rows) + 2))
+            )
         score = -np.log10(np.clip(mat.to_numpy(dtype=float), 1e-300, 1.0))
-        image = ax.imshow(np.ma.masked_invalid(score), cmap=cmap, vmin=0)
+        image = ax.imshow(np.ma.masked_invalid(score), cmap=cmap, vmin=0, aspect="auto")
         ax.figure.colorbar(image, ax=ax, label=r"$-\log_{10}$ adjusted p-value")
-        ticks = np.arange(len(self.variables_))
-        ax.set_xticks(ticks, labels=self.variables_, rotation=90)
-        ax.set_yticks(ticks, labels=self.variables_)
+        ax.set_xticks(np.arange(len(columns)), labels=columns, rotation=90)
+        ax.set_yticks(np.arange(len(rows)), labels=rows)
         if annotate is None:
-            annotate = len(self.variables_) <= 30
+            annotate = max(len(rows), len(columns)) <= 40
         if annotate:
-            adj = self.adjacency_.to_numpy(dtype=float)
-            for i, j in itertools.product(range(len(ticks)), repeat=2):
-                if i == j:
+            adj = self.adjacency_.loc[rows, columns].to_numpy(dtype=float)
+            status = self.agreement_.set_index(["x", "y"])["decision"]
+            for i, j in itertools.product(range(len(rows)), range(len(columns))):
+                if rows[i] == columns[j]:
                     continue
                 if adj[i, j] == 1.0:
                     ax.text(j, i, "*", ha="center", va="center", color="white")
-                elif np.isnan(adj[i, j]) and not np.isnan(score[i, j]):
+                elif np.isnan(adj[i, j]) and (
+                    status.get((rows[i], columns[j])) == "failed"
+                    or status.get((columns[j], rows[i])) == "failed"
+                ):
                     ax.text(j, i, "x", ha="center", va="center", color="red")
         title = "Dependency screen" + (f" ({method})" if method else " (median over tests)")
         ax.set_title(title)
