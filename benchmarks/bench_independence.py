@@ -220,10 +220,20 @@ def screen(quick):
         rating[rng.random(n) < 0.15] = 0
         cols[f"rating{r}"] = rating
     df = pd.DataFrame(cols)
+    truth = {frozenset(p) for p in [("c0", "c4"), ("c1", "c5"), ("c2", "c6"), ("c3", "c7"),
+                                    ("gender", "c0"), ("gender", "c4"), ("country", "language")]}
+    for r in range(3):
+        truth |= {frozenset((f"rating{r}", c)) for c in ("c1", "c5")}
+        truth |= {frozenset((f"rating{r}", f"rating{q}")) for q in range(r + 1, 3)}
     start = time.perf_counter()
     fitted = DependencyScreen(n_jobs=2, random_state=0).fit(df)
     elapsed = time.perf_counter() - start
     table = fitted.pvalues_
+    found = {
+        frozenset((r.x, r.y))
+        for r in fitted.agreement_.itertuples()
+        if r.decision == "dependent"
+    }
     return pd.DataFrame(
         [
             {
@@ -234,6 +244,8 @@ def screen(quick):
                 "methods": ",".join(sorted(table.method.unique())),
                 "failed": int((table.status == "failed").sum()),
                 "edges": int(np.nansum(fitted.adjacency_.to_numpy()) // 2),
+                "true edges found": f"{len(found & truth)}/{len(truth)}",
+                "false edges": len(found - truth),
                 "mean agreement": round(float(fitted.agreement_.agreement.mean()), 3),
                 "seconds (n_jobs=2)": round(elapsed, 1),
             }
