@@ -1,0 +1,128 @@
+"""Frame-table helpers shared by the AU transformers."""
+
+import numbers
+import re
+
+import numpy as np
+import pandas as pd
+
+_AU_COLUMN = re.compile(r"^AU\d+$")
+
+#: Conventional activation thresholds per intensity scale (``threshold="auto"``).
+AUTO_THRESHOLDS = {"0-5": 1.0, "0-1": 0.5}
+
+
+def au_columns(table):
+    """AU intensity columns of a frame table, in their order."""
+    return [c for c in table.columns if isinstance(c, str) and _AU_COLUMN.match(c)]
+
+
+def scale_max(scale):
+    """Upper end of an intensity scale string such as ``"0-5"``."""
+    try:
+        low, high = str(scale).split("-")
+        return float(high)
+    except ValueError as exc:
+        raise ValueError(
+            f"Unknown AU intensity scale {scale!r}; expected a range like '0-5' or '0-1' "
+            "in frame_table.attrs['au_scale']."
+        ) from exc
+
+
+def table_scale(table, default=None):
+    """Intensity scale of a frame table: ``attrs['au_scale']``, else inferred.
+
+    Without the attribute, values above 1 mean the OpenFace 0-5 scale, else 0-1.
+    """
+    scale = table.attrs.get("au_scale") if hasattr(table, "attrs") else None
+    if scale is not None:
+        return str(scale)
+    if default is not None:
+        return default
+    cols = au_columns(table)
+    if cols and len(table):
+        values = table[cols].to_numpy(dtype=float, na_value=np.nan)
+        if np.nanmax(np.where(np.isfinite(values), values, -np.inf), initial=0.0) > 1.0:
+            return "0-5"
+    return "0-1"
+
+
+def resolve_threshold(threshold, scale):
+    """Absolute activation threshold for one scale.
+
+    ``"auto"`` gives the conventional threshold of the scale (1 on 0-5, 0.5 on
+    0-1); a number is a fraction of the scale's maximum.
+    """
+    if isinstance(threshold, str):
+        if threshold != "auto":
+            raise ValueError(f"threshold must be 'auto' or a number in (0, 1], got {threshold!r}.")
+        if scale in AUTO_THRESHOLDS:
+            return AUTO_THRESHOLDS[scale]
+        return 0.2 * scale_max(scale)
+    return float(threshold) * scale_max(scale)
+
+
+def as_frame_tables(X, what="frame tables"):
+    """Turn the accepted per-sample containers into a list of frame tables.
+
+    Accepts a list or tuple, a pandas Series, a one-column DataFrame (what a
+    ``ColumnTransformer`` passes), or a 1-D or (n, 1) object array whose items
+    are frame-table DataFrames.
+    """
+    items = as_items(X, what=what)
+    for i, item in enumerate(items):
+        if not isinstance(item, pd.DataFrame):
+            raise TypeError(
+                f"Item {i} of X is a {type(item).__name__}, not a frame table. Each sample "
+                "must be a pandas DataFrame with AU columns (AU01, AU02, ...); read files with "
+                "skpersona.au.read_openface / read_fex or extract them with AUExtractor."
+            )
+    return items
+
+
+def as_items(X, what="samples"):
+    """List the per-sample objects in X (list, Series, 1-column DataFrame, object array)."""
+    if isinstance(X, pd.DataFrame):
+        if au_columns(X) and X.shape[1] > 1 and not _holds_objects(X):
+            raise TypeError(
+                f"X looks like a single frame table (it has AU columns). Pass {what} as a "
+                "list (or Series) of frame tables, one per video: e.g. [table]."
+            )
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X must hold one column of {what}, got a DataFrame with columns "
+                f"{list(X.columns)[:5]}. Select the column first (e.g. X[['video']]) or route "
+                "it with a ColumnTransformer."
+            )
+        return list(X.iloc[:, 0])
+    if isinstance(X, pd.Series):
+        return list(X)
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1:
+            return list(X[:, 0])
+        if X.ndim == 1:
+            return list(X)
+        raise ValueError(
+            f"X must be 1-D or (n, 1) when it holds {what}, got an array of shape {X.shape}."
+        )
+    if isinstance(X, list | tuple):
+        return list(X)
+    if isinstance(X, str | numbers.Number) or hasattr(X, "__fspath__"):
+        raise TypeError(f"X must be a list of {what}, got a single {type(X).__name__}; wrap it in a list.")
+    try:
+        return list(X)
+    except TypeError as exc:
+        raise TypeError(f"X must be a list-like of {what}, got {type(X).__name__}.") from exc
+
+
+def _holds_objects(df):
+    return any(df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], pd.DataFrame)
+               for c in df.columns)
+
+
+def object_column(items):
+    """An (n, 1) object array holding ``items``."""
+    out = np.empty((len(items), 1), dtype=object)
+    for i, item in enumerate(items):
+        out[i, 0] = item
+    return out
