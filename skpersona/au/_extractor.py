@@ -224,9 +224,26 @@ def _extract(path, params, batch_size, weights, cache_dir):
     return table
 
 
-def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error):
+@contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Use n_threads torch intra-op threads inside the block only."""
+    if n_threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
     try:
-        return _extract(path, params, batch_size, weights, cache_dir)
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error, n_threads=None):
+    try:
+        with _torch_threads(n_threads):
+            return _extract(path, params, batch_size, weights, cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         if on_error == "raise":
             raise
@@ -289,6 +306,10 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         gives an empty frame table (``attrs["error"]`` says why).
     n_jobs : int or None, default=None
         Files processed in parallel with joblib (each worker loads the model).
+    torch_threads : int or None, default=None
+        Torch intra-op threads while extracting (restored afterwards); None
+        leaves torch's setting. 1 is often fastest with ``n_jobs`` > 1 or on
+        a busy machine.
     verbose : bool, default=False
         A tqdm progress bar over files.
 
@@ -328,13 +349,14 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         "cache_dir": [str, os.PathLike, None],
         "on_error": [StrOptions({"raise", "warn"})],
         "n_jobs": [Integral, None],
+        "torch_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["boolean"],
     }
 
     def __init__(self, model="detectorv2", fps=None, step=None, max_frames=None, max_size=None,
                  batch_size=8, device="cpu", face_threshold=0.5, detect_faces=True,
                  faces="largest", weights_dir=None, multitask_weights=None, cache_dir=None,
-                 on_error="raise", n_jobs=None, verbose=False):
+                 on_error="raise", n_jobs=None, torch_threads=None, verbose=False):
         self.model = model
         self.fps = fps
         self.step = step
@@ -350,6 +372,7 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.on_error = on_error
         self.n_jobs = n_jobs
+        self.torch_threads = torch_threads
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -406,7 +429,8 @@ class AUExtractor(TransformerMixin, BaseEstimator):
             weights = _resolve_weights(self.weights_dir, self.multitask_weights)
             params = self._params()
             jobs = (delayed(_extract_or_warn)(items[i], params, self.batch_size, weights,
-                                              self.cache_dir, self.on_error) for i in todo)
+                                              self.cache_dir, self.on_error, self.torch_threads)
+                    for i in todo)
             results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
             if self.verbose:
                 from tqdm.auto import tqdm
