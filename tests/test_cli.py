@@ -243,3 +243,85 @@ def test_manifest_and_resume_logic_refuse_foreign_output(tmp_path, capsys):
         {"au_scale": "0-1", "params": {"fps": 99}, "videos": {}}))
     assert main(["extract-aus", str(video_dir), "-o", str(out)]) == 1
     assert "extracted with other settings" in _error_line(capsys)
+
+
+def _dependent_table(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    group = rng.choice(["f", "m"], size=n)
+    return pd.DataFrame({
+        "extraversion": a,
+        "smiles": np.sin(2 * a) + 0.3 * rng.normal(size=n),
+        "age": rng.normal(size=n),
+        "gender": group,
+        "agreeableness": (group == "f") + 0.5 * rng.normal(size=n),
+    })
+
+
+def test_screen_writes_report_and_heatmap(tmp_path, capsys):
+    _dependent_table().to_csv(tmp_path / "table.csv", index=False)
+    report, plot = tmp_path / "report.csv", tmp_path / "heatmap.png"
+    assert main(["screen", str(tmp_path / "table.csv"), "-o", str(report), "--plot", str(plot),
+                 "--random-state", "0", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "extraversion ~ smiles" in out and "gender ~ agreeableness" in out
+    table = pd.read_csv(report)
+    assert {"x", "y", "method", "pvalue", "pvalue_adjusted", "decision"} <= set(table.columns)
+    assert len(table.groupby(["x", "y"])) == 10  # every pair of 5 columns
+    decision = table.groupby(["x", "y"])["decision"].first()
+    assert decision[("extraversion", "smiles")] == "dependent"
+    assert decision[("gender", "agreeableness")] == "dependent"
+    assert decision[("extraversion", "age")] == "independent"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Chosen tests, a subset of pairs, a column forced to be discrete.
+    assert main(["screen", str(tmp_path / "table.csv"), "-o", str(tmp_path / "r2.parquet"),
+                 "--columns", "extraversion,age", "--against", "smiles,gender",
+                 "--tests", "kci,hsic", "--discrete", "gender", "--no-progress"]) == 0
+    table = pd.read_parquet(tmp_path / "r2.parquet")
+    assert set(table["method"]) == {"kci", "hsic"}
+    assert set(zip(table["x"], table["y"])) == {("extraversion", "smiles"),
+                                                ("extraversion", "gender"),
+                                                ("age", "smiles"), ("age", "gender")}
+
+    for argv, message in [
+        (["--tests", "kci,magic"], "unknown test 'magic'"),
+        (["--columns", "extraversion,height"], "column 'height' not in"),
+        (["--columns", "age"], "at least two columns"),
+        (["--plot", str(tmp_path / "x.gif")], "use a .png"),
+    ]:
+        assert main(["screen", str(tmp_path / "table.csv"), "-o", str(tmp_path / "r.csv"),
+                     *argv]) == 1
+        assert message in _error_line(capsys)
+
+
+def test_screen_and_fit_on_youtube_personality(shared_data, tmp_path, capsys):
+    from skpersona.datasets import load_youtube_personality
+
+    yt = load_youtube_personality(data_home=shared_data)
+    cues = ["mean.pitch", "time.speaking", "hogv.entropy", "mean.energy"]
+    table = yt.data.loc[yt.target.index, ["gender", *cues]].join(yt.target)
+    table.index.name = "vlog"
+    table.reset_index().to_csv(tmp_path / "yt.csv", index=False)
+
+    assert main(["screen", str(tmp_path / "yt.csv"), "-o", str(tmp_path / "report.csv"),
+                 "--columns", "gender,mean.pitch,extraversion,time.speaking",
+                 "--tests", "kci,hsic", "--random-state", "0", "--no-progress"]) == 0
+    report = pd.read_csv(tmp_path / "report.csv")
+    decision = report.groupby(["x", "y"])["decision"].first()
+    # Voice pitch differs between women and men: the screen must find it.
+    assert decision[("gender", "mean.pitch")] == "dependent"
+
+    # A ridge model of the five impressions (1-7 scale) from the nonverbal cues.
+    traits = ",".join(yt.target.columns)
+    assert main(["fit", str(tmp_path / "yt.csv"), "--model", "ridge", "--features",
+                 ",".join(cues), "--traits", traits, "--cv", "3", "-o",
+                 str(tmp_path / "yt.skops")]) == 0
+    assert "extraversion" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path / "yt.skops"), str(tmp_path / "yt.csv"),
+                 "--id-columns", "vlog", "-o", str(tmp_path / "pred.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["vlog", *yt.target.columns]
+    # Speaking time and motion carry extraversion impressions (Biel & Gatica-Perez).
+    r = np.corrcoef(pred["extraversion"], table["extraversion"])[0, 1]
+    assert r > 0.2
