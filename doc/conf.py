@@ -10,6 +10,7 @@ examples run with ``HF_HUB_OFFLINE=1`` (the default text model ships in the
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -70,6 +71,34 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+
+# Fitted attributes such as ``embedding_dim_`` written bare in a docstring (e.g.
+# "ndarray of shape (n_texts, embedding_dim_)") would be read by docutils as a
+# reference to a target "embedding_dim" and fail the build. Escape the trailing
+# underscore of such names outside inline literals and doctest lines; it runs after
+# numpydoc has turned the sections into reST.
+_FITTED_NAME = re.compile(r"(?<![\w`*:<|\\])([A-Za-z](?:\w*[A-Za-z0-9])?)_(?=[\s,.;:)\]}]|$)")
+_INLINE_LITERAL = re.compile(r"(``.+?``|`[^`]+`_{0,2}|:\w+:`[^`]+`)")
+
+
+def _escape_fitted_names(app, what, name, obj, options, lines):
+    in_code = False
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith((">>>", "...")) or stripped.startswith(".. "):
+            in_code = stripped.startswith((">>>", "..."))
+            continue
+        if in_code:
+            in_code = bool(stripped)  # doctest output runs to the next blank line
+            continue
+        parts = _INLINE_LITERAL.split(line)
+        parts[::2] = [_FITTED_NAME.sub(r"\1\\_", part) for part in parts[::2]]
+        lines[i] = "".join(parts)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _escape_fitted_names, priority=900)
+
 
 # -- Gallery -----------------------------------------------------------------
 sphinx_gallery_conf = {

@@ -54,7 +54,8 @@ def au_extractor(options):
         multitask_weights=options.get("multitask_weights"), cache_dir=options.get("cache_dir"),
         n_jobs=options.get("n_jobs"), verbose=options.get("progress"),
         detect_faces=options.get("detect_faces"), faces=options.get("faces"),
-        on_error=options.get("on_error"),
+        on_error=options.get("on_error"), torch_threads=options.get("torch_threads"),
+        face_threshold=options.get("face_threshold"),
     )
 
 

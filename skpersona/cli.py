@@ -134,7 +134,8 @@ def cmd_extract_aus(args):
              f"extracting the other {len(todo)}.")
     options = dict(params, weights_dir=args.weights_dir, multitask_weights=args.multitask_weights,
                    cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
-                   n_jobs=args.n_jobs, progress=False, on_error="warn")
+                   n_jobs=args.n_jobs, progress=False, on_error="warn",
+                   torch_threads=args.torch_threads)
     extractor = au_extractor(options)
     chunk = args.chunk_size or max(1, _n_jobs(args.n_jobs))
     failed = []
@@ -453,6 +454,8 @@ def _add_extraction_options(parser, *, resumable):
                            help="face detection threshold (default: %(default)s)")
         group.add_argument("--batch-size", type=_positive_int, help="frames per forward pass")
         group.add_argument("--device", help="cpu (default), cuda, mps or auto")
+        group.add_argument("--torch-threads", type=_positive_int, help="torch threads per "
+                           "extraction (default: torch's own choice)")
 
 
 def build_parser():

@@ -325,3 +325,149 @@ def test_screen_and_fit_on_youtube_personality(shared_data, tmp_path, capsys):
     # Speaking time and motion carry extraversion impressions (Biel & Gatica-Perez).
     r = np.corrcoef(pred["extraversion"], table["extraversion"])[0, 1]
     assert r > 0.2
+
+
+def test_embed_writes_the_text_embedder_vectors(tmp_path, interviews):
+    from skpersona.text import TextEmbedder
+
+    root, bunch = interviews
+    texts = pd.DataFrame({"clip": [f"c{i}" for i in range(6)],
+                          "answer": list(bunch.data["transcript"][:5]) + [None]})
+    texts.to_csv(tmp_path / "texts.csv", index=False)
+    assert main(["embed", str(tmp_path / "texts.csv"), "--column", "answer", "--id-columns",
+                 "clip", "-o", str(tmp_path / "emb.parquet"), "--no-progress"]) == 0
+    emb = pd.read_parquet(tmp_path / "emb.parquet")
+    assert emb.shape == (6, 1 + 384)
+    assert list(emb.columns[:3]) == ["clip", "text__0", "text__1"]
+    expected = TextEmbedder().fit_transform(texts["answer"].fillna("").tolist())
+    np.testing.assert_allclose(emb.iloc[:, 1:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["semantic", "ridge-multimodal"])
+def test_fit_and_predict_text_models(tmp_path, interviews, name):
+    root, _ = interviews
+    table = pd.read_csv(root / "samples.csv").head(24)
+    table["video"] = [str(root / v) for v in table["video"]]
+    table.to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / f"{name}.skops"
+    assert main(["fit", str(tmp_path / "train.csv"), "--model", name, "--cache-dir",
+                 str(tmp_path / "cache"), "-o", str(model)]) == 0
+    assert main(["predict", str(model), str(tmp_path / "train.csv"), "-o",
+                 str(tmp_path / "pred.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 24
+    # A ridge on the training rows tracks their targets.
+    for trait in BIG_FIVE:
+        assert np.corrcoef(pred[trait], table[trait])[0, 1] > 0.3, trait
+
+
+@pytest.fixture(scope="module")
+def feat_weights(tmp_path_factory):
+    """Generated py-feat weights (see tests/au/_weights.py): meaningless AUs, real code path."""
+    from tests.au._weights import make_multitask, make_retinaface
+
+    root = tmp_path_factory.mktemp("feat_hub")
+    make_retinaface(root, faces=True)
+    make_multitask(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def feat_videos():
+    import feat
+
+    path = Path(feat.__file__).parent / "tests" / "data"
+    assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
+    return path
+
+
+def test_extract_aus_resumes_and_reports_broken_videos(tmp_path, capsys, feat_weights,
+                                                       feat_videos):
+    import shutil
+
+    videos = tmp_path / "videos"
+    (videos / "day2").mkdir(parents=True)
+    shutil.copy(feat_videos / "single_face.mp4", videos / "a.mp4")
+    shutil.copy(feat_videos / "no_face.mp4", videos / "day2" / "b.mp4")
+    (videos / "notes.txt").write_text("not a video")
+    out = tmp_path / "aus.csv"
+    argv = ["extract-aus", str(videos), "-o", str(out), "--weights-dir", str(feat_weights),
+            "--max-frames", "3", "--max-size", "128", "--torch-threads", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+    assert main(argv) == 0
+    first = pd.read_csv(out)
+    assert set(first["video"]) == {"a.mp4"}  # not recursive
+    assert {"frame", "timestamp", "face_id", "confidence", "AU01", "AU12"} <= set(first.columns)
+    assert (first.filter(regex=r"^AU\d\d$").to_numpy() <= 1).all()
+    assert len(first) == 3
+
+    # More videos, one of them broken: only the new ones are extracted.
+    (videos / "broken.mp4").write_bytes(b"\x00" * 100)
+    assert main([*argv, "--recursive"]) == 1
+    captured = capsys.readouterr()
+    assert "1 of 3 videos already in" in captured.out
+    assert "could not read broken.mp4" in captured.err
+    assert captured.err.strip().splitlines()[-1] == (
+        "skpersona extract-aus: error: 1 of 3 videos failed (listed above); the others are "
+        "in the output.")
+    second = pd.read_csv(out)
+    assert set(second["video"]) == {"a.mp4", "day2/b.mp4"}
+    pd.testing.assert_frame_equal(second[second["video"] == "a.mp4"], first)
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert manifest["videos"]["broken.mp4"]["error"]
+    assert manifest["videos"]["day2/b.mp4"]["rows"] == 3
+
+    # Other settings on the same output are refused; --overwrite starts again (from cache).
+    assert main([*argv[:-1], "--max-frames", "2", "--recursive", "--no-progress"]) == 1
+    assert "extracted with other settings" in _error_line(capsys)
+    (videos / "broken.mp4").unlink()
+    assert main([*argv, "--recursive", "--overwrite"]) == 0
+    third = pd.read_csv(out)
+    pd.testing.assert_frame_equal(third.sort_values("video", kind="stable").reset_index(
+        drop=True), second.sort_values("video", kind="stable").reset_index(drop=True))
+
+
+def test_model_extracting_aus_from_video_paths(tmp_path, feat_weights, feat_videos):
+    import shutil
+
+    rows = []
+    for i in range(3):  # two distinct videos; the copy is read from the cache
+        source = "single_face.mp4" if i % 2 == 0 else "no_face.mp4"
+        shutil.copy(feat_videos / source, tmp_path / f"v{i}.mp4")
+        rows.append({"video": f"v{i}.mp4", "extraversion": 0.2 + 0.2 * i})
+    pd.DataFrame(rows).to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / "au.skops"
+    assert main(["fit", str(tmp_path / "train.csv"), "--model", "ridge-au", "--weights-dir",
+                 str(feat_weights), "--max-frames", "1", "--max-size", "128", "--cache-dir",
+                 str(tmp_path / "cache"), "-o", str(model)]) == 0
+    assert main(["predict", str(model), str(tmp_path / "train.csv"), "-o",
+                 str(tmp_path / "pred.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["video", "extraversion"]
+    assert np.isfinite(pred["extraversion"]).all()
+    # The saved model holds the extractor with the settings given on the command line.
+    from skpersona._cli_io import load_model
+
+    extractor = load_model(model)["estimator"][0].transformers_[0][1][0]
+    assert type(extractor).__name__ == "AUExtractor"
+    assert extractor.max_frames == 1 and extractor.max_size == 128
+
+
+@pytest.mark.slow
+def test_fit_text_model_on_first_impressions(shared_data, tmp_path, capsys):
+    from skpersona.datasets import load_first_impressions
+
+    fi = load_first_impressions(data_home=shared_data, split="training")
+    table = fi.data.join(fi.target).head(240)
+    table.to_csv(tmp_path / "fi.csv", index=False)
+    assert main(["fit", str(tmp_path / "fi.csv"), "--model", "ridge-text", "--cv", "4",
+                 "--groups", "youtube_id", "--id-columns", "video_id", "-o",
+                 str(tmp_path / "fi.skops"), "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "GroupKFold(4) by 'youtube_id'" in out
+    accuracy = float(out.split("mean accuracy ")[1].split(",")[0])
+    assert 0.8 < accuracy < 1.0
+    assert main(["predict", str(tmp_path / "fi.skops"), str(tmp_path / "fi.csv"), "-o",
+                 str(tmp_path / "pred.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 240
