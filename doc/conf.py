@@ -59,6 +59,25 @@ default_role = "literal"
 # subpackage that exists in this checkout (see doc/_api.py).
 write_api_reference(DOC_DIR / "api.rst")
 
+# The --help text of every sub-command, included by cli.rst, so that page can
+# never disagree with the command.
+def write_cli_help(folder):
+    from skpersona.cli import build_parser
+
+    folder.mkdir(exist_ok=True)
+    os.environ["COLUMNS"] = "88"
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    texts = {"skpersona": parser.format_help()}
+    texts.update({name: sub.format_help() for name, sub in commands.items()})
+    for name, text in texts.items():
+        path = folder / f"{name}.txt"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+write_cli_help(DOC_DIR / "cli_help")
+
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"members": True, "inherited-members": False}
