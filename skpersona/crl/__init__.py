@@ -7,12 +7,11 @@ identifiability against known latents, and :func:`make_mcc_scorer` turns it
 into a scorer for grid searches (true latents passed as ``y``).
 """
 
-from ._estimators import BetaVAE, LatentNet, MultimodalCRL
+from ._estimators import BetaVAE, MultimodalCRL
 from ._mcc import make_mcc_scorer, match_latents, mcc_scorer, mean_correlation_coefficient
 
 __all__ = [
     "BetaVAE",
-    "LatentNet",
     "MultimodalCRL",
     "make_mcc_scorer",
     "match_latents",

@@ -86,8 +86,9 @@ def mean_correlation_coefficient(true, estimated, method="pearson"):
     Returns
     -------
     mcc : float
-        Mean matched absolute correlation in [0, 1], averaged over
-        ``min(n_true, n_estimated)`` pairs.
+        Matched absolute correlations summed and divided by ``n_true``, in
+        [0, 1]: extra learned latents are not penalised, and a true latent
+        left unmatched (fewer learned than true latents) counts as 0.
 
     Examples
     --------
@@ -100,7 +101,7 @@ def mean_correlation_coefficient(true, estimated, method="pearson"):
     1.0
     """
     rows, cols, corr = match_latents(true, estimated, method)
-    return float(corr[rows, cols].mean())
+    return float(corr[rows, cols].sum() / corr.shape[0])
 
 
 class _MCCScorer:
