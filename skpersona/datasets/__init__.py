@@ -1,0 +1,14 @@
+"""Real data loaders and synthetic generators with known ground truth."""
+
+from ._base import get_data_home
+from ._first_impressions import load_first_impressions
+from ._interviews import AU_CODES, make_interviews
+from ._youtube_personality import load_youtube_personality
+
+__all__ = [
+    "AU_CODES",
+    "get_data_home",
+    "load_first_impressions",
+    "load_youtube_personality",
+    "make_interviews",
+]

@@ -1,0 +1,58 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from skpersona.metrics import (
+    concordance_correlation_coefficient,
+    get_scorer,
+    mean_accuracy_score,
+    pearson_r_per_trait,
+)
+
+
+def test_mean_accuracy_matches_definition():
+    rng = np.random.default_rng(0)
+    y, p = rng.random((50, 5)), rng.random((50, 5))
+    assert mean_accuracy_score(y, p) == pytest.approx(1 - np.abs(y - p).mean())
+    per_trait = mean_accuracy_score(y, p, multioutput="raw_values")
+    np.testing.assert_allclose(per_trait, 1 - np.abs(y - p).mean(axis=0))
+    named = mean_accuracy_score(pd.DataFrame(y, columns=list("abcde")), p, multioutput="raw_values")
+    assert list(named.index) == list("abcde")
+
+
+def test_ccc_properties():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=200)
+    assert concordance_correlation_coefficient(y, y) == pytest.approx(1.0)
+    # Perfectly correlated but shifted: Pearson is 1, CCC is lower.
+    assert pearson_r_per_trait(y, y + 1.0)[0] == pytest.approx(1.0)
+    assert concordance_correlation_coefficient(y, y + 1.0) < 0.7
+    assert concordance_correlation_coefficient(y, np.full_like(y, y.mean())) == pytest.approx(0, abs=1e-12)
+
+
+def test_metric_errors():
+    with pytest.raises(ValueError, match="trait columns"):
+        mean_accuracy_score(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        mean_accuracy_score([np.nan, 1], [1, 1])
+    with pytest.raises(ValueError, match="multioutput"):
+        mean_accuracy_score([1], [1], multioutput="median")
+    with pytest.raises(ValueError, match="Unknown scorer"):
+        get_scorer("accuracy_of_doom")
+
+
+def test_scorers_in_model_selection():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 4))
+    Y = np.clip(0.5 + 0.1 * X[:, :2] + 0.02 * rng.normal(size=(120, 2)), 0, 1)
+    scoring = {name: get_scorer(name) for name in ("mean_accuracy", "ccc", "pearson_r")}
+    ridge = cross_validate(Ridge(), X, Y, cv=3, scoring=scoring)
+    dummy = cross_validate(DummyRegressor(), X, Y, cv=3, scoring=scoring)
+    for name in scoring:
+        assert ridge[f"test_{name}"].mean() > dummy[f"test_{name}"].mean()
+    search = GridSearchCV(Ridge(), {"alpha": [1e-3, 1e4]}, scoring=get_scorer("ccc"), cv=3)
+    assert search.fit(X, Y).best_params_ == {"alpha": 1e-3}
+    assert get_scorer("r2") is not None
