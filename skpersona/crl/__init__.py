@@ -9,6 +9,7 @@ into a scorer for grid searches (true latents passed as ``y``).
 
 from ._estimators import BetaVAE, MultimodalCRL
 from ._mcc import make_mcc_scorer, match_latents, mcc_scorer, mean_correlation_coefficient
+from ._plot import plot_latent_graph
 
 __all__ = [
     "BetaVAE",
@@ -17,4 +18,5 @@ __all__ = [
     "match_latents",
     "mcc_scorer",
     "mean_correlation_coefficient",
+    "plot_latent_graph",
 ]
