@@ -108,10 +108,10 @@ def test_conditional_independence_on_a_chain(method):
 
 def test_randomised_tests_are_reproducible_and_keep_global_state():
     x, y = _nonlinear(200, 9, strength=0.2)
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002
     a = independence_test(x, y, method="rcit", random_state=3)
     b = independence_test(x, y, method="rcit", random_state=3)
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert a.pvalue == b.pvalue and a.statistic == b.statistic
     assert np.array_equal(state[1], after[1]) and state[2] == after[2]
     c = independence_test(x, y, method="hsic_rff", random_state=3)

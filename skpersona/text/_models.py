@@ -14,7 +14,6 @@ _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 _MODELS = {}  # (resolved name, device, trust_remote_code) -> SentenceTransformer
 _LOCK = threading.Lock()
 _DIGESTS = {}  # (path, size, mtime_ns) -> sha256 of the file
-_IDENTITIES = {}  # resolved name -> identity string
 
 
 def resolve_model_name(model_name):
@@ -93,14 +92,12 @@ def clear_model_cache():
 def model_identity(model_name):
     """A string that changes when the model's weights or configuration change.
 
-    For a local folder: a hash of the content of every file in it (computed
-    once per process and file version), so the same model under two paths has
-    one identity. For a hub name: the name itself (pin a revision by
+    For a local folder: a hash of the content of every file in it (each file is
+    hashed once per process and version, seen by its size and modification
+    time), so the same model under two paths has one identity. For a hub name: the name itself (pin a revision by
     downloading it to a folder when the cache must follow weight updates).
     """
     resolved = resolve_model_name(model_name)
-    if resolved in _IDENTITIES:
-        return _IDENTITIES[resolved]
     path = Path(resolved)
     if not path.is_dir():
         identity = f"name:{resolved}"
@@ -116,5 +113,4 @@ def model_identity(model_name):
                 _DIGESTS[memo] = file_digest(file)
             parts.append([rel.as_posix(), _DIGESTS[memo]])
         identity = "sha256:" + cache_key("sentence-transformers-folder", parts)
-    _IDENTITIES[resolved] = identity
     return identity
