@@ -172,3 +172,24 @@ def test_beta_vae_same_interface(data):
     assert not hasattr(vae, "adjacency_")
     restored = pickle.loads(pickle.dumps(vae))
     np.testing.assert_array_equal(restored.transform(data.data), out.to_numpy())
+
+
+@pytest.mark.parametrize("model", ["crl", "crl_flow", "vae"])
+def test_skops_round_trip(data, model):
+    sio = pytest.importorskip("skops.io")
+    est = {
+        "crl": MultimodalCRL(**FAST),
+        "crl_flow": MultimodalCRL(n_flow_layers=2, **FAST),
+        "vae": BetaVAE(n_components=3, **FAST),
+    }[model].fit(data.data)
+    blob = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert untrusted == [f"skpersona.crl._estimators.{type(est).__name__}"]
+    restored = sio.loads(blob, trusted=untrusted)
+    np.testing.assert_array_equal(restored.transform(data.data), est.transform(data.data))
+    assert restored.score(data.data) == est.score(data.data)
+    assert len(restored.net_.history) == est.n_epochs_
+    if model != "vae":
+        pd.testing.assert_frame_equal(restored.adjacency_, est.adjacency_)
+    # the live estimator is untouched by serialisation
+    assert hasattr(est, "net_")
