@@ -77,6 +77,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -119,8 +120,8 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         scale = X.std(axis=0)
         self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         columns, modality_of, latent_dims, n_shared, allowed = self._layout(X, names)
-        seed = _seed(self.random_state)
-        torch.manual_seed(seed)
+        rng = check_random_state(self.random_state)
+        split_seed = _seed(rng)
         self._module_args = dict(
             measurement_columns=[list(map(int, c)) for c in columns],
             measurement_modality=list(map(int, modality_of)),
@@ -133,9 +134,17 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         )
         Xs = self._standardise(X)
         self._n_fit_samples = X.shape[0]
-        self.net_ = self._make_net(X.shape[0], seed)
-        with _torch_threads(self.n_threads):
-            self.net_.fit(Xs, None)
+        best = None
+        for _ in range(self.n_init):
+            torch.manual_seed(_seed(rng))
+            net = self._make_net(X.shape[0], split_seed)  # same split: comparable losses
+            with _torch_threads(self.n_threads):
+                net.fit(Xs, None)
+            key = "valid_loss" if "valid_loss" in net.history[-1] else "train_loss"
+            loss = min(net.history[:, key])
+            if best is None or loss < best[0]:
+                best = (loss, net)
+        self.selection_loss_, self.net_ = best
         self.net_.module_.eval()
         self.n_epochs_ = len(self.net_.history)
         return self
@@ -367,6 +376,10 @@ class MultimodalCRL(_LatentModel):
     validation_fraction : float or None, default=0.2
         Share of the training data held out for early stopping; None uses
         no validation split.
+    n_init : int, default=1
+        Trainings from different initialisations; the one with the lowest
+        validation loss (training loss without a validation split) is kept.
+        Guards against a poor local optimum at ``n_init`` times the cost.
     n_threads : int or None, default=1
         torch intra-op threads while fitting and transforming (restored
         afterwards); small networks run fastest on one. None keeps torch's
@@ -389,7 +402,10 @@ class MultimodalCRL(_LatentModel):
     graph_ : DataFrame
         ``abs(adjacency_) > edge_threshold`` as 0/1.
     n_epochs_ : int
-        Epochs trained.
+        Epochs trained (by the kept initialisation).
+    selection_loss_ : float
+        Best validation loss of the kept initialisation (training loss
+        without a validation split).
     n_features_in_ : int
         Number of input columns.
     feature_names_in_ : ndarray of str
@@ -443,6 +459,7 @@ class MultimodalCRL(_LatentModel):
         max_epochs=200,
         patience=20,
         validation_fraction=0.2,
+        n_init=1,
         n_threads=1,
         random_state=None,
         verbose=0,
@@ -464,6 +481,7 @@ class MultimodalCRL(_LatentModel):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.n_init = n_init
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -617,6 +635,10 @@ class BetaVAE(_LatentModel):
         Early-stopping patience on the validation loss; None trains ``max_epochs``.
     validation_fraction : float or None, default=0.2
         Share of the training data held out for early stopping.
+    n_init : int, default=1
+        Trainings from different initialisations; the one with the lowest
+        validation loss (training loss without a validation split) is kept.
+        Guards against a poor local optimum at ``n_init`` times the cost.
     n_threads : int or None, default=1
         torch intra-op threads while fitting and transforming (restored
         afterwards); small networks run fastest on one. None keeps torch's
@@ -631,7 +653,10 @@ class BetaVAE(_LatentModel):
     net_ : LatentNet
         The fitted skorch net.
     n_epochs_ : int
-        Epochs trained.
+        Epochs trained (by the kept initialisation).
+    selection_loss_ : float
+        Best validation loss of the kept initialisation (training loss
+        without a validation split).
     n_features_in_ : int
         Number of input columns.
     feature_names_in_ : ndarray of str
@@ -671,6 +696,7 @@ class BetaVAE(_LatentModel):
         max_epochs=200,
         patience=20,
         validation_fraction=0.2,
+        n_init=1,
         n_threads=1,
         random_state=None,
         verbose=0,
@@ -686,6 +712,7 @@ class BetaVAE(_LatentModel):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.n_init = n_init
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose

@@ -193,3 +193,11 @@ def test_skops_round_trip(data, model):
         pd.testing.assert_frame_equal(restored.adjacency_, est.adjacency_)
     # the live estimator is untouched by serialisation
     assert hasattr(est, "net_")
+
+
+def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
+    one = MultimodalCRL(**FAST).fit(data.data)
+    three = MultimodalCRL(n_init=3, **FAST).fit(data.data)
+    # the first of the three initialisations is the single one: never worse
+    assert three.selection_loss_ <= one.selection_loss_
+    assert three.selection_loss_ == pytest.approx(min(three.net_.history[:, "valid_loss"]))
