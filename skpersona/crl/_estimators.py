@@ -416,6 +416,20 @@ class MultimodalCRL(_LatentModel):
     BetaVAE : the beta-VAE baseline with the same interface.
     mean_correlation_coefficient : identifiability against known latents.
 
+    Notes
+    -----
+    What the structure identifies. A modality's content block feeds only that
+    modality's decoders, so blocks are told apart from each other and from
+    ``s``; an edge between modalities cannot be absorbed into the latents (a
+    decoder never sees another modality's block), so cross-modal edges are
+    learned from the data. Inside a block, a latent later in the causal order
+    can be re-expressed as a function of earlier ones without changing the
+    likelihood; there the fit leans on the factorised (mean-field) posterior,
+    and within-modality edges and the matching of individual latents are less
+    reliable (see ``benchmarks/RESULTS.md``, section ``crl``). Because the
+    causal order is fixed, a modality-level prior can only forbid edges along
+    it; choose ``causal_order`` so that the allowed directions follow it.
+
     Examples
     --------
     >>> from skpersona.crl import MultimodalCRL
