@@ -1,8 +1,9 @@
 """Independence tests: calibration, power, agreement with causal-learn, speed, full screen.
 
-Run ``python benchmarks/bench_independence.py`` (about 8 minutes on 2 cores) or with
-``--quick`` (about 2 minutes); ``--only calibration,power`` picks parts
-(calibration, power, agreement, speed, screen).
+``python benchmarks/bench_independence.py`` runs calibration, power and agreement
+(about 8 minutes on 2 cores; ``--quick``: about 3); speed and the full screen are in
+``benchmarks/bench_independence_speed.py``. ``--only`` picks parts among
+calibration, power, agreement, speed, screen.
 
 * calibration: rejection rate at alpha = 0.05 under (conditional) independence over
   many simulated data sets, with a 95% binomial interval;
@@ -50,14 +51,14 @@ def _null_data(kind, n, rng):
 
 
 def calibration(quick):
-    reps = 60 if quick else 200
+    reps = 60 if quick else 150
     n = 200
     specs = [
         ("kci", "continuous", False, reps),
         ("kci", "continuous", True, reps),
         ("rcit", "continuous", False, reps),
         ("rcit", "continuous", True, reps),
-        ("fastkci", "continuous", False, max(reps // 5, 10)),
+        ("fastkci", "continuous", False, 6 if quick else 12),
         ("fisherz", "continuous", False, reps),
         ("hsic", "continuous", False, reps),
         ("hsic_perm", "continuous", False, reps // 2),
@@ -79,7 +80,7 @@ def calibration(quick):
                 x2, _, _ = _null_data(kind, n, rng)
                 x = x2
             opts = {"n_permutations": 200} if method == "hsic_perm" else {}
-            opts.update({"J": 4} if method == "fastkci" else {})
+            opts.update({"J": 2} if method == "fastkci" else {})
             res = independence_test(
                 x, y, z if conditional else None, method=method, random_state=i, **opts
             )
@@ -125,7 +126,7 @@ def agreement(quick):
     from causallearn.utils.cit import CIT
     from causallearn.utils.KCI.KCI import KCI_CInd, KCI_UInd
 
-    reps = 8 if quick else 25
+    reps = 8 if quick else 20
     diffs = {k: [] for k in ["kci", "kci | z", "fisherz | z", "chi2 | z", "gsq | z"]}
     for i in range(reps):
         rng = np.random.default_rng(100 + i)
@@ -219,10 +220,20 @@ def screen(quick):
         rating[rng.random(n) < 0.15] = 0
         cols[f"rating{r}"] = rating
     df = pd.DataFrame(cols)
+    truth = {frozenset(p) for p in [("c0", "c4"), ("c1", "c5"), ("c2", "c6"), ("c3", "c7"),
+                                    ("gender", "c0"), ("gender", "c4"), ("country", "language")]}
+    for r in range(3):
+        truth |= {frozenset((f"rating{r}", c)) for c in ("c1", "c5")}
+        truth |= {frozenset((f"rating{r}", f"rating{q}")) for q in range(r + 1, 3)}
     start = time.perf_counter()
     fitted = DependencyScreen(n_jobs=2, random_state=0).fit(df)
     elapsed = time.perf_counter() - start
     table = fitted.pvalues_
+    found = {
+        frozenset((r.x, r.y))
+        for r in fitted.agreement_.itertuples()
+        if r.decision == "dependent"
+    }
     return pd.DataFrame(
         [
             {
@@ -233,6 +244,8 @@ def screen(quick):
                 "methods": ",".join(sorted(table.method.unique())),
                 "failed": int((table.status == "failed").sum()),
                 "edges": int(np.nansum(fitted.adjacency_.to_numpy()) // 2),
+                "true edges found": f"{len(found & truth)}/{len(truth)}",
+                "false edges": len(found - truth),
                 "mean agreement": round(float(fitted.agreement_.agreement.mean()), 3),
                 "seconds (n_jobs=2)": round(elapsed, 1),
             }
@@ -249,10 +262,10 @@ PARTS = {
 }
 
 
-def main(argv=None):
+def main(argv=None, default_parts=("calibration", "power", "agreement")):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer data sets and sizes")
-    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument("--only", default=",".join(default_parts), help="comma-separated parts")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)

@@ -158,3 +158,15 @@ def test_scorer_errors():
     with pytest.raises(ValueError, match="method must be"):
         make_independence_scorer("magic")
     assert "make_independence_scorer" in repr(make_independence_scorer())
+
+
+def test_scorer_pickles_with_its_request():
+    import pickle
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_independence_scorer("hsic", metadata="gender").set_score_request(gender=True)
+        restored = pickle.loads(pickle.dumps(scorer))
+        assert restored.get_metadata_routing().score.requests == {"gender": True}
+    X = np.random.default_rng(5).normal(size=(60, 2))
+    model = LinearRegression().fit(X, X[:, 0])
+    assert 0.0 <= restored(model, X, X[:, 0], gender=X[:, 1] > 0) <= 1.0

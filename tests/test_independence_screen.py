@@ -137,6 +137,13 @@ def test_conditioning_set_removes_chain_dependency():
     assert given_b.adjacency_.loc["a", "c"] == 0.0
     kci = given_b.pvalues_.set_index("method").loc["kci"]
     assert not kci.dependent and kci.pvalue > 0.05
+    both = DependencyScreen(conditioning=[[], ["b"]], consensus="all", random_state=0).fit(df)
+    assert both.agreement_.conditioning.tolist() == ["", "b"]
+    assert both.agreement_.decision.tolist() == ["dependent", "independent"]
+    assert both.adjacency_.loc["a", "c"] == 0.0  # independence given any set removes the edge
+    assert both.pvalue_matrix().loc["a", "c"] > 0.05
+    with pytest.raises(ValueError, match="a mix"):
+        DependencyScreen(conditioning=["b", ["c"]]).fit(df)
     assert set(given_b.pvalues_.conditioning) == {"b"}
     assert set(given_b.pvalues_.method) == {"kci", "rcit"}
 
@@ -198,6 +205,11 @@ def test_plot_returns_axes(fitted):
     assert "kci" in ax_kci.get_title()
     with pytest.raises(ValueError, match="did not run"):
         fitted.pvalue_matrix(method="fastkci")
+    block = fitted.plot(rows=["extraversion", "openness"], columns=["smile", "gender", "height"])
+    assert [t.get_text() for t in block.get_xticklabels()] == ["smile", "gender", "height"]
+    assert any(t.get_text() == "*" for t in block.texts)
+    with pytest.raises(ValueError, match="not screened"):
+        fitted.plot(rows=["nope"])
 
 
 def test_prior_mask_contract(fitted):

@@ -42,8 +42,7 @@ def _auto_methods(discrete, n_samples, conditional):
 
 def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
     """All tests of one pair; failures are caught and reported, never guessed."""
-    cols = [a, b, *cond]
-    sub = frame[cols]
+    sub = frame
     if missing == "pairwise":
         sub = sub.dropna()
     rows = []
@@ -103,14 +102,19 @@ class DependencyScreen(BaseEstimator):
         Level at which an adjusted p-value means "dependent".
     correction : {"bh", "holm", "none"}, default="bh"
         Multiple-testing correction, applied per method over all pairs.
-    conditioning : list of str or None, default=None
-        Columns to condition every pair on (they are not screened themselves).
+    conditioning : list of str, list of lists of str, or None, default=None
+        One conditioning set (a list of columns) for every pair, or several sets
+        (a list of lists; ``[]`` stands for the marginal test), each tested side by
+        side. Conditioning columns are not screened themselves.
     pairs : list of (str, str) or None, default=None
         Pairs to test; all pairs of the screened variables when None.
     consensus : {"majority", "all", "any"}, default="majority"
-        How the methods' decisions combine into ``adjacency_``: a pair is an edge
-        when at least half (``"majority"``; a tie keeps the edge), all, or any of the
-        successful tests reject independence.
+        How the methods' decisions combine: a pair is dependent (given a
+        conditioning set) when at least half (``"majority"``; a tie keeps the edge),
+        all, or any of the successful tests reject independence. With several
+        conditioning sets, a pair is an edge of ``adjacency_`` when it is dependent
+        under every set that reached a decision: independence given any set removes
+        the edge, as in constraint-based causal discovery.
     aggregate : dict of str -> list of str, or None, default=None
         Rating columns to aggregate PersonaX style before screening (median after
         dropping 0 = "insufficient information", see :func:`aggregate_ratings`);
@@ -139,7 +143,8 @@ class DependencyScreen(BaseEstimator):
         boolean, missing for failed tests), ``status`` (``"ok"`` or ``"failed"``),
         ``reason``.
     agreement_ : DataFrame
-        One row per pair: ``n_methods``, ``n_ok``, ``n_dependent``, ``decision``
+        One row per pair and conditioning set: ``x``, ``y``, ``conditioning``,
+        ``n_methods``, ``n_ok``, ``n_dependent``, ``decision``
         (``"dependent"``, ``"independent"`` or ``"failed"``) and ``agreement``, the
         share of successful tests that agree with the decision.
     adjacency_ : DataFrame
@@ -310,11 +315,12 @@ class DependencyScreen(BaseEstimator):
                 f"Columns {bad} contain missing values; use missing='pairwise' to drop them "
                 "pair by pair, or impute them first."
             )
-        cond = [str(c) for c in (self.conditioning or [])]
-        absent = [c for c in cond if c not in frame.columns]
+        cond_sets = self._conditioning_sets()
+        cond_vars = sorted({c for cs in cond_sets for c in cs})
+        absent = [c for c in cond_vars if c not in frame.columns]
         if absent:
             raise ValueError(f"Conditioning columns {absent} are not in X.")
-        variables = [c for c in frame.columns if c not in cond]
+        variables = [c for c in frame.columns if c not in cond_vars]
         if len(variables) < 2:
             raise ValueError(
                 f"DependencyScreen needs at least 2 variables to pair, got {len(variables)}; "
@@ -328,20 +334,23 @@ class DependencyScreen(BaseEstimator):
             pairs = list(itertools.combinations(variables, 2))
         else:
             pairs = [(str(a), str(b)) for a, b in self.pairs]
+            same = [p for p in pairs if p[0] == p[1]]
+            if same:
+                raise ValueError(f"pairs must name two different variables, got {same}.")
             unknown = sorted({v for p in pairs for v in p} - set(variables))
             if unknown:
                 raise ValueError(f"pairs name variables not in X (or in conditioning): {unknown}.")
         self.discrete_ = {
             c: column_is_discrete(frame[c], self.max_categories) for c in frame.columns
         }
-        cond_discrete = all(self.discrete_[c] for c in cond)
         n_samples = frame.shape[0]
         plan = []
         for a, b in pairs:
-            discrete = self.discrete_[a] and self.discrete_[b] and cond_discrete
-            plan.append((a, b, self._methods_for(discrete, n_samples, bool(cond))))
+            for cond in cond_sets:
+                discrete = all(self.discrete_[c] for c in (a, b, *cond))
+                plan.append((a, b, cond, self._methods_for(discrete, n_samples, bool(cond))))
         rng = check_random_state(self.random_state)
-        seeds = [rng.randint(np.iinfo(np.int32).max, size=len(m)) for _, _, m in plan]
+        seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
         iterator = zip(plan, seeds)
         if self.verbose:
@@ -349,8 +358,10 @@ class DependencyScreen(BaseEstimator):
 
             iterator = tqdm(iterator, total=len(plan), desc="DependencyScreen")
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_run_pair)(frame, a, b, cond, methods, self.missing, s, options)
-            for (a, b, methods), s in iterator
+            delayed(_run_pair)(
+                frame[[a, b, *cond]], a, b, cond, methods, self.missing, s, options
+            )
+            for (a, b, cond, methods), s in iterator
         )
         table = pd.DataFrame([row for rows in results for row in rows])
         if table.empty:
@@ -370,9 +381,22 @@ class DependencyScreen(BaseEstimator):
         self.adjacency_ = self._adjacency(self.agreement_, variables)
         return self
 
+    def _conditioning_sets(self):
+        cond = self.conditioning
+        if cond is None or len(cond) == 0:
+            return [()]
+        if all(isinstance(c, list | tuple) for c in cond):
+            return [tuple(str(v) for v in c) for c in cond]
+        if any(isinstance(c, list | tuple) for c in cond):
+            raise ValueError(
+                "conditioning must be one list of column names, or a list of such lists; "
+                f"got a mix: {cond!r}."
+            )
+        return [tuple(str(v) for v in cond)]
+
     def _agreement(self, table):
         rows = []
-        for (a, b), group in table.groupby(["x", "y"], sort=False):
+        for (a, b, cond), group in table.groupby(["x", "y", "conditioning"], sort=False):
             ok = group["status"] == "ok"
             n_ok = int(ok.sum())
             n_dep = int(group.loc[ok, "dependent"].astype(bool).sum())
@@ -391,6 +415,7 @@ class DependencyScreen(BaseEstimator):
                 {
                     "x": a,
                     "y": b,
+                    "conditioning": cond,
                     "n_methods": len(group),
                     "n_ok": n_ok,
                     "n_dependent": n_dep,
@@ -400,16 +425,25 @@ class DependencyScreen(BaseEstimator):
             )
         return pd.DataFrame(
             rows,
-            columns=["x", "y", "n_methods", "n_ok", "n_dependent", "decision", "agreement"],
+            columns=[
+                "x", "y", "conditioning", "n_methods", "n_ok", "n_dependent", "decision",
+                "agreement",
+            ],
         )
 
     @staticmethod
     def _adjacency(agreement, variables):
         adj = pd.DataFrame(np.nan, index=variables, columns=variables)
-        for row in agreement.itertuples(index=False):
-            value = {"dependent": 1.0, "independent": 0.0}.get(row.decision, np.nan)
-            adj.loc[row.x, row.y] = value
-            adj.loc[row.y, row.x] = value
+        for (a, b), group in agreement.groupby(["x", "y"], sort=False):
+            decisions = set(group["decision"])
+            if "independent" in decisions:
+                value = 0.0
+            elif "dependent" in decisions:
+                value = 1.0
+            else:
+                value = np.nan
+            adj.loc[a, b] = value
+            adj.loc[b, a] = value
         for v in variables:
             adj.loc[v, v] = 0.0
         return adj
@@ -422,7 +456,8 @@ class DependencyScreen(BaseEstimator):
         ----------
         method : str or None, default=None
             One method's p-values; None takes, per pair, the median over the
-            successful methods.
+            successful methods. With several conditioning sets, the largest of the
+            sets' values is kept (the weakest evidence, matching ``adjacency_``).
         adjusted : bool, default=True
             Corrected (``pvalue_adjusted``) or raw p-values.
         """
@@ -435,14 +470,19 @@ class DependencyScreen(BaseEstimator):
                     f"method {method!r} did not run; ran {sorted(set(self.pvalues_['method']))}."
                 )
             table = table[table["method"] == method]
-        values = table.groupby(["x", "y"], sort=False)[column].median()
+        values = (
+            table.groupby(["x", "y", "conditioning"], sort=False)[column]
+            .median()
+            .groupby(level=[0, 1], sort=False)
+            .max()
+        )
         mat = pd.DataFrame(np.nan, index=self.variables_, columns=self.variables_)
         for (a, b), p in values.items():
             mat.loc[a, b] = p
             mat.loc[b, a] = p
         return mat
 
-    def plot(self, ax=None, method=None, cmap="viridis", annotate=None):
+    def plot(self, ax=None, method=None, rows=None, columns=None, cmap="viridis", annotate=None):
         """Heatmap of ``-log10`` adjusted p-values; ``*`` marks a dependency edge.
 
         Parameters
@@ -451,10 +491,13 @@ class DependencyScreen(BaseEstimator):
             Where to draw; a new figure when None.
         method : str or None, default=None
             Plot one method; None plots the median over the successful methods.
+        rows, columns : list of str or None, default=None
+            Variables on each axis (a rectangular block, e.g. traits against
+            cues); all screened variables when None.
         cmap : str, default="viridis"
         annotate : bool or None, default=None
-            Mark edges with ``*`` and failed pairs with ``x``; default: when there are at
-            most 30 variables.
+            Mark edges with ``*`` and pairs whose tests all failed with ``x``;
+            default: when each axis has at most 40 variables.
 
         Returns
         -------
@@ -462,26 +505,35 @@ class DependencyScreen(BaseEstimator):
         """
         import matplotlib.pyplot as plt
 
-        mat = self.pvalue_matrix(method=method)
+        rows = list(self.variables_) if rows is None else [str(r) for r in rows]
+        columns = list(self.variables_) if columns is None else [str(c) for c in columns]
+        unknown = sorted(set(rows + columns) - set(self.variables_))
+        if unknown:
+            raise ValueError(f"Variables {unknown} were not screened.")
+        mat = self.pvalue_matrix(method=method).loc[rows, columns]
         if ax is None:
-            size = max(4.0, 0.45 * len(self.variables_) + 2)
-            _, ax = plt.subplots(figsize=(size + 1, size))
+            _, ax = plt.subplots(
+                figsize=(max(4.0, 0.4 * len(columns) + 3), max(3.0, 0.4 * len(rows) + 2))
+            )
         score = -np.log10(np.clip(mat.to_numpy(dtype=float), 1e-300, 1.0))
-        image = ax.imshow(np.ma.masked_invalid(score), cmap=cmap, vmin=0)
+        image = ax.imshow(np.ma.masked_invalid(score), cmap=cmap, vmin=0, aspect="auto")
         ax.figure.colorbar(image, ax=ax, label=r"$-\log_{10}$ adjusted p-value")
-        ticks = np.arange(len(self.variables_))
-        ax.set_xticks(ticks, labels=self.variables_, rotation=90)
-        ax.set_yticks(ticks, labels=self.variables_)
+        ax.set_xticks(np.arange(len(columns)), labels=columns, rotation=90)
+        ax.set_yticks(np.arange(len(rows)), labels=rows)
         if annotate is None:
-            annotate = len(self.variables_) <= 30
+            annotate = max(len(rows), len(columns)) <= 40
         if annotate:
-            adj = self.adjacency_.to_numpy(dtype=float)
-            for i, j in itertools.product(range(len(ticks)), repeat=2):
-                if i == j:
+            adj = self.adjacency_.loc[rows, columns].to_numpy(dtype=float)
+            status = self.agreement_.set_index(["x", "y"])["decision"]
+            for i, j in itertools.product(range(len(rows)), range(len(columns))):
+                if rows[i] == columns[j]:
                     continue
                 if adj[i, j] == 1.0:
                     ax.text(j, i, "*", ha="center", va="center", color="white")
-                elif np.isnan(adj[i, j]) and not np.isnan(score[i, j]):
+                elif np.isnan(adj[i, j]) and (
+                    status.get((rows[i], columns[j])) == "failed"
+                    or status.get((columns[j], rows[i])) == "failed"
+                ):
                     ax.text(j, i, "x", ha="center", va="center", color="red")
         title = "Dependency screen" + (f" ({method})" if method else " (median over tests)")
         ax.set_title(title)

@@ -172,3 +172,32 @@ def test_beta_vae_same_interface(data):
     assert not hasattr(vae, "adjacency_")
     restored = pickle.loads(pickle.dumps(vae))
     np.testing.assert_array_equal(restored.transform(data.data), out.to_numpy())
+
+
+@pytest.mark.parametrize("model", ["crl", "crl_flow", "vae"])
+def test_skops_round_trip(data, model):
+    sio = pytest.importorskip("skops.io")
+    est = {
+        "crl": MultimodalCRL(**FAST),
+        "crl_flow": MultimodalCRL(n_flow_layers=2, **FAST),
+        "vae": BetaVAE(n_components=3, **FAST),
+    }[model].fit(data.data)
+    blob = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert untrusted == [f"skpersona.crl._estimators.{type(est).__name__}"]
+    restored = sio.loads(blob, trusted=untrusted)
+    np.testing.assert_array_equal(restored.transform(data.data), est.transform(data.data))
+    assert restored.score(data.data) == est.score(data.data)
+    assert len(restored.net_.history) == est.n_epochs_
+    if model != "vae":
+        pd.testing.assert_frame_equal(restored.adjacency_, est.adjacency_)
+    # the live estimator is untouched by serialisation
+    assert hasattr(est, "net_")
+
+
+def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
+    one = MultimodalCRL(**FAST).fit(data.data)
+    three = MultimodalCRL(n_init=3, **FAST).fit(data.data)
+    # the first of the three initialisations is the single one: never worse
+    assert three.selection_loss_ <= one.selection_loss_
+    assert three.selection_loss_ == pytest.approx(min(three.net_.history[:, "valid_loss"]))
