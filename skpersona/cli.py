@@ -411,10 +411,12 @@ def cmd_screen(args):
     screen.fit(data)
     agreement = screen.agreement_.reset_index() if "x" not in screen.agreement_.columns \
         else screen.agreement_
-    keep = [c for c in ("x", "y", "decision", "agreement") if c in agreement.columns]
     report = screen.pvalues_
-    if {"x", "y"} <= set(keep):
-        report = report.merge(agreement[keep], on=["x", "y"], how="left")
+    on = [c for c in ("x", "y", "conditioning") if c in agreement.columns
+          and c in report.columns]
+    keep = [c for c in ("decision", "agreement") if c in agreement.columns]
+    if {"x", "y"} <= set(on):
+        report = report.merge(agreement[on + keep], on=on, how="left")
     write_table(report, args.output)
     decisions = agreement["decision"].to_numpy()
     edges = [f"{x} ~ {y}" for x, y, d in zip(agreement["x"], agreement["y"], decisions)

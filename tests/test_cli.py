@@ -471,3 +471,16 @@ def test_fit_text_model_on_first_impressions(shared_data, tmp_path, capsys):
                  str(tmp_path / "pred.csv")]) == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 240
+
+
+def test_demo_runs_or_says_why_not(tmp_path, capsys):
+    import importlib.util
+
+    argv = ["demo", "--output", str(tmp_path / "demo"), "--n-samples", "60"]
+    if importlib.util.find_spec("skpersona._demo") is None:
+        assert main(argv) == 1
+        assert "the demo is not available" in _error_line(capsys)
+        return
+    assert main(argv) == 0
+    written = list((tmp_path / "demo").iterdir())
+    assert any(p.suffix == ".png" for p in written) and any(p.suffix == ".csv" for p in written)
