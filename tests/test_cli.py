@@ -426,6 +426,17 @@ def test_extract_aus_resumes_and_reports_broken_videos(tmp_path, capsys, feat_we
     pd.testing.assert_frame_equal(third.sort_values("video", kind="stable").reset_index(
         drop=True), second.sort_values("video", kind="stable").reset_index(drop=True))
 
+    # A crash between writing the table and the manifest: the video the manifest does
+    # not list is extracted again, without duplicating its rows.
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text())
+    del manifest["videos"]["day2/b.mp4"]
+    Path(f"{out}.manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert main([*argv, "--recursive"]) == 0
+    assert "1 of 2 videos already in" in capsys.readouterr().out
+    fourth = pd.read_csv(out)
+    assert (fourth["video"] == "day2/b.mp4").sum() == 3 and len(fourth) == 6
+
 
 def test_model_extracting_aus_from_video_paths(tmp_path, feat_weights, feat_videos):
     import shutil
