@@ -184,3 +184,12 @@ def test_option_errors():
         independence_test(np.column_stack([x, y]), y, method="fisherz")
     with pytest.raises(ValueError, match="complex"):
         independence_test(x + 1j, y)
+
+
+def test_dense_kernel_tests_warn_on_large_n(monkeypatch):
+    from skpersona.independence import _test
+
+    monkeypatch.setattr(_test, "DENSE_KERNEL_WARN_SAMPLES", 100)
+    x, y = _nonlinear(150, 14)
+    with pytest.warns(UserWarning, match="scale linearly"):
+        independence_test(x, y, method="hsic")

@@ -244,8 +244,8 @@ def _colour(value):
     return _HUES[low] * (1 - frac) + _HUES[low + 1] * frac
 
 
-def _render(digits, scale, shift_x, shift_y, colour, brightness, size):
-    """Draw one 8x8 digit per sample, zoomed and shifted, on a size x size RGB canvas."""
+def _render(digits, scale, shift_x, shift_y, colour, background, size):
+    """Draw one 8x8 digit per sample, zoomed and shifted, on a grey size x size RGB canvas."""
     n = len(digits)
     canvas = np.zeros((n, size, size, 3))
     grid_y, grid_x = np.mgrid[0:size, 0:size].astype(float)
@@ -254,12 +254,13 @@ def _render(digits, scale, shift_x, shift_y, colour, brightness, size):
         src_y = (grid_y - centre - shift_y[k]) / scale[k] + 3.5
         src_x = (grid_x - centre - shift_x[k]) / scale[k] + 3.5
         ink = ndimage.map_coordinates(digits[k], [src_y, src_x], order=1, cval=0.0)
-        canvas[k] = ink[:, :, None] * colour[k] * brightness[k]
+        ink = np.clip(ink, 0.0, 1.0)[:, :, None]
+        canvas[k] = ink * colour[k] + (1 - ink) * background[k]
     return canvas.reshape(n, -1)
 
 
 def make_causal_digits(
-    n_samples=1000, *, image_size=12, noise=0.02, digit=None, random_state=None
+    n_samples=1000, *, image_size=12, noise=0.02, digit=3, random_state=None
 ):
     """Generate two modalities of small coloured digit images with a known latent DAG.
 
@@ -268,7 +269,7 @@ def make_causal_digits(
     ``z1_1 -> z1_2``, ``z1_1 -> z2_1``, ``z2_1 -> z2_2``. Modality ``1`` shows a
     digit whose colour follows ``z1_1`` and size ``z1_2``; modality ``2`` a
     digit whose horizontal position follows ``z2_1`` and vertical position
-    ``z2_2``. The shared latent ``s_1`` sets the brightness of both images.
+    ``z2_2``. The shared latent ``s_1`` sets the grey level of both backgrounds.
     Digits come from scikit-learn's bundled 8x8 digits (no download).
 
     Parameters
@@ -280,9 +281,10 @@ def make_causal_digits(
         features.
     noise : float, default=0.02
         Standard deviation of Gaussian pixel noise.
-    digit : int or None, default=None
-        Draw only this digit class (0 to 9); None draws a random digit image
-        per sample and modality (a nuisance the latents do not explain).
+    digit : int or None, default=3
+        Draw only this digit class (0 to 9), one random image of it per sample
+        and modality; None draws any digit (its identity is then a nuisance
+        factor that the latents do not explain).
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -310,16 +312,16 @@ def make_causal_digits(
     images = bank.images / 16.0
     if digit is not None:
         images = images[bank.target == int(digit)]
-    brightness = 0.75 + 0.25 * np.tanh(shared[:, 0])
+    background = 0.25 * (1 + np.tanh(shared[:, 0]))
     span = image_size / 6
     pick = rng.randint(len(images), size=(2, n_samples))
     first = _render(
         images[pick[0]],
-        scale=image_size / 10 * (1 + 0.25 * np.tanh(latents[:, 1])),
+        scale=image_size / 10 * (1 + 0.35 * np.tanh(latents[:, 1])),
         shift_x=np.zeros(n_samples),
         shift_y=np.zeros(n_samples),
         colour=_colour(latents[:, 0]),
-        brightness=brightness,
+        background=background,
         size=image_size,
     )
     second = _render(
@@ -328,7 +330,7 @@ def make_causal_digits(
         shift_x=span * np.tanh(latents[:, 2]),
         shift_y=span * np.tanh(latents[:, 3]),
         colour=np.ones((n_samples, 3)),
-        brightness=brightness,
+        background=background,
         size=image_size,
     )
     blocks = [b + noise * rng.standard_normal(b.shape) for b in (first, second)]

@@ -1,6 +1,7 @@
 """``independence_test``: one entry point for every (conditional) independence test."""
 
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -35,6 +36,9 @@ METHODS = (
     "gsq",
 )
 _UNCONDITIONAL_ONLY = {"hsic", "hsic_perm", "hsic_rff"}
+_DENSE_KERNEL = {"kci", "hsic", "hsic_perm"}
+#: Above this many samples the dense-kernel tests warn about their memory use.
+DENSE_KERNEL_WARN_SAMPLES = 5000
 _DISCRETE = {"chi2", "gsq"}
 
 # causal-learn's RCIT and FastKCI draw from numpy's global RandomState (and FastKCI
@@ -222,6 +226,15 @@ def independence_test(
             "apply to 'rcit', 'fastkci' and conditional 'kci' only."
         )
     rng = check_random_state(random_state)
+    if method in _DENSE_KERNEL and n > DENSE_KERNEL_WARN_SAMPLES:
+        gib = (4 if conditional else 3) * n * n * 8 / 2**30
+        warnings.warn(
+            f"method={method!r} builds dense {n} x {n} kernel matrices (about {gib:.1f} GiB"
+            f"{' and O(n^3) time' if conditional else ''}); method='rcit' or 'hsic_rff' "
+            "scale linearly in n.",
+            UserWarning,
+            stacklevel=2,
+        )
 
     if method in _DISCRETE:
         codes = {name: to_codes(block, name) for name, block in blocks.items()}
