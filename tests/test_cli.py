@@ -343,7 +343,7 @@ def test_embed_writes_the_text_embedder_vectors(tmp_path, interviews):
     np.testing.assert_allclose(emb.iloc[:, 1:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["semantic", "ridge-multimodal"])
+@pytest.mark.parametrize("name", ["semantic", "ridge-multimodal", "fusion"])
 def test_fit_and_predict_text_models(tmp_path, interviews, name):
     root, _ = interviews
     table = pd.read_csv(root / "samples.csv").head(24)
