@@ -115,8 +115,22 @@ def _escape_fitted_names(app, what, name, obj, options, lines):
         lines[i] = "".join(parts)
 
 
+# scikit-learn generates ``set_fit_request``, ``set_score_request``, ... on every
+# estimator whose methods take metadata (e.g. ``sample_weight``); their docstrings
+# point into scikit-learn's own glossary, which this site does not have. They are
+# scikit-learn's API, documented there, not skpersona's.
+_METADATA_REQUEST = re.compile(r"^set_\w+_request$")
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    if _METADATA_REQUEST.match(name):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_fitted_names, priority=900)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
 
 
 # -- Gallery -----------------------------------------------------------------

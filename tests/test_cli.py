@@ -223,7 +223,10 @@ def test_model_file_with_untrusted_types_is_refused(tmp_path, capsys):
 
 
 def test_parser_lists_every_model():
-    from skpersona._cli_models import MODELS
+    from skpersona._cli_models import FUSIONS, MODELS
+    from skpersona.fusion._modules import FUSIONS as fusion_kinds
+
+    assert FUSIONS == fusion_kinds  # --fusion offers exactly what FusionRegressor takes
 
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]
     help_text = fit.format_help()
