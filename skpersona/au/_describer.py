@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._facs import CO_ACTIVATIONS, au_label, au_name, co_activation_name
 from ._frames import as_frame_tables, object_column, resolve_threshold, scale_max
@@ -114,7 +113,7 @@ class AUDescriber(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Validate the parameters and the input (stateless otherwise).
+        """Validate the parameters and the input (stateless: ``transform`` works unfitted).
 
         Parameters
         ----------
@@ -127,17 +126,20 @@ class AUDescriber(TransformerMixin, BaseEstimator):
         """
         if not _is_statistics(X):
             as_frame_tables(X)
-        self.aus_ = None if self.aus is None else [au_label(a) for a in self.aus]
+        self.aus_, self.co_activations_ = self._settings()
+        return self
+
+    def _settings(self):
+        aus = None if self.aus is None else [au_label(a) for a in self.aus]
         if self.co_activations == "default":
             combos = list(CO_ACTIVATIONS)
         elif self.co_activations is None:
             combos = []
         else:
             combos = [tuple(au_label(a) for a in c) for c in self.co_activations]
-        self.co_activations_ = combos
-        return self
+        return aus, combos
 
-    def _statistics(self, X):
+    def _statistics(self, X, aus_allowed, combos_allowed):
         """A DataFrame of statistics and the scale of each row."""
         if _is_statistics(X):
             stats = X.reset_index(drop=True)
@@ -153,10 +155,10 @@ class AUDescriber(TransformerMixin, BaseEstimator):
         scales = [self.au_scale or table_scale(t) for t in tables]
         present = sorted({c for t in tables for c in t.columns
                           if re.fullmatch(r"AU\d+", str(c))}, key=lambda a: int(a[2:]))
-        aus = [a for a in present if self.aus_ is None or a in self.aus_]
+        aus = [a for a in present if aus_allowed is None or a in aus_allowed]
         if not aus:
             return pd.DataFrame(index=range(len(tables))), scales
-        combos = [c for c in self.co_activations_ if all(a in aus for a in c)]
+        combos = [c for c in combos_allowed if all(a in aus for a in c)]
         stats = AUStatistics(statistics=_STATS, aus=aus, threshold=self.threshold,
                              co_activations=combos or None, au_scale=self.au_scale)
         values = stats.fit(tables).transform(tables)
@@ -172,11 +174,11 @@ class AUDescriber(TransformerMixin, BaseEstimator):
             return "moderately"
         return "strongly"
 
-    def _describe(self, row, scale):
+    def _describe(self, row, scale, aus_allowed, combos_allowed):
         rates = {}
         for column, value in row.items():
             match = _RATE.match(str(column))
-            if match and (self.aus_ is None or match.group(1) in self.aus_):
+            if match and (aus_allowed is None or match.group(1) in aus_allowed):
                 rates[match.group(1)] = value
         if not rates or all(np.isnan(v) for v in rates.values()):
             return "No face was detected in the video."
@@ -203,7 +205,7 @@ class AUDescriber(TransformerMixin, BaseEstimator):
                 text += f", in {onsets:.0f} {episodes} of {burst:.1f} frames on average"
             sentences.append(text + ".")
         mentioned = {a for a, _ in active} if self.detail == "medium" else set(rates)
-        for combo in self.co_activations_:
+        for combo in combos_allowed:
             rate = row.get(f"{co_activation_name(combo)}_rate", np.nan)
             if np.isnan(rate) or rate < self.min_rate or rate <= 0:
                 continue
@@ -227,9 +229,9 @@ class AUDescriber(TransformerMixin, BaseEstimator):
         ndarray of shape (n_videos, 1), dtype=object
             One English description per video.
         """
-        check_is_fitted(self, "co_activations_")
-        stats, scales = self._statistics(X)
-        texts = [self._describe(row, scale)
+        aus, combos = self._settings()  # stateless: works unfitted too
+        stats, scales = self._statistics(X, aus, combos)
+        texts = [self._describe(row, scale, aus, combos)
                  for row, scale in zip(stats.to_dict("records"), scales)]
         if stats.shape[1] == 0:
             texts = ["No face was detected in the video."] * len(scales)
@@ -237,7 +239,6 @@ class AUDescriber(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """One output column: ``["au_description"]``."""
-        check_is_fitted(self, "co_activations_")
         return np.asarray(["au_description"], dtype=object)
 
     def __sklearn_tags__(self):

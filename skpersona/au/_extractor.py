@@ -12,7 +12,6 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key, file_digest
 from ._frames import as_items, object_column
@@ -148,6 +147,18 @@ def _run_batch(detector, frames, detect_faces, threshold):
     return result, position
 
 
+def _batches(frames, batch_size, path):
+    """Lists of up to batch_size decoded frames; a decoding error names the file."""
+    while True:
+        try:
+            batch = [item for _, item in zip(range(batch_size), frames)]
+        except Exception as exc:
+            raise ValueError(f"Cannot decode {path!r} as a video or image: {exc}") from exc
+        if not batch:
+            return
+        yield batch
+
+
 def _extract(path, params, batch_size, weights, cache_dir):
     """Frame table of one video or image (runs in a joblib worker)."""
     path = os.fspath(path)
@@ -170,40 +181,38 @@ def _extract(path, params, batch_size, weights, cache_dir):
     detector = _detector(params["weights_dir"], multitask_path, face_path, params["device"],
                          params["face_threshold"])
     au_names = list(detector.multitask.au_names)
-    try:
+    try:  # decoding errors name the file; errors of the model itself pass through
         if is_image(path):
-            images, indices, times, fps = read_image(path, params["max_size"])
-            frames = iter(zip(indices, times, images))
+            images, indices, times, width = read_image(path, params["max_size"])
+            frames = iter(zip(indices, times, images, [width]))
+            fps = None
         else:
             fps = video_fps(path)
             frames = iter_video(path, fps=params["fps"], step=params["step"],
                                 max_frames=params["max_frames"], max_size=params["max_size"])
-        parts, n_sampled = [], 0
-        while True:
-            batch = [item for _, item in zip(range(batch_size), frames)]
-            if not batch:
-                break
-            n_sampled += len(batch)
-            result, position = _run_batch(detector, [b[2] for b in batch],
-                                          params["detect_faces"], params["face_threshold"])
-            ok = ~np.isnan(result["FaceRectX"].to_numpy(dtype=float))
-            part = pd.DataFrame({
-                "frame": np.asarray([b[0] for b in batch], dtype=np.int64)[position],
-                "timestamp": np.asarray([b[1] for b in batch], dtype=float)[position],
-                "face_id": np.zeros(len(position), dtype=np.int64),
-                "confidence": result["FaceScore"].to_numpy(dtype=float),
-                "face_x": result["FaceRectX"].to_numpy(dtype=float),
-                "face_y": result["FaceRectY"].to_numpy(dtype=float),
-                "face_width": result["FaceRectWidth"].to_numpy(dtype=float),
-                "face_height": result["FaceRectHeight"].to_numpy(dtype=float),
-            })
-            for name in au_names:
-                part[name] = result[name].to_numpy(dtype=float)
-            parts.append(part.loc[ok])
-    except (OSError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+    except Exception as exc:
         raise ValueError(f"Cannot decode {path!r} as a video or image: {exc}") from exc
+    parts, n_sampled = [], 0
+    for batch in _batches(frames, batch_size, path):
+        n_sampled += len(batch)
+        result, position = _run_batch(detector, [b[2] for b in batch],
+                                      params["detect_faces"], params["face_threshold"])
+        # boxes back in the pixels of the original (not downscaled) frames
+        zoom = np.asarray([b[3] / b[2].shape[1] for b in batch])[position]
+        ok = ~np.isnan(result["FaceRectX"].to_numpy(dtype=float))
+        part = pd.DataFrame({
+            "frame": np.asarray([b[0] for b in batch], dtype=np.int64)[position],
+            "timestamp": np.asarray([b[1] for b in batch], dtype=float)[position],
+            "face_id": np.zeros(len(position), dtype=np.int64),
+            "confidence": result["FaceScore"].to_numpy(dtype=float),
+            "face_x": result["FaceRectX"].to_numpy(dtype=float) * zoom,
+            "face_y": result["FaceRectY"].to_numpy(dtype=float) * zoom,
+            "face_width": result["FaceRectWidth"].to_numpy(dtype=float) * zoom,
+            "face_height": result["FaceRectHeight"].to_numpy(dtype=float) * zoom,
+        })
+        for name in au_names:
+            part[name] = result[name].to_numpy(dtype=float)
+        parts.append(part.loc[ok])
     attrs.update({"fps": fps, "n_frames_sampled": n_sampled})
     table = pd.concat(parts, ignore_index=True) if parts else _empty_table(au_names, attrs)
     if len(table):
@@ -224,9 +233,26 @@ def _extract(path, params, batch_size, weights, cache_dir):
     return table
 
 
-def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error):
+@contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Use n_threads torch intra-op threads inside the block only."""
+    if n_threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
     try:
-        return _extract(path, params, batch_size, weights, cache_dir)
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error, n_threads=None):
+    try:
+        with _torch_threads(n_threads):
+            return _extract(path, params, batch_size, weights, cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         if on_error == "raise":
             raise
@@ -289,6 +315,10 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         gives an empty frame table (``attrs["error"]`` says why).
     n_jobs : int or None, default=None
         Files processed in parallel with joblib (each worker loads the model).
+    torch_threads : int or None, default=None
+        Torch intra-op threads while extracting (restored afterwards); None
+        leaves torch's setting. 1 is often fastest with ``n_jobs`` > 1 or on
+        a busy machine.
     verbose : bool, default=False
         A tqdm progress bar over files.
 
@@ -299,7 +329,8 @@ class AUExtractor(TransformerMixin, BaseEstimator):
     (n_inputs, 1) object array, one frame table per input, with columns
     ``frame`` (index in the file), ``timestamp`` (s), ``face_id`` (0 = the
     largest face of the frame), ``confidence`` (detection score),
-    ``face_x``, ``face_y``, ``face_width``, ``face_height`` and
+    ``face_x``, ``face_y``, ``face_width``, ``face_height`` (py-feat's square
+    face crop, in pixels of the original frame) and
     ``AU01`` ... ``AU43`` (probabilities, ``attrs["au_scale"] == "0-1"``).
     Frames without a face have no row; a file without any face gives an
     empty table (``attrs["n_frames_sampled"]`` says how many frames were
@@ -328,13 +359,14 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         "cache_dir": [str, os.PathLike, None],
         "on_error": [StrOptions({"raise", "warn"})],
         "n_jobs": [Integral, None],
+        "torch_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["boolean"],
     }
 
     def __init__(self, model="detectorv2", fps=None, step=None, max_frames=None, max_size=None,
                  batch_size=8, device="cpu", face_threshold=0.5, detect_faces=True,
                  faces="largest", weights_dir=None, multitask_weights=None, cache_dir=None,
-                 on_error="raise", n_jobs=None, verbose=False):
+                 on_error="raise", n_jobs=None, torch_threads=None, verbose=False):
         self.model = model
         self.fps = fps
         self.step = step
@@ -350,11 +382,14 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.on_error = on_error
         self.n_jobs = n_jobs
+        self.torch_threads = torch_threads
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
-        """Validate the parameters (the detector is pre-trained; nothing is learnt).
+        """Check that py-feat is importable (the detector is pre-trained; nothing is learnt).
+
+        ``transform`` also works on an unfitted extractor.
 
         Parameters
         ----------
@@ -392,7 +427,6 @@ class AUExtractor(TransformerMixin, BaseEstimator):
         ndarray of shape (n_inputs, 1), dtype=object
             One frame table per input.
         """
-        check_is_fitted(self, "fitted_")
         items = as_items(X, what="video or image paths")
         todo = [i for i, item in enumerate(items) if not isinstance(item, pd.DataFrame)]
         for i in todo:
@@ -406,7 +440,8 @@ class AUExtractor(TransformerMixin, BaseEstimator):
             weights = _resolve_weights(self.weights_dir, self.multitask_weights)
             params = self._params()
             jobs = (delayed(_extract_or_warn)(items[i], params, self.batch_size, weights,
-                                              self.cache_dir, self.on_error) for i in todo)
+                                              self.cache_dir, self.on_error, self.torch_threads)
+                    for i in todo)
             results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
             if self.verbose:
                 from tqdm.auto import tqdm
@@ -418,7 +453,6 @@ class AUExtractor(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """One output column: ``["frame_table"]``."""
-        check_is_fitted(self, "fitted_")
         return np.asarray(["frame_table"], dtype=object)
 
     def __sklearn_tags__(self):

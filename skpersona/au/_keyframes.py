@@ -5,7 +5,6 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._facs import au_label
 from ._frames import as_frame_tables, au_columns, object_column
@@ -89,7 +88,7 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Validate the parameters (stateless otherwise).
+        """Validate the parameters (stateless: ``transform`` also works unfitted).
 
         Parameters
         ----------
@@ -101,8 +100,11 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         self
         """
         as_frame_tables(X)
-        self.aus_ = None if self.aus is None else [au_label(a) for a in self.aus]
+        self.aus_ = self._aus()
         return self
+
+    def _aus(self):
+        return None if self.aus is None else [au_label(a) for a in self.aus]
 
     def keyframes(self, table):
         """Row positions of the keyframes of one frame table."""
@@ -114,7 +116,8 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         if self.method == "uniform":
             centres = (np.arange(k) + 0.5) * n / k
             return np.unique(np.floor(centres).astype(np.int64))
-        cols = self.aus_ if self.aus_ is not None else au_columns(table)
+        aus = self._aus()
+        cols = aus if aus is not None else au_columns(table)
         values = table.reindex(columns=cols).to_numpy(dtype=float, na_value=np.nan)
         score = _activity(values)
         if width > 1:  # triangular smoothing: sustained change wins, peaks stay centred
@@ -135,7 +138,6 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         ndarray of shape (n_videos, 1), dtype=object
             One frame table per video.
         """
-        check_is_fitted(self, "aus_")
         tables = as_frame_tables(X)
         out = []
         for table in tables:
@@ -155,7 +157,6 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """One output column: ``["frame_table"]``."""
-        check_is_fitted(self, "aus_")
         return np.asarray(["frame_table"], dtype=object)
 
     def __sklearn_tags__(self):

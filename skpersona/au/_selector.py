@@ -254,20 +254,43 @@ class AUSelector(SelectorMixin, BaseEstimator):
                       f"score {new_score:.4f}, {'accepted' if accepted else 'rejected'}")
             temperature *= self.cooling
         entries = list(archive.values())
-        front = pareto_front([(e[0], len(e[2])) for e in entries])
-        self.pareto_front_ = pd.DataFrame(
-            [{"n_aus": len(entries[i][2]), "score": entries[i][0], "score_std": entries[i][1],
-              "aus": entries[i][2]} for i in front]
-        )
-        best = self.pareto_front_["score"].max()
-        good = self.pareto_front_[self.pareto_front_["score"] >= best - self.tolerance]
-        pick = good.sort_values(["n_aus", "score"], ascending=[True, False]).iloc[0]
-        self.selected_aus_ = list(pick["aus"])
-        self.best_score_ = float(pick["score"])
-        self.history_ = pd.DataFrame(history, columns=["step", "temperature", "n_aus", "score",
-                                                       "accepted"])
+        front = [entries[i] for i in pareto_front([(e[0], len(e[2])) for e in entries])]
+        # Plain arrays and lists (not DataFrames) so that skops can persist the selector.
+        self._front = {
+            "n_aus": np.array([len(e[2]) for e in front], dtype=np.int64),
+            "score": np.array([e[0] for e in front]),
+            "score_std": np.array([e[1] for e in front]),
+            "aus": [list(e[2]) for e in front],
+        }
+        steps = list(zip(*history)) if history else [[]] * 5
+        self._history = {
+            "step": np.asarray(steps[0], dtype=np.int64),
+            "temperature": np.asarray(steps[1], dtype=float),
+            "n_aus": np.asarray(steps[2], dtype=np.int64),
+            "score": np.asarray(steps[3], dtype=float),
+            "accepted": np.asarray(steps[4], dtype=bool),
+        }
+        scores = self._front["score"]
+        good = np.flatnonzero(scores >= scores.max() - self.tolerance)
+        pick = min(good, key=lambda i: (self._front["n_aus"][i], -scores[i]))
+        self.selected_aus_ = list(self._front["aus"][pick])
+        self.best_score_ = float(scores[pick])
         self.support_ = self._mask_for(self.selected_aus_)
         return self
+
+    @property
+    def pareto_front_(self):
+        """Non-dominated subsets: ``n_aus``, ``score``, ``score_std``, ``aus`` (tuple)."""
+        check_is_fitted(self, "support_")
+        front = dict(self._front)
+        front["aus"] = [tuple(a) for a in front["aus"]]
+        return pd.DataFrame(front)
+
+    @property
+    def history_(self):
+        """One row per annealing step: step, temperature, n_aus, score, accepted."""
+        check_is_fitted(self, "support_")
+        return pd.DataFrame(self._history)
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")

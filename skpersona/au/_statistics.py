@@ -128,12 +128,14 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
         if "mean" in stats:
             res["mean"] = mean
         if "std" in stats:
-            dev = np.where(valid, cube - mean[:, :, None], 0.0)
-            res["std"] = np.sqrt((dev * dev).sum(axis=2) / safe_count)
-        if "max" in stats:
-            res["max"] = np.where(valid, cube, -np.inf).max(axis=2)
+            dev = filled - mean[:, :, None]
+            dev[~valid] = 0.0
+            res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
+            del dev
+        if "max" in stats:  # fmax/fmin skip NaN
+            res["max"] = np.fmax.reduce(cube, axis=2)
         if "min" in stats:
-            res["min"] = np.where(valid, cube, np.inf).min(axis=2)
+            res["min"] = np.fmin.reduce(cube, axis=2)
         if percentiles:
             ordered = np.sort(cube, axis=2)  # NaN sorts last
             for name, q in percentiles.items():
@@ -146,14 +148,14 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
                 res[name] = v_low + frac * (v_high - v_low)
         if need_active:
             thr = thresholds[chunk][:, None, None]
-            active = valid & (cube >= thr)
+            active = cube >= thr  # False on NaN
             n_active = active.sum(axis=2)
             onsets = (active[:, :, :1]).sum(axis=2) + (active[:, :, 1:] & ~active[:, :, :-1]).sum(axis=2)
             if "active_rate" in stats:
                 res["active_rate"] = n_active / safe_count
             if "active_mean" in stats:
                 res["active_mean"] = np.where(
-                    n_active > 0, np.where(active, cube, 0.0).sum(axis=2) / np.maximum(n_active, 1), 0.0)
+                    n_active > 0, np.where(active, filled, 0.0).sum(axis=2) / np.maximum(n_active, 1), 0.0)
             if "onsets" in stats:
                 res["onsets"] = onsets.astype(float)
             if "onset_rate" in stats:
@@ -213,6 +215,12 @@ class AUStatistics(TransformerMixin, BaseEstimator):
     fill_value : float, default=nan
         Replaces NaN statistics (videos without any frame, AUs missing from a
         table). NaN keeps them for a ``SimpleImputer`` or a NaN-aware model.
+
+    Notes
+    -----
+    Rows are taken as consecutive frames of one face (onsets and bursts follow
+    row order). For tables with several faces per frame (``face_id``), keep
+    one face first, e.g. ``table[table.face_id == 0]``.
 
     Attributes
     ----------

@@ -21,20 +21,23 @@ def is_image(path):
 
 
 def read_image(path, max_size=None):
-    """One RGB frame: (frames (1, H, W, 3) uint8, frame indices, timestamps, fps)."""
+    """One RGB frame: (frames (1, H, W, 3) uint8, frame indices, timestamps, original width)."""
     from PIL import Image
 
     with Image.open(path) as image:
         image = image.convert("RGB")
+        width = image.width
         size = _target_size(image.width, image.height, max_size)
         if size != (image.width, image.height):
             image = image.resize(size, Image.BILINEAR)
         array = np.asarray(image, dtype=np.uint8)
-    return array[None], np.zeros(1, dtype=np.int64), np.zeros(1), None
+    return array[None], np.zeros(1, dtype=np.int64), np.zeros(1), width
 
 
 def iter_video(path, fps=None, step=None, max_frames=None, max_size=None):
-    """Yield sampled RGB frames of a video as ``(index, timestamp, array HxWx3)``.
+    """Yield sampled RGB frames of a video as ``(index, timestamp, array HxWx3, width)``.
+
+    ``width`` is the frame's width before any downscaling to ``max_size``.
 
     Sampling: every ``step``-th frame, or the frames nearest a regular grid of
     ``fps`` per second (never more than the source rate); stop after
@@ -61,7 +64,7 @@ def iter_video(path, fps=None, step=None, max_frames=None, max_size=None):
             if size is None:
                 size = _target_size(frame.width, frame.height, max_size)
             array = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
-            yield index, timestamp, array
+            yield index, timestamp, array, frame.width
             kept += 1
             if max_frames is not None and kept >= max_frames:
                 break

@@ -1,0 +1,11 @@
+"""Multimodal fusion estimators (AU + text) backed by skorch.
+
+``FusionRegressor`` finds each modality's columns from prefixed feature names
+(``au__...``, ``text__...``, as a ``ColumnTransformer`` makes them) and trains a
+small network with early, gated, cross-modal attention or late fusion.
+"""
+
+from ._modules import FusionModule
+from ._regressor import FusionRegressor
+
+__all__ = ["FusionModule", "FusionRegressor"]

