@@ -143,6 +143,7 @@ def main(argv=None):
     parser.add_argument(
         "--n-init", type=int, default=1, help="MultimodalCRL restarts chosen on validation loss"
     )
+    parser.add_argument("--skip-flow", action="store_true", help="leave out the flow ablation")
     parser.add_argument("--skip-digits", action="store_true", help="leave out the image data")
     parser.add_argument("--skip-timing", action="store_true", help="leave out fit times")
     args = parser.parse_args(argv)
@@ -170,7 +171,7 @@ def main(argv=None):
         vae_kwargs,
         synthetic,
         "make_multimodal_causal",
-        flow_layers=0 if args.quick else 2,
+        flow_layers=0 if (args.quick or args.skip_flow) else 2,
     )
     summarise(rows, "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 10 features)")
 
