@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skpersona.crl import BetaVAE, MultimodalCRL, match_latents  # noqa: E402
 from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
-from skpersona.datasets._multimodal_causal import (  # noqa: E402
+from skpersona.datasets import (  # noqa: E402
     make_causal_digits,
     make_multimodal_causal,
 )

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 
 from skpersona.crl import MultimodalCRL, mean_correlation_coefficient, plot_latent_graph
-from skpersona.datasets._multimodal_causal import make_multimodal_causal
+from skpersona.datasets import make_multimodal_causal
 from skpersona.independence import DependencyScreen
 
 # %%

@@ -433,7 +433,7 @@ class MultimodalCRL(_LatentModel):
     Examples
     --------
     >>> from skpersona.crl import MultimodalCRL
-    >>> from skpersona.datasets._multimodal_causal import make_multimodal_causal
+    >>> from skpersona.datasets import make_multimodal_causal
     >>> data = make_multimodal_causal(n_samples=200, random_state=0)
     >>> crl = MultimodalCRL(max_epochs=3, random_state=0).fit(data.data)
     >>> crl.set_output(transform="pandas").transform(data.data).columns.tolist()

@@ -177,7 +177,7 @@ def make_multimodal_causal(
 
     Examples
     --------
-    >>> from skpersona.datasets._multimodal_causal import make_multimodal_causal
+    >>> from skpersona.datasets import make_multimodal_causal
     >>> data = make_multimodal_causal(n_samples=50, random_state=0)
     >>> data.data.shape, list(data.latents.columns)
     ((50, 20), ['z1_1', 'z1_2', 'z2_1', 'z2_2', 's_1'])
@@ -298,7 +298,7 @@ def make_causal_digits(
 
     Examples
     --------
-    >>> from skpersona.datasets._multimodal_causal import make_causal_digits
+    >>> from skpersona.datasets import make_causal_digits
     >>> data = make_causal_digits(n_samples=20, image_size=10, random_state=0)
     >>> data.data.shape, data.images["1"].shape
     ((20, 600), (20, 10, 10, 3))

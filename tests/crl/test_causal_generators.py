@@ -3,7 +3,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsRegressor
 
-from skpersona.datasets._multimodal_causal import make_causal_digits, make_multimodal_causal
+from skpersona.datasets import make_causal_digits, make_multimodal_causal
 from skpersona.utils import modality_columns
 
 

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skpersona.crl import BetaVAE, MultimodalCRL, mcc_scorer, mean_correlation_coefficient
-from skpersona.datasets._multimodal_causal import make_multimodal_causal
+from skpersona.datasets import make_multimodal_causal
 
 FAST = dict(hidden_size=16, n_hidden_layers=1, max_epochs=4, batch_size=64, random_state=0)
 
