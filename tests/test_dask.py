@@ -81,6 +81,7 @@ def test_grid_search_over_au_pipeline_on_dask_matches_sequential(client):
     np.testing.assert_allclose(on_dask.predict(X), sequential.predict(X), rtol=1e-10)
 
 
+@pytest.mark.slow  # each worker builds py-feat's detector: about half a minute
 def test_au_extraction_on_dask_matches_sequential(client, tmp_path):
     """AUExtractor's videos spread over the workers (generated py-feat weights, see
     tests/au/_weights.py: meaningless AUs, py-feat's real code path)."""
