@@ -140,6 +140,12 @@ def run_timing(sizes, epochs, features):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer seeds, samples and epochs")
+    parser.add_argument(
+        "--n-init", type=int, default=1, help="MultimodalCRL restarts chosen on validation loss"
+    )
+    parser.add_argument("--skip-flow", action="store_true", help="leave out the flow ablation")
+    parser.add_argument("--skip-digits", action="store_true", help="leave out the image data")
+    parser.add_argument("--skip-timing", action="store_true", help="leave out fit times")
     args = parser.parse_args(argv)
     if args.quick:
         seeds, n_train, n_test, epochs = range(2), 1000, 500, 60
@@ -147,9 +153,12 @@ def main(argv=None):
     else:
         seeds, n_train, n_test, epochs = range(4), 2000, 1000, 150
         sizes, timing_epochs = (500, 1000, 2000, 4000), 10
-    crl_kwargs = dict(max_epochs=epochs)
+    crl_kwargs = dict(max_epochs=epochs, n_init=args.n_init)
     vae_kwargs = dict(max_epochs=epochs)
-    print(f"## crl benchmark ({'quick' if args.quick else 'full'} run)", flush=True)
+    print(
+        f"## crl benchmark ({'quick' if args.quick else 'full'} run, n_init={args.n_init})",
+        flush=True,
+    )
 
     def synthetic(n, seed):
         return make_multimodal_causal(n, random_state=seed)
@@ -162,11 +171,11 @@ def main(argv=None):
         vae_kwargs,
         synthetic,
         "make_multimodal_causal",
-        flow_layers=0 if args.quick else 2,
+        flow_layers=0 if (args.quick or args.skip_flow) else 2,
     )
     summarise(rows, "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 10 features)")
 
-    if not args.quick:
+    if not (args.quick or args.skip_digits):
 
         def digits(n, seed):
             return make_causal_digits(n, random_state=seed)
@@ -176,7 +185,8 @@ def main(argv=None):
         )
         summarise(rows, "make_causal_digits (two 12x12 RGB images)")
 
-    run_timing(sizes, timing_epochs, features=10)
+    if not args.skip_timing:
+        run_timing(sizes, timing_epochs, features=10)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,14 @@ from skpersona.independence import DependencyScreen
 graph = np.zeros((6, 6), dtype=int)
 graph[0, 1] = graph[0, 2] = graph[2, 3] = graph[4, 5] = 1
 data = make_multimodal_causal(
-    n_samples=1500,
+    n_samples=2500,
     n_modalities=3,
     shared_dim=0,
     graph=graph,
     modality_names=["face", "text", "bio"],
     random_state=0,
 )
-train, test = data.data.iloc[:1000], data.data.iloc[1000:]
+train, test = data.data.iloc[:2000], data.data.iloc[2000:]
 
 # %%
 # Level I: screen summary variables, then turn the graph into a prior mask
@@ -58,10 +58,10 @@ print(prior)
 # %%
 # Level II: multimodal CRL with the prior
 # ---------------------------------------
-crl = MultimodalCRL(shared_dim=0, prior_mask=prior, max_epochs=80, random_state=0)
+crl = MultimodalCRL(shared_dim=0, prior_mask=prior, max_epochs=150, random_state=0)
 crl.fit(train)
 latents = crl.set_output(transform="pandas").transform(test)
-mcc = mean_correlation_coefficient(data.latents.iloc[1000:], latents)
+mcc = mean_correlation_coefficient(data.latents.iloc[2000:], latents)
 print(f"held-out MCC: {mcc:.3f}")
 print(crl.adjacency_.round(2))
 

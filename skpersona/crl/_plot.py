@@ -72,15 +72,15 @@ def plot_latent_graph(adjacency, *, threshold=0.0, ax=None, title=None, node_col
                     arrowstyle="-|>",
                     lw=0.8 + 2.5 * abs(w) / scale,
                     color="#c0392b" if w < 0 else "#1f4e79",
-                    shrinkA=14,
-                    shrinkB=14,
+                    shrinkA=18,
+                    shrinkB=18,
                     connectionstyle="arc3,rad=0.15",
                 ),
             )
             ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.08, f"{w:.2g}", fontsize=7, ha="center")
     for name, (x, y) in position.items():
-        ax.scatter([x], [y], s=900, color=node_color, edgecolors="k", zorder=3)
-        ax.text(x, y, name, ha="center", va="center", fontsize=8, zorder=4)
+        ax.scatter([x], [y], s=1500, color=node_color, edgecolors="k", zorder=3)
+        ax.text(x, y, name, ha="center", va="center", fontsize=7, zorder=4)
     xs = [p[0] for p in position.values()]
     ys = [p[1] for p in position.values()]
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
