@@ -10,7 +10,7 @@ folds, so a model partly recognises the *person* rather than predicting the
 returns the YouTube id of each clip as ``groups``; ``GroupKFold`` keeps all the
 clips of one source video in the same fold.
 
-Here the transcripts of 600 training clips are embedded with
+Here the transcripts of 450 training clips are embedded with
 :class:`~skpersona.text.TextEmbedder` (all-MiniLM-L6-v2, offline) and a ridge
 head predicts the Big Five ("text"). We compare it with predicting the training
 mean ("mean", ``DummyRegressor``), under both splitters, with the ChaLearn measure, mean
@@ -29,8 +29,8 @@ from skpersona.metrics import mean_accuracy_score
 from skpersona.text import TextEmbedder
 
 fi = load_first_impressions(split="training")
-# 600 clips, taken whole source video by whole source video.
-rows = np.argsort(fi.groups, kind="stable")[:600]
+# 450 clips, taken whole source video by whole source video.
+rows = np.argsort(fi.groups, kind="stable")[:450]
 transcripts = fi.data["transcript"].iloc[rows]
 y, groups = fi.target.iloc[rows], fi.groups[rows]
 print(f"{len(rows)} clips from {len(np.unique(groups))} source videos")
@@ -55,8 +55,7 @@ for split_name, cv in splitters.items():
                                                                multioutput="raw_values")
 scores = pd.DataFrame(scores).T
 scores["mean"] = scores.mean(axis=1)
-with pd.option_context("display.width", 120):
-    print(scores.round(4))
+print(scores.round(4).to_string())
 
 # %%
 # The gain over the mean predictor shrinks once the folds are grouped: part of
@@ -73,7 +72,7 @@ for i, (split_name, row) in enumerate(gain.iterrows()):
 ax.axhline(0, color="black", linewidth=0.8)
 ax.set_xticks(x, gain.columns, rotation=20)
 ax.set_ylabel("mean accuracy gain over the\ntraining mean (percentage points)")
-ax.set_title("Text-only trait prediction on First Impressions (600 clips)")
+ax.set_title("Text-only trait prediction on First Impressions (450 clips)")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()

@@ -79,3 +79,33 @@ def test_grid_search_over_au_pipeline_on_dask_matches_sequential(client):
     np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], expected, rtol=1e-10)
     assert on_dask.best_params_ == sequential.best_params_
     np.testing.assert_allclose(on_dask.predict(X), sequential.predict(X), rtol=1e-10)
+
+
+@pytest.mark.slow  # each worker builds py-feat's detector: about half a minute
+def test_au_extraction_on_dask_matches_sequential(client, tmp_path):
+    """AUExtractor's videos spread over the workers (generated py-feat weights, see
+    tests/au/_weights.py: meaningless AUs, py-feat's real code path)."""
+    import shutil
+    from pathlib import Path
+
+    import feat
+
+    from skpersona.au import AUExtractor
+    from tests.au._weights import make_multitask, make_retinaface
+
+    weights = tmp_path / "hub"
+    make_retinaface(weights, faces=True)
+    make_multitask(weights)
+    data = Path(feat.__file__).parent / "tests" / "data"
+    videos = []
+    for i, name in enumerate(["single_face.mp4", "no_face.mp4"] * 2):
+        videos.append(tmp_path / f"v{i}.mp4")
+        shutil.copy(data / name, videos[-1])
+    params = dict(weights_dir=weights, max_frames=2, max_size=128, torch_threads=1)
+    sequential = AUExtractor(**params).fit_transform(videos)[:, 0]
+    with get_task_stream(client) as stream, parallel_backend("dask"):
+        on_dask = AUExtractor(**params, n_jobs=-1).fit_transform(videos)[:, 0]
+    assert len({task["worker"] for task in stream.data}) == 2
+    for a, b in zip(on_dask, sequential):
+        pd.testing.assert_frame_equal(a, b)
+        assert len(a) == 2
