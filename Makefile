@@ -28,4 +28,4 @@ docs:
 	$(PY) -m sphinx -W --keep-going -b html doc doc/_build/html
 
 clean:
-	rm -rf build dist *.egg-info doc/_build doc/auto_examples doc/generated demo_output .pytest_cache .ruff_cache
+	rm -rf build dist *.egg-info doc/_build doc/auto_examples doc/generated doc/api.rst doc/cli_help demo_output .pytest_cache .ruff_cache

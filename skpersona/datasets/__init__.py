@@ -3,6 +3,7 @@
 from ._base import get_data_home
 from ._first_impressions import load_first_impressions
 from ._interviews import AU_CODES, make_interviews
+from ._multimodal_causal import make_causal_digits, make_multimodal_causal
 from ._youtube_personality import load_youtube_personality
 
 __all__ = [
@@ -10,5 +11,7 @@ __all__ = [
     "get_data_home",
     "load_first_impressions",
     "load_youtube_personality",
+    "make_causal_digits",
     "make_interviews",
+    "make_multimodal_causal",
 ]

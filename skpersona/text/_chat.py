@@ -78,7 +78,8 @@ class ChatClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
-        self.cache = None if cache_dir is None else ArrayCache(cache_dir)
+        self.cache = (None if cache_dir is None
+                      else ArrayCache(os.path.expanduser(os.fspath(cache_dir))))
 
     @property
     def url(self):

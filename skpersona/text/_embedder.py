@@ -63,8 +63,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         raise a TypeError naming their row.
     cache_dir : str, path-like or None, default=None
         Folder of an on-disk cache of embeddings (one entry per distinct text,
-        model content and parameters; see :class:`skpersona.utils.ArrayCache`).
-        None: no cache.
+        model content and parameters; see :class:`skpersona.utils.ArrayCache`);
+        ``~`` is expanded. None: no cache.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers when loading the model.
     verbose : bool, default=False
@@ -245,7 +245,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         missing = list(range(len(texts)))
         cache = keys = None
         if self.cache_dir is not None:
-            cache = ArrayCache(self.cache_dir)
+            cache = ArrayCache(os.path.expanduser(os.fspath(self.cache_dir)))
             keys = self._cache_keys(texts)
             missing = []
             for i, key in enumerate(keys):

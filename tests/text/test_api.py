@@ -75,3 +75,24 @@ def test_invalid_parameters_are_reported_in_fit():
         AUTextComposer(missing="skip").fit(_inputs(AUTextComposer()))
     with pytest.raises(ValueError, match="timeout"):
         LLMTraitRater(timeout=0).fit(["x"])
+
+
+def test_skops_round_trip():
+    import skops.io as sio
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    texts = ["I love parties.", "I stay home.", "I plan everything."]
+    pipe = make_pipeline(TextEmbedder(), Ridge()).fit(texts, [0.9, 0.2, 0.6])
+    blob = sio.dumps(pipe)
+    assert len(blob) < 100_000  # no weights inside
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert untrusted == ["skpersona.text._embedder.TextEmbedder"]
+    restored = sio.loads(blob, trusted=untrusted)
+    np.testing.assert_allclose(restored.predict(texts), pipe.predict(texts), atol=1e-6)
+    for est in (AUTextComposer(), LLMTraitRater()):
+        fitted = clone(est).fit(_inputs(est))
+        blob = sio.dumps(fitted)
+        again = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+        assert repr(again) == repr(fitted)
+        np.testing.assert_array_equal(again.get_feature_names_out(), fitted.get_feature_names_out())

@@ -252,3 +252,10 @@ def test_model_identity_follows_content(tmp_path):
     assert model_identity(copy) != first
     assert model_identity("some-org/some-model") == "name:some-org/some-model"
     assert model_identity("all-MiniLM-L6-v2") == model_identity(resolve_model_name(None))
+
+
+def test_cache_dir_expands_the_home_folder(tmp_path, monkeypatch, fitted):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    emb = clone(fitted).set_params(cache_dir="~/emb-cache").fit(TEXTS)
+    emb.transform(TEXTS[:1])
+    assert len(list((tmp_path / "emb-cache").rglob("*.npz"))) == 1

@@ -1,0 +1,240 @@
+"""Files of the ``skpersona`` command: tables, frame files, model files."""
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
+                  ".flv"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+MODEL_FORMAT = "skpersona-model"
+# Types a model file may hold without the user listing them with --trust.
+TRUSTED_PREFIXES = ("skpersona.", "sklearn.", "numpy.", "scipy.", "pandas.", "torch.",
+                    "skorch.", "sentence_transformers.", "builtins.", "collections.",
+                    "functools.partial")
+_AU_COLUMN = re.compile(r"^AU\d{2}$")
+
+
+class UsageError(Exception):
+    """A mistake of the user's: reported as one line, without a traceback."""
+
+
+def table_format(path, what="table"):
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise UsageError(
+            f"{what} {os.fspath(path)!r} has an unknown suffix {suffix!r}: use one of "
+            f"{', '.join(sorted(TABLE_SUFFIXES))}."
+        )
+    return TABLE_SUFFIXES[suffix]
+
+
+def _need_pyarrow(path):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"reading or writing Parquet ({os.fspath(path)!r}) needs pyarrow: "
+            "pip install 'skpersona[parquet]', or use a .csv file."
+        ) from exc
+
+
+def read_table(path, what="table"):
+    """Read a CSV, TSV or Parquet file into a DataFrame (one clear error if it cannot)."""
+    path = Path(path)
+    kind = table_format(path, what)
+    if not path.is_file():
+        raise UsageError(f"{what} {os.fspath(path)!r} does not exist.")
+    try:
+        if kind == "parquet":
+            _need_pyarrow(path)
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"cannot read {what} {os.fspath(path)!r}: {exc}") from exc
+
+
+def _atomic(path, write):
+    """Write through a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_table(table, path, what="output"):
+    """Write a DataFrame as CSV, TSV or Parquet (by suffix), atomically."""
+    kind = table_format(path, what)
+    if kind == "parquet":
+        _need_pyarrow(path)
+        return _atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
+    sep = "\t" if kind == "tsv" else ","
+    return _atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=sep))
+
+
+def write_json(data, path):
+    def write(tmp):
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True, default=str)
+
+    return _atomic(path, write)
+
+
+def find_videos(inputs, recursive=False, images=False):
+    """Expand folders into their video files: ``{key: path}``, keys relative to the folder."""
+    suffixes = VIDEO_SUFFIXES | (IMAGE_SUFFIXES if images else set())
+    found = {}
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            walk = item.rglob("*") if recursive else item.glob("*")
+            files = sorted(p for p in walk if p.is_file() and p.suffix.lower() in suffixes)
+            pairs = [(p.relative_to(item).as_posix(), p) for p in files]
+        elif item.is_file():
+            pairs = [(item.name, item)]
+        else:
+            raise UsageError(f"{os.fspath(item)!r} is neither a video file nor a folder.")
+        for key, path in pairs:
+            if key in found and found[key] != path:
+                raise UsageError(
+                    f"two inputs are both named {key!r} ({found[key]} and {path}); "
+                    "pass their common parent folder instead."
+                )
+            found[key] = path
+    return found
+
+
+def infer_au_scale(table):
+    """``"0-5"`` when any AU intensity exceeds 1 (OpenFace's scale), else ``"0-1"``."""
+    columns = [c for c in table.columns if _AU_COLUMN.match(str(c))]
+    values = table[columns].to_numpy(dtype=float) if columns else np.zeros(0)
+    return "0-5" if values.size and np.nanmax(values) > 1.0 else "0-1"
+
+
+def frame_tables_from_file(path):
+    """Read an ``extract-aus`` output into ``{video key: frame table}``."""
+    table = read_table(path, "frames file")
+    if "video" not in table.columns:
+        raise UsageError(
+            f"frames file {os.fspath(path)!r} has no 'video' column; write it with "
+            "`skpersona extract-aus`."
+        )
+    scale = table.attrs.get("au_scale")
+    manifest = Path(f"{path}.manifest.json")
+    if scale is None and manifest.is_file():
+        scale = json.loads(manifest.read_text()).get("au_scale")
+    attrs = {"au_scale": scale or infer_au_scale(table)}
+    tables = {}
+    for key, part in table.groupby("video", sort=False):
+        part = part.drop(columns="video").reset_index(drop=True)
+        part.attrs = dict(attrs, video=str(key))
+        tables[str(key)] = part
+    return tables
+
+
+def _read_frame_table_file(path):
+    from .au import read_openface
+
+    head = read_table(path, "frame table")
+    columns = [str(c).strip() for c in head.columns]
+    if any(re.match(r"^AU\d{2}_r$", c) for c in columns):
+        return read_openface(path)
+    if not any(_AU_COLUMN.match(c) for c in columns):
+        raise UsageError(
+            f"frame table {os.fspath(path)!r} has no AU01, AU02, ... columns (nor OpenFace's "
+            "AU01_r ...)."
+        )
+    head.attrs.setdefault("au_scale", infer_au_scale(head))
+    return head
+
+
+def resolve_videos(values, *, frames=None, base_dir=None):
+    """Turn a ``video`` column into what the AU pipeline takes.
+
+    Each value is looked up in ``frames`` (an ``extract-aus`` output) when one is
+    given, by its full key, then its file name, then its stem; otherwise a path to a
+    ``.csv``/``.parquet`` frame table is read, and a path to a video or image stays
+    a path (the model then extracts AUs itself).
+    """
+    values = list(values)
+    out = []
+    if frames is not None:
+        by_name, by_stem = {}, {}
+        for key in frames:
+            by_name.setdefault(Path(key).name, key)
+            by_stem.setdefault(Path(key).stem, key)
+        for value in values:
+            text = str(value)
+            key = (text if text in frames else by_name.get(Path(text).name)
+                   or by_stem.get(Path(text).stem))
+            if key is None:
+                raise UsageError(
+                    f"video {text!r} is not in the frames file; run `skpersona extract-aus` "
+                    "on it first (or drop --frames to extract AUs from the video itself)."
+                )
+            out.append(frames[key])
+        return out
+    for value in values:
+        if isinstance(value, pd.DataFrame):
+            out.append(value)
+            continue
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            raise UsageError("the 'video' column has an empty value.")
+        path = Path(str(value))
+        if not path.is_absolute() and not path.exists() and base_dir is not None:
+            path = Path(base_dir) / path
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            out.append(_read_frame_table_file(path))
+        else:
+            if not path.is_file():
+                raise UsageError(f"video {str(value)!r} does not exist (looked for {path}).")
+            out.append(os.fspath(path))
+    return out
+
+
+def dump_model(bundle, path):
+    import skops.io as sio
+
+    return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
+
+
+def load_model(path, trust=()):
+    """Load a model file written by ``skpersona fit``, trusting only known types."""
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"model file {os.fspath(path)!r} does not exist.")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise UsageError(
+            f"{os.fspath(path)!r} is not a skops model file ({exc}); write one with "
+            "`skpersona fit`."
+        ) from exc
+    refused = [t for t in untrusted
+               if not (t.startswith(TRUSTED_PREFIXES) or t in set(trust))]
+    if refused:
+        raise UsageError(
+            f"model file {os.fspath(path)!r} holds types that are not trusted: "
+            f"{', '.join(refused)}. If you trust the file, pass --trust TYPE for each."
+        )
+    bundle = sio.load(path, trusted=untrusted)
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise UsageError(f"{os.fspath(path)!r} was not written by `skpersona fit`.")
+    return bundle

@@ -1,0 +1,113 @@
+"""The trait models that ``skpersona fit`` builds by name."""
+
+import numpy as np
+
+from ._cli_io import UsageError
+
+# name -> (columns it reads, one-line description)
+MODELS = {
+    "ridge": ("features", "ridge regression on the table's numeric feature columns"),
+    "ridge-au": ("video", "AU temporal statistics (from 'video') -> ridge regression"),
+    "ridge-text": ("transcript", "sentence embedding of 'transcript' -> ridge regression"),
+    "ridge-multimodal": ("video+transcript", "AU statistics and text embedding -> ridge"),
+    "semantic": ("video+transcript",
+                 "AUs described in words, joined with the answer, embedded -> ridge"),
+    "fusion": ("video+transcript", "AU statistics and text embedding -> FusionRegressor"),
+}
+FUSIONS = ("early", "gated", "attention", "late")
+
+
+def _with_params(estimator, **params):
+    """Set the parameters the estimator has (None values mean: keep its default)."""
+    known = estimator.get_params(deep=False)
+    given = {k: v for k, v in params.items() if v is not None and k in known}
+    return estimator.set_params(**given)
+
+
+def _ridge():
+    from sklearn.linear_model import RidgeCV
+
+    return RidgeCV(alphas=np.logspace(-2, 4, 13))
+
+
+def au_steps(*, extract, options):
+    """AU features: [AUExtractor] -> AUStatistics -> StandardScaler."""
+    from sklearn.preprocessing import StandardScaler
+
+    from .au import AUStatistics
+
+    steps = []
+    if extract:
+        steps.append(au_extractor(options))
+    steps += [AUStatistics(), StandardScaler()]
+    return steps
+
+
+def au_extractor(options):
+    from .au import AUExtractor
+
+    return _with_params(
+        AUExtractor(),
+        fps=options.get("fps"), step=options.get("step"), max_frames=options.get("max_frames"),
+        max_size=options.get("max_size"), batch_size=options.get("batch_size"),
+        device=options.get("device"), weights_dir=options.get("weights_dir"),
+        multitask_weights=options.get("multitask_weights"), cache_dir=options.get("cache_dir"),
+        n_jobs=options.get("n_jobs"), verbose=options.get("progress"),
+        detect_faces=options.get("detect_faces"), faces=options.get("faces"),
+        on_error=options.get("on_error"), torch_threads=options.get("torch_threads"),
+        face_threshold=options.get("face_threshold"),
+    )
+
+
+def text_embedder(options):
+    from .text import TextEmbedder
+
+    return _with_params(
+        TextEmbedder(),
+        model=options.get("text_model"), model_name=options.get("text_model"),
+        batch_size=options.get("text_batch_size"), cache_dir=options.get("cache_dir"),
+        device=options.get("device"), verbose=options.get("progress"),
+        progress=options.get("progress"),
+    )
+
+
+def build_model(name, *, feature_columns=None, extract=False, options=None):
+    """The unfitted estimator for ``name`` (a Pipeline reading the sample table)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    options = dict(options or {})
+    if name not in MODELS:
+        raise UsageError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}.")
+    if name == "ridge":
+        columns = ColumnTransformer([("features", StandardScaler(), list(feature_columns))])
+        return make_pipeline(columns, _ridge())
+    if name == "ridge-text":
+        return make_pipeline(
+            ColumnTransformer([("text", text_embedder(options), "transcript")]), _ridge())
+    au = ("au", make_pipeline(*au_steps(extract=extract, options=options)), "video")
+    if name == "ridge-au":
+        return make_pipeline(ColumnTransformer([au]), _ridge())
+    text = ("text", text_embedder(options), "transcript")
+    if name == "ridge-multimodal":
+        return make_pipeline(ColumnTransformer([au, text]), _ridge())
+    if name == "fusion":
+        from .fusion import FusionRegressor
+
+        head = _with_params(FusionRegressor(), fusion=options.get("fusion"),
+                            random_state=options.get("random_state"))
+        return make_pipeline(ColumnTransformer([au, text]), head)
+    # semantic: AUs described in words, joined with the answer, embedded, ridge head.
+    from .au import AUDescriber
+    from .text import AUTextComposer
+
+    describe = [au_extractor(options)] if extract else []
+    describe.append(AUDescriber())
+    return make_pipeline(
+        ColumnTransformer([("au", make_pipeline(*describe), "video"),
+                           ("text", "passthrough", ["transcript"])]),
+        AUTextComposer(),
+        text_embedder(options),
+        _ridge(),
+    )

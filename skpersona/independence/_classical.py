@@ -1,0 +1,86 @@
+"""Fisher-z partial correlation and contingency-table (chi-square, G-square) tests."""
+
+import numpy as np
+from scipy import stats
+
+
+def fisherz_test(x, y, z=None):
+    """Fisher-z test of zero (partial) correlation between one x and one y column.
+
+    Matches causal-learn's ``fisherz``: ``sqrt(n - |z| - 3) * |atanh(r)|`` against a
+    standard normal, two-sided, where ``r`` is the partial correlation given ``z``.
+    """
+    if x.shape[1] != 1 or y.shape[1] != 1:
+        raise ValueError(
+            "fisherz tests one x column against one y column (after one-hot encoding, "
+            f"got {x.shape[1]} and {y.shape[1]}). Use a kernel test (method='kci', 'rcit' or "
+            "'hsic') for multivariate blocks."
+        )
+    n = x.shape[0]
+    n_cond = 0 if z is None else z.shape[1]
+    if n - n_cond - 3 <= 0:
+        raise ValueError(
+            f"fisherz needs more than |z| + 3 = {n_cond + 3} samples, got {n}."
+        )
+    a = np.hstack([x, y])
+    design = np.ones((n, 1)) if z is None else np.hstack([np.ones((n, 1)), z])
+    coef, *_ = np.linalg.lstsq(design, a, rcond=None)
+    res = a - design @ coef
+    norms = np.linalg.norm(res, axis=0)
+    if np.any(norms <= 1e-12 * np.sqrt(n)):
+        raise ValueError(
+            "x or y is a linear function of z (zero residual variance): the partial "
+            "correlation is undefined."
+        )
+    r = float(res[:, 0] @ res[:, 1] / (norms[0] * norms[1]))
+    r = float(np.clip(r, -1 + np.finfo(float).eps, 1 - np.finfo(float).eps))
+    stat = float(np.sqrt(n - n_cond - 3) * abs(np.arctanh(r)))
+    pvalue = float(2.0 * stats.norm.sf(stat))
+    return stat, pvalue, {"partial_correlation": r}
+
+
+def contingency_test(x_codes, y_codes, z_codes=None, statistic="chi2"):
+    """Chi-square or G-square test of (conditional) independence of categorical codes.
+
+    With ``z``, the statistic sums over the strata of ``z``; degrees of freedom count
+    only the rows and columns that occur in each stratum (as causal-learn does).
+
+    Parameters
+    ----------
+    x_codes, y_codes : ndarray of int of shape (n_samples,)
+        Codes ``0..k-1``.
+    z_codes : ndarray of int of shape (n_samples,) or None
+        Joint codes of the conditioning block.
+    statistic : {"chi2", "gsq"}
+    """
+    kx = int(x_codes.max()) + 1
+    ky = int(y_codes.max()) + 1
+    if z_codes is None:
+        z_codes = np.zeros_like(x_codes)
+    _, strata = np.unique(z_codes, return_inverse=True)
+    strata = strata.ravel()
+    ks = int(strata.max()) + 1
+    flat = (strata * kx + x_codes) * ky + y_codes
+    observed = np.bincount(flat, minlength=ks * kx * ky).reshape(ks, kx, ky).astype(float)
+    n_s = observed.sum(axis=(1, 2))
+    row = observed.sum(axis=2)
+    col = observed.sum(axis=1)
+    expected = row[:, :, None] * col[:, None, :] / n_s[:, None, None]
+    safe = np.where(expected > 0, expected, 1.0)
+    if statistic == "chi2":
+        stat = float(np.sum((observed - expected) ** 2 / safe))
+    else:
+        ratio = np.where(observed > 0, observed / safe, 1.0)
+        stat = float(2.0 * np.sum(observed * np.log(ratio)))
+    dof = int(np.sum(
+        np.clip(np.count_nonzero(row, axis=1) - 1, 0, None)
+        * np.clip(np.count_nonzero(col, axis=1) - 1, 0, None)
+    ))
+    if dof == 0:
+        raise ValueError(
+            "The contingency table has no degrees of freedom (in every stratum of z, x or "
+            "y takes a single value); the test has no information."
+        )
+    pvalue = float(stats.chi2.sf(stat, dof))
+    min_expected = float(expected[expected > 0].min())
+    return stat, pvalue, {"dof": dof, "n_strata": ks, "min_expected": min_expected}

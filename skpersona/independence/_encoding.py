@@ -1,0 +1,211 @@
+"""Validation and encoding of the variables handed to an independence test.
+
+A *block* is one of ``x``, ``y`` or ``z``: an array-like with one row per sample and
+one or more columns. Blocks are turned into a :class:`pandas.DataFrame` first, so
+that mixed types (numbers, booleans, strings, categoricals) are kept apart until a
+test asks for either a float matrix (kernel and Gaussian tests) or integer category
+codes (chi-square and G-square).
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+#: Integer-valued numeric columns with at most this many distinct values count as
+#: discrete when ``method="auto"`` picks a test.
+MAX_AUTO_CATEGORIES = 10
+
+
+def as_block(values, name):
+    """Return ``values`` as a DataFrame with string column names.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,) or (n_samples, n_columns)
+        A list, 1-D or 2-D ndarray, Series or DataFrame.
+    name : str
+        ``"x"``, ``"y"`` or ``"z"``; used in error messages and default column names.
+
+    Returns
+    -------
+    DataFrame
+    """
+    if isinstance(values, pd.DataFrame):
+        frame = values.reset_index(drop=True)
+    elif isinstance(values, pd.Series):
+        frame = values.reset_index(drop=True).to_frame(
+            name=str(values.name) if values.name is not None else f"{name}0"
+        )
+    else:
+        if hasattr(values, "toarray"):
+            raise TypeError(
+                f"{name} is a sparse matrix; independence tests need a dense array. "
+                "Convert it with .toarray() first."
+            )
+        array = np.asarray(values)
+        if array.dtype.kind == "c":
+            raise ValueError(f"{name} holds complex numbers; independence tests need real data.")
+        if array.ndim == 0:
+            raise ValueError(
+                f"{name} is a scalar; pass one value per sample (a 1-D or 2-D array)."
+            )
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be 1-D or 2-D, got an array with {array.ndim} dimensions.")
+        frame = pd.DataFrame(array, columns=[f"{name}{i}" for i in range(array.shape[1])])
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[1] == 0:
+        raise ValueError(f"{name} has no columns.")
+    for column in frame.columns:
+        if frame[column].dtype.kind == "c":
+            raise ValueError(
+                f"Column {column!r} of {name} holds complex numbers; independence tests "
+                "need real data."
+            )
+    return frame
+
+
+def _is_numeric(series):
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _is_nonnumeric(series):
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def column_is_discrete(series, max_categories=MAX_AUTO_CATEGORIES):
+    """Whether a column counts as discrete for ``method="auto"``.
+
+    Non-numeric columns (strings, categoricals, booleans, objects) are discrete;
+    numeric columns are discrete when all their values are integers and there are at
+    most ``max_categories`` distinct values.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) or _is_nonnumeric(series):
+        return True
+    values = series.dropna().to_numpy(dtype=float)
+    if values.size == 0:
+        return False
+    if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+        return False
+    return np.unique(values).size <= max_categories
+
+
+def block_is_discrete(frame, max_categories=MAX_AUTO_CATEGORIES):
+    """Whether every column of a block is discrete (see :func:`column_is_discrete`)."""
+    return all(column_is_discrete(frame[c], max_categories) for c in frame.columns)
+
+
+def check_blocks(blocks):
+    """Check lengths, missing values, infinities and constant columns.
+
+    Parameters
+    ----------
+    blocks : dict of str -> DataFrame
+        Named blocks (``x``, ``y`` and maybe ``z``).
+
+    Returns
+    -------
+    n_samples : int
+    """
+    lengths = {name: len(frame) for name, frame in blocks.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(
+            f"x, y (and z) must have the same number of samples, got {lengths}. Pass aligned "
+            "rows (one row per sample in each)."
+        )
+    n_samples = next(iter(lengths.values()))
+    if n_samples < 5:
+        raise ValueError(
+            f"An independence test needs at least 5 samples, got {n_samples} sample"
+            f"{'s' if n_samples != 1 else ''}."
+        )
+    for name, frame in blocks.items():
+        for column in frame.columns:
+            series = frame[column]
+            missing = series.isna()
+            if missing.any():
+                raise ValueError(
+                    f"Column {column!r} of {name} contains {int(missing.sum())} NaN/missing "
+                    "value(s). Drop or impute those rows first (DependencyScreen drops them "
+                    "pair by pair with missing='pairwise')."
+                )
+            if _is_numeric(series):
+                values = series.to_numpy(dtype=float)
+                if not np.all(np.isfinite(values)):
+                    raise ValueError(
+                        f"Column {column!r} of {name} contains infinite values; remove or clip "
+                        "them first."
+                    )
+            if series.nunique(dropna=False) < 2:
+                raise ValueError(
+                    f"Column {column!r} of {name} is constant: a test of independence has no "
+                    "information about it. Drop that column."
+                )
+    return n_samples
+
+
+def to_continuous(frame, name, drop_first=False):
+    """Float matrix of a block: numbers as they are, other columns one-hot encoded.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    name : str
+    drop_first : bool, default=False
+        Drop the first level of every one-hot encoded column (needed by linear
+        tests, where the full set of indicators is collinear with the intercept).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_encoded_columns), dtype float64
+    """
+    parts = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            parts.append(series.to_numpy(dtype=float)[:, None])
+        elif _is_numeric(series):
+            parts.append(series.to_numpy(dtype=float)[:, None])
+        else:
+            codes, _ = pd.factorize(series.astype(str), sort=True)
+            onehot = np.eye(codes.max() + 1)[codes]
+            parts.append(onehot[:, 1:] if drop_first else onehot)
+    matrix = np.hstack(parts).astype(float, copy=False)
+    return np.ascontiguousarray(matrix)
+
+
+def to_codes(frame, name):
+    """Joint integer codes ``0..k-1`` of a block, for contingency-table tests.
+
+    Several columns are combined into one variable whose categories are the observed
+    combinations. Numeric columns must hold integers (already discrete data).
+    """
+    per_column = []
+    for column in frame.columns:
+        series = frame[column]
+        if _is_numeric(series) and not isinstance(series.dtype, pd.CategoricalDtype):
+            values = series.to_numpy(dtype=float)
+            if not np.all(values == np.round(values)):
+                raise ValueError(
+                    f"Column {column!r} of {name} holds non-integer numbers, but chi-square and "
+                    "G-square tests need discrete data. Discretise it first (e.g. with "
+                    "sklearn.preprocessing.KBinsDiscretizer) or use a kernel test "
+                    "(method='kci', 'rcit' or 'hsic')."
+                )
+            _, codes = np.unique(values, return_inverse=True)
+        else:
+            codes, _ = pd.factorize(series.astype(str), sort=True)
+        per_column.append(np.asarray(codes, dtype=np.int64).ravel())
+    if len(per_column) == 1:
+        return per_column[0]
+    _, joint = np.unique(np.column_stack(per_column), axis=0, return_inverse=True)
+    return np.asarray(joint, dtype=np.int64).ravel()
+
+
+def check_int(value, name, minimum):
+    """Validate an integer option."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)

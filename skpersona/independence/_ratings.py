@@ -1,0 +1,74 @@
+"""PersonaX-style aggregation of trait ratings where 0 means "insufficient information"."""
+
+import numpy as np
+import pandas as pd
+
+
+def aggregate_ratings(ratings, groups=None, missing_code=0):
+    """Median of several raters' scores after dropping "insufficient information" codes.
+
+    PersonaX rates each trait with several LLMs on a 3-point scale and codes 0 for
+    "not enough information to judge"; a trait's score is the median of the non-zero
+    ratings, and missing (NaN) when every rater answered 0.
+
+    Parameters
+    ----------
+    ratings : DataFrame or array-like of shape (n_samples, n_raters)
+        A DataFrame with one column per (trait, rater), or an array of one trait's
+        ratings (one column per rater).
+    groups : dict of str -> list of str, or None, default=None
+        For a DataFrame: output column name -> the rating columns to aggregate.
+        When None, a DataFrame with two-level columns ``(trait, rater)`` is grouped
+        by the first level; a DataFrame with flat columns is treated as the raters
+        of a single variable named ``"rating"``.
+    missing_code : scalar, default=0
+        The code meaning "insufficient information" (NaN is dropped as well).
+
+    Returns
+    -------
+    DataFrame of shape (n_samples, n_groups) or ndarray of shape (n_samples,)
+        Medians; NaN where no rater gave a usable score. A DataFrame for DataFrame
+        input (same index), an ndarray otherwise.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skpersona.independence import aggregate_ratings
+    >>> r = pd.DataFrame({"gpt": [3, 0, 0], "llama": [2, 1, 0], "qwen": [3, 2, 0]})
+    >>> aggregate_ratings(r, groups={"openness": ["gpt", "llama", "qwen"]})
+       openness
+    0       3.0
+    1       1.5
+    2       NaN
+    """
+
+    def _median(block):
+        values = np.asarray(block, dtype=float)
+        if values.ndim == 1:
+            values = values[:, None]
+        values = np.where(values == missing_code, np.nan, values)
+        out = np.full(values.shape[0], np.nan)
+        has_any = ~np.all(np.isnan(values), axis=1)
+        if has_any.any():
+            out[has_any] = np.nanmedian(values[has_any], axis=1)
+        return out
+
+    if not isinstance(ratings, pd.DataFrame):
+        if groups is not None:
+            raise ValueError("groups needs ratings as a DataFrame with named columns.")
+        return _median(ratings)
+    if groups is None:
+        if isinstance(ratings.columns, pd.MultiIndex):
+            names = list(dict.fromkeys(ratings.columns.get_level_values(0)))
+            groups = {name: [c for c in ratings.columns if c[0] == name] for name in names}
+        else:
+            groups = {"rating": list(ratings.columns)}
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError("groups must be a non-empty dict of output name -> rating columns.")
+    missing = [c for cols in groups.values() for c in cols if c not in ratings.columns]
+    if missing:
+        raise KeyError(f"Rating columns {missing} are not in the DataFrame.")
+    return pd.DataFrame(
+        {name: _median(ratings[list(cols)]) for name, cols in groups.items()},
+        index=ratings.index,
+    )

@@ -1,0 +1,608 @@
+"""``DependencyScreen``: PersonaX Level I, every pair through several tests."""
+
+import itertools
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._encoding import column_is_discrete
+from ._multitest import adjust_pvalues
+from ._ratings import aggregate_ratings
+from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
+
+_RESULT_COLUMNS = [
+    "x",
+    "y",
+    "conditioning",
+    "method",
+    "n",
+    "statistic",
+    "pvalue",
+    "pvalue_adjusted",
+    "dependent",
+    "status",
+    "reason",
+]
+
+
+def _auto_methods(discrete, n_samples, conditional):
+    if discrete:
+        return ("chi2", "gsq")
+    if n_samples <= AUTO_KCI_MAX_SAMPLES:
+        return ("kci", "rcit") if conditional else ("kci", "rcit", "hsic")
+    return ("rcit",) if conditional else ("rcit", "hsic_rff")
+
+
+def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
+    """All tests of one pair; failures are caught and reported, never guessed."""
+    sub = frame
+    if missing == "pairwise":
+        sub = sub.dropna()
+    rows = []
+    for method, seed in zip(methods, seeds):
+        row = {
+            "x": a,
+            "y": b,
+            "conditioning": ",".join(cond),
+            "method": method,
+            "n": len(sub),
+            "statistic": np.nan,
+            "pvalue": np.nan,
+            "status": "ok",
+            "reason": "",
+        }
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = independence_test(
+                    sub[a],
+                    sub[b],
+                    sub[list(cond)] if cond else None,
+                    method=method,
+                    random_state=int(seed),
+                    **test_options.get(method, {}),
+                )
+            row.update(statistic=res.statistic, pvalue=res.pvalue)
+        except Exception as exc:  # a failed test is reported with its reason
+            row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+        rows.append(row)
+    return rows
+
+
+class DependencyScreen(BaseEstimator):
+    """Screen every pair of variables with several independence tests side by side.
+
+    PersonaX Level I: on a table of mixed variables (trait scores, demographics,
+    physical and geographic attributes), each pair (optionally given a conditioning
+    set) is tested with several methods; p-values are corrected for multiple testing
+    per method; the methods' decisions are compared (agreement) and combined into a
+    dependency graph. Tests that cannot run on a pair (too few rows after dropping
+    missing values, a constant column, continuous data for a contingency test, ...)
+    are recorded as failed with their reason; they never count as a dependence or
+    an independence.
+
+    Parameters
+    ----------
+    methods : "auto", list of str or dict, default="auto"
+        Tests to run on every pair. ``"auto"``: for a pair whose variables (and
+        conditioning set) are all discrete, ``chi2`` and ``gsq``; otherwise
+        ``kci``, ``rcit`` and ``hsic`` up to 1,000 rows (``kci`` and ``rcit`` when
+        conditioning) and ``rcit`` and ``hsic_rff`` above (``rcit`` when
+        conditioning). A list applies the same tests to every pair (inapplicable ones
+        are reported as failed). A dict ``{"continuous": [...], "discrete": [...]}``
+        chooses by pair type.
+    alpha : float, default=0.05
+        Level at which an adjusted p-value means "dependent".
+    correction : {"bh", "holm", "none"}, default="bh"
+        Multiple-testing correction, applied per method over all pairs.
+    conditioning : list of str, list of lists of str, or None, default=None
+        One conditioning set (a list of columns) for every pair, or several sets
+        (a list of lists; ``[]`` stands for the marginal test), each tested side by
+        side. Conditioning columns are not screened themselves.
+    pairs : list of (str, str) or None, default=None
+        Pairs to test; all pairs of the screened variables when None.
+    consensus : {"majority", "all", "any"}, default="majority"
+        How the methods' decisions combine: a pair is dependent (given a
+        conditioning set) when at least half (``"majority"``; a tie keeps the edge),
+        all, or any of the successful tests reject independence. With several
+        conditioning sets, a pair is an edge of ``adjacency_`` when it is dependent
+        under every set that reached a decision: independence given any set removes
+        the edge, as in constraint-based causal discovery.
+    aggregate : dict of str -> list of str, or None, default=None
+        Rating columns to aggregate PersonaX style before screening (median after
+        dropping 0 = "insufficient information", see :func:`aggregate_ratings`);
+        the aggregated columns replace their sources.
+    missing : {"pairwise", "error"}, default="pairwise"
+        Drop rows with missing values pair by pair (the ``n`` column records how many
+        remain), or raise on any missing value.
+    max_categories : int, default=10
+        Integer-valued numeric columns with at most this many values count as
+        discrete (strings, booleans and categoricals always do).
+    test_options : dict of str -> dict or None, default=None
+        Extra keyword arguments per method for :func:`independence_test`, e.g.
+        ``{"hsic_perm": {"n_permutations": 500}}``.
+    n_jobs : int or None, default=None
+        Pairs tested in parallel through joblib.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the randomised tests.
+    verbose : bool, default=False
+        Show a progress bar over pairs.
+
+    Attributes
+    ----------
+    pvalues_ : DataFrame
+        One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``, ``n``,
+        ``statistic``, ``pvalue``, ``pvalue_adjusted``, ``dependent`` (nullable
+        boolean, missing for failed tests), ``status`` (``"ok"`` or ``"failed"``),
+        ``reason``.
+    agreement_ : DataFrame
+        One row per pair and conditioning set: ``x``, ``y``, ``conditioning``,
+        ``n_methods``, ``n_ok``, ``n_dependent``, ``decision``
+        (``"dependent"``, ``"independent"`` or ``"failed"``) and ``agreement``, the
+        share of successful tests that agree with the decision.
+    adjacency_ : DataFrame
+        Square, symmetric, indexed by the screened variables: 1.0 for a dependency,
+        0.0 for none, NaN where every test of the pair failed or the pair was not
+        tested; the diagonal is 0.
+    variables_ : list of str
+        The screened variables.
+    discrete_ : dict of str -> bool
+        Which variables were treated as discrete.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skpersona.independence import DependencyScreen
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=200)
+    >>> df = pd.DataFrame({"a": a, "b": np.sin(2 * a) + 0.2 * rng.normal(size=200),
+    ...                    "c": rng.normal(size=200)})
+    >>> screen = DependencyScreen(random_state=0).fit(df)
+    >>> screen.adjacency_.loc["a", "b"], screen.adjacency_.loc["a", "c"]
+    (np.float64(1.0), np.float64(0.0))
+    """
+
+    _parameter_constraints = {
+        "methods": [StrOptions({"auto"}), list, tuple, dict],
+        "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "correction": [StrOptions({"bh", "holm", "none"})],
+        "conditioning": [list, tuple, None],
+        "pairs": [list, tuple, None],
+        "consensus": [StrOptions({"majority", "all", "any"})],
+        "aggregate": [dict, None],
+        "missing": [StrOptions({"pairwise", "error"})],
+        "max_categories": [Interval(numbers.Integral, 1, None, closed="left")],
+        "test_options": [dict, None],
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        methods="auto",
+        *,
+        alpha=0.05,
+        correction="bh",
+        conditioning=None,
+        pairs=None,
+        consensus="majority",
+        aggregate=None,
+        missing="pairwise",
+        max_categories=10,
+        test_options=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.methods = methods
+        self.alpha = alpha
+        self.correction = correction
+        self.conditioning = conditioning
+        self.pairs = pairs
+        self.consensus = consensus
+        self.aggregate = aggregate
+        self.missing = missing
+        self.max_categories = max_categories
+        self.test_options = test_options
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+    def _as_frame(self, X):
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True)
+            frame = X.copy()
+            frame.columns = [str(c) for c in frame.columns]
+            for column in frame.columns:
+                series = frame[column]
+                if series.dtype.kind == "c":
+                    raise ValueError(f"Column {column!r} holds complex numbers; real data needed.")
+                if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
+                    series
+                ):
+                    values = series.to_numpy(dtype=float, na_value=np.nan)
+                    if np.isinf(values).any():
+                        raise ValueError(
+                            f"Column {column!r} contains infinite values; remove or clip them."
+                        )
+            if frame.shape[0] == 0:
+                raise ValueError("X has 0 samples; DependencyScreen needs data.")
+            return frame.reset_index(drop=True)
+        array = validate_data(
+            self, X, dtype=None, ensure_all_finite="allow-nan", ensure_min_samples=1
+        )
+        array = check_array(array, dtype=None, ensure_all_finite="allow-nan")
+        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        if array.dtype == object:
+            frame = frame.infer_objects()
+        return frame
+
+    def _methods_for(self, discrete, n_samples, conditional):
+        if self.methods == "auto":
+            return _auto_methods(discrete, n_samples, conditional)
+        if isinstance(self.methods, dict):
+            key = "discrete" if discrete else "continuous"
+            unknown_keys = set(self.methods) - {"discrete", "continuous"}
+            if unknown_keys:
+                raise ValueError(
+                    f"methods dict keys must be 'continuous' and/or 'discrete', got "
+                    f"{sorted(unknown_keys)}."
+                )
+            chosen = self.methods.get(key)
+            if chosen is None:
+                return _auto_methods(discrete, n_samples, conditional)
+            return tuple(chosen)
+        return tuple(self.methods)
+
+    def _check_methods(self):
+        if isinstance(self.methods, dict):
+            listed = [m for v in self.methods.values() for m in (v or [])]
+        elif self.methods == "auto":
+            listed = []
+        else:
+            listed = list(self.methods)
+            if not listed:
+                raise ValueError("methods must name at least one test.")
+        bad = [m for m in listed if m not in METHODS]
+        if bad:
+            raise ValueError(f"Unknown test(s) {bad}; choose among {list(METHODS)}.")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Run the screen.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_variables)
+            Mixed variables; missing values allowed (see ``missing``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._check_methods()
+        frame = self._as_frame(X)
+        if self.aggregate:
+            agg = aggregate_ratings(frame, groups=self.aggregate)
+            used = {c for cols in self.aggregate.values() for c in cols}
+            frame = pd.concat([frame.drop(columns=sorted(used)), agg], axis=1)
+        if self.missing == "error" and frame.isna().any().any():
+            bad = frame.columns[frame.isna().any()].tolist()
+            raise ValueError(
+                f"Columns {bad} contain missing values; use missing='pairwise' to drop them "
+                "pair by pair, or impute them first."
+            )
+        cond_sets = self._conditioning_sets()
+        cond_vars = sorted({c for cs in cond_sets for c in cs})
+        absent = [c for c in cond_vars if c not in frame.columns]
+        if absent:
+            raise ValueError(f"Conditioning columns {absent} are not in X.")
+        variables = [c for c in frame.columns if c not in cond_vars]
+        if len(variables) < 2:
+            raise ValueError(
+                f"DependencyScreen needs at least 2 variables to pair, got {len(variables)}; "
+                "X has 1 feature(s) to screen."
+            )
+        if frame.shape[0] < 5:
+            raise ValueError(
+                f"DependencyScreen needs at least 5 samples, got n_samples = {frame.shape[0]}."
+            )
+        if self.pairs is None:
+            pairs = list(itertools.combinations(variables, 2))
+        else:
+            pairs = [(str(a), str(b)) for a, b in self.pairs]
+            same = [p for p in pairs if p[0] == p[1]]
+            if same:
+                raise ValueError(f"pairs must name two different variables, got {same}.")
+            unknown = sorted({v for p in pairs for v in p} - set(variables))
+            if unknown:
+                raise ValueError(f"pairs name variables not in X (or in conditioning): {unknown}.")
+        self.discrete_ = {
+            c: column_is_discrete(frame[c], self.max_categories) for c in frame.columns
+        }
+        n_samples = frame.shape[0]
+        plan = []
+        for a, b in pairs:
+            for cond in cond_sets:
+                discrete = all(self.discrete_[c] for c in (a, b, *cond))
+                plan.append((a, b, cond, self._methods_for(discrete, n_samples, bool(cond))))
+        rng = check_random_state(self.random_state)
+        seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
+        options = self.test_options or {}
+        iterator = zip(plan, seeds)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(iterator, total=len(plan), desc="DependencyScreen")
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_run_pair)(
+                frame[[a, b, *cond]], a, b, cond, methods, self.missing, s, options
+            )
+            for (a, b, cond, methods), s in iterator
+        )
+        table = pd.DataFrame([row for rows in results for row in rows])
+        if table.empty:
+            table = pd.DataFrame(columns=_RESULT_COLUMNS)
+        table["pvalue_adjusted"] = np.nan
+        for _method, index in table.groupby("method").groups.items():
+            table.loc[index, "pvalue_adjusted"] = adjust_pvalues(
+                table.loc[index, "pvalue"].to_numpy(dtype=float), self.correction
+            )
+        ok = table["status"] == "ok"
+        dependent = pd.array([pd.NA] * len(table), dtype="boolean")
+        dependent[ok.to_numpy()] = (table.loc[ok, "pvalue_adjusted"] < self.alpha).to_numpy()
+        table["dependent"] = dependent
+        self.pvalues_ = table[_RESULT_COLUMNS].reset_index(drop=True)
+        self.variables_ = variables
+        self.agreement_ = self._agreement(self.pvalues_)
+        self.adjacency_ = self._adjacency(self.agreement_, variables)
+        return self
+
+    def _conditioning_sets(self):
+        cond = self.conditioning
+        if cond is None or len(cond) == 0:
+            return [()]
+        if all(isinstance(c, list | tuple) for c in cond):
+            return [tuple(str(v) for v in c) for c in cond]
+        if any(isinstance(c, list | tuple) for c in cond):
+            raise ValueError(
+                "conditioning must be one list of column names, or a list of such lists; "
+                f"got a mix: {cond!r}."
+            )
+        return [tuple(str(v) for v in cond)]
+
+    def _agreement(self, table):
+        rows = []
+        for (a, b, cond), group in table.groupby(["x", "y", "conditioning"], sort=False):
+            ok = group["status"] == "ok"
+            n_ok = int(ok.sum())
+            n_dep = int(group.loc[ok, "dependent"].astype(bool).sum())
+            if n_ok == 0:
+                decision, agreement = "failed", np.nan
+            else:
+                if self.consensus == "majority":
+                    is_dep = 2 * n_dep >= n_ok
+                elif self.consensus == "all":
+                    is_dep = n_dep == n_ok
+                else:
+                    is_dep = n_dep > 0
+                decision = "dependent" if is_dep else "independent"
+                agreement = max(n_dep, n_ok - n_dep) / n_ok
+            rows.append(
+                {
+                    "x": a,
+                    "y": b,
+                    "conditioning": cond,
+                    "n_methods": len(group),
+                    "n_ok": n_ok,
+                    "n_dependent": n_dep,
+                    "decision": decision,
+                    "agreement": agreement,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "x", "y", "conditioning", "n_methods", "n_ok", "n_dependent", "decision",
+                "agreement",
+            ],
+        )
+
+    @staticmethod
+    def _adjacency(agreement, variables):
+        adj = pd.DataFrame(np.nan, index=variables, columns=variables)
+        for (a, b), group in agreement.groupby(["x", "y"], sort=False):
+            decisions = set(group["decision"])
+            if "independent" in decisions:
+                value = 0.0
+            elif "dependent" in decisions:
+                value = 1.0
+            else:
+                value = np.nan
+            adj.loc[a, b] = value
+            adj.loc[b, a] = value
+        for v in variables:
+            adj.loc[v, v] = 0.0
+        return adj
+
+    # --------------------------------------------------------------- outputs
+    def pvalue_matrix(self, method=None, adjusted=True):
+        """Square DataFrame of p-values (NaN for failed or untested pairs).
+
+        Parameters
+        ----------
+        method : str or None, default=None
+            One method's p-values; None takes, per pair, the median over the
+            successful methods. With several conditioning sets, the largest of the
+            sets' values is kept (the weakest evidence, matching ``adjacency_``).
+        adjusted : bool, default=True
+            Corrected (``pvalue_adjusted``) or raw p-values.
+        """
+        check_is_fitted(self, "pvalues_")
+        column = "pvalue_adjusted" if adjusted else "pvalue"
+        table = self.pvalues_[self.pvalues_["status"] == "ok"]
+        if method is not None:
+            if method not in set(self.pvalues_["method"]):
+                raise ValueError(
+                    f"method {method!r} did not run; ran {sorted(set(self.pvalues_['method']))}."
+                )
+            table = table[table["method"] == method]
+        values = (
+            table.groupby(["x", "y", "conditioning"], sort=False)[column]
+            .median()
+            .groupby(level=[0, 1], sort=False)
+            .max()
+        )
+        mat = pd.DataFrame(np.nan, index=self.variables_, columns=self.variables_)
+        for (a, b), p in values.items():
+            mat.loc[a, b] = p
+            mat.loc[b, a] = p
+        return mat
+
+    def plot(self, ax=None, method=None, rows=None, columns=None, cmap="viridis", annotate=None):
+        """Heatmap of ``-log10`` adjusted p-values; ``*`` marks a dependency edge.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure when None.
+        method : str or None, default=None
+            Plot one method; None plots the median over the successful methods.
+        rows, columns : list of str or None, default=None
+            Variables on each axis (a rectangular block, e.g. traits against
+            cues); all screened variables when None.
+        cmap : str, default="viridis"
+        annotate : bool or None, default=None
+            Mark edges with ``*`` and pairs whose tests all failed with ``x``;
+            default: when each axis has at most 40 variables.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import matplotlib.pyplot as plt
+
+        rows = list(self.variables_) if rows is None else [str(r) for r in rows]
+        columns = list(self.variables_) if columns is None else [str(c) for c in columns]
+        unknown = sorted(set(rows + columns) - set(self.variables_))
+        if unknown:
+            raise ValueError(f"Variables {unknown} were not screened.")
+        mat = self.pvalue_matrix(method=method).loc[rows, columns]
+        if ax is None:
+            _, ax = plt.subplots(
+                figsize=(max(4.0, 0.4 * len(columns) + 3), max(3.0, 0.4 * len(rows) + 2))
+            )
+        score = -np.log10(np.clip(mat.to_numpy(dtype=float), 1e-300, 1.0))
+        image = ax.imshow(np.ma.masked_invalid(score), cmap=cmap, vmin=0, aspect="auto")
+        ax.figure.colorbar(image, ax=ax, label=r"$-\log_{10}$ adjusted p-value")
+        ax.set_xticks(np.arange(len(columns)), labels=columns, rotation=90)
+        ax.set_yticks(np.arange(len(rows)), labels=rows)
+        if annotate is None:
+            annotate = max(len(rows), len(columns)) <= 40
+        if annotate:
+            adj = self.adjacency_.loc[rows, columns].to_numpy(dtype=float)
+            status = self.agreement_.set_index(["x", "y"])["decision"]
+            for i, j in itertools.product(range(len(rows)), range(len(columns))):
+                if rows[i] == columns[j]:
+                    continue
+                if adj[i, j] == 1.0:
+                    ax.text(j, i, "*", ha="center", va="center", color="white")
+                elif np.isnan(adj[i, j]) and (
+                    status.get((rows[i], columns[j])) == "failed"
+                    or status.get((columns[j], rows[i])) == "failed"
+                ):
+                    ax.text(j, i, "x", ha="center", va="center", color="red")
+        title = "Dependency screen" + (f" ({method})" if method else " (median over tests)")
+        ax.set_title(title)
+        return ax
+
+    def to_prior_mask(self, groups):
+        """Turn the dependency graph into a prior mask for ``MultimodalCRL``.
+
+        Parameters
+        ----------
+        groups : dict of str -> list of str
+            Latent block (modality) name -> the screened variables that belong to it.
+
+        Returns
+        -------
+        DataFrame of shape (n_groups, n_groups)
+            Indexed and columned by the group names in the given order (rows =
+            parent, columns = child): 1.0 where an edge is allowed (some dependency
+            between a variable of one group and one of the other, or on the
+            diagonal), 0.0 where it is forbidden. Pairs whose tests all failed, or
+            that were not tested, count as allowed (unknown is never turned into a
+            forbidden edge); a warning names them.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skpersona.independence import DependencyScreen
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.normal(size=150)
+        >>> df = pd.DataFrame({"a": a, "b": a**2 + 0.1 * rng.normal(size=150),
+        ...                    "c": rng.normal(size=150)})
+        >>> screen = DependencyScreen(random_state=0).fit(df)
+        >>> screen.to_prior_mask({"face": ["a"], "text": ["b"], "bio": ["c"]})
+              face  text  bio
+        face   1.0   1.0  0.0
+        text   1.0   1.0  0.0
+        bio    0.0   0.0  1.0
+        """
+        check_is_fitted(self, "adjacency_")
+        if not isinstance(groups, dict) or not groups:
+            raise ValueError("groups must be a non-empty dict of group name -> variable names.")
+        unknown = sorted(
+            {str(v) for vs in groups.values() for v in vs} - set(self.variables_)
+        )
+        if unknown:
+            raise ValueError(
+                f"groups name variables that were not screened: {unknown}. Screened: "
+                f"{self.variables_}."
+            )
+        names = list(groups)
+        mask = pd.DataFrame(0.0, index=names, columns=names)
+        unknown_pairs = []
+        for g, h in itertools.combinations_with_replacement(names, 2):
+            if g == h:
+                mask.loc[g, g] = 1.0
+                continue
+            block = self.adjacency_.loc[
+                [str(v) for v in groups[g]], [str(v) for v in groups[h]]
+            ].to_numpy(dtype=float)
+            allowed = bool(np.any(block == 1.0))
+            if not allowed and np.isnan(block).any():
+                allowed = True
+                unknown_pairs.append((g, h))
+            mask.loc[g, h] = mask.loc[h, g] = 1.0 if allowed else 0.0
+        if unknown_pairs:
+            warnings.warn(
+                f"Group pairs {unknown_pairs} have untested or failed variable pairs and no "
+                "detected dependency; they are left allowed in the prior mask.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return mask

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.neighbors import KNeighborsRegressor
+
+from skpersona.datasets import make_causal_digits, make_multimodal_causal
+from skpersona.utils import modality_columns
+
+
+def test_default_graph_is_personax_dag_and_outputs_are_named():
+    data = make_multimodal_causal(n_samples=300, random_state=0)
+    assert data.graph.index.tolist() == ["z1_1", "z1_2", "z2_1", "z2_2"]
+    edges = {(i, j) for i in data.graph.index for j in data.graph.columns if data.graph.loc[i, j]}
+    assert edges == {("z1_1", "z1_2"), ("z1_1", "z2_1"), ("z2_1", "z2_2")}
+    assert data.latents.columns.tolist() == ["z1_1", "z1_2", "z2_1", "z2_2", "s_1"]
+    blocks = modality_columns(data.data.columns)
+    assert list(blocks) == ["1", "2"] and all(len(v) == 10 for v in blocks.values())
+    np.testing.assert_allclose(data.latents.iloc[:, :4].std(ddof=0), 1.0)
+
+
+def test_reproducible_and_seed_dependent():
+    a = make_multimodal_causal(n_samples=50, random_state=3)
+    b = make_multimodal_causal(n_samples=50, random_state=3)
+    c = make_multimodal_causal(n_samples=50, random_state=4)
+    np.testing.assert_array_equal(a.data.to_numpy(), b.data.to_numpy())
+    assert not np.allclose(a.data.to_numpy(), c.data.to_numpy())
+
+
+def test_causal_edges_carry_dependence_and_non_edges_less():
+    data = make_multimodal_causal(n_samples=4000, shared_dim=0, random_state=0)
+    corr = data.latents.corr().abs()
+    assert corr.loc["z1_1", "z1_2"] > 0.3 and corr.loc["z2_1", "z2_2"] > 0.3
+    # z1_2 and z2_2 are only linked through z1_1 -> z2_1: the weakest pair
+    assert corr.loc["z1_2", "z2_2"] < min(corr.loc["z1_1", "z1_2"], corr.loc["z2_1", "z2_2"])
+
+
+def test_each_measurement_sees_only_its_modality_and_the_shared_latent():
+    data = make_multimodal_causal(
+        n_samples=3000, n_measurements=2, noise=0.01, mixing_depth=1, random_state=0
+    )
+    assert data.data.columns[0] == "1.v1__x0" and len(data.measurement_noise) == 4
+    view = data.data.filter(like="1.v2__").to_numpy()
+    own = data.latents[["z1_1", "z1_2", "s_1"]].to_numpy()
+    other = data.latents[["z2_2"]].to_numpy()
+    knn = KNeighborsRegressor(10)
+    # the measurement is an invertible function of (z1, s): each is recoverable from it
+    own_r2 = np.mean([knn.fit(view[:2000], own[:2000, k]).score(view[2000:], own[2000:, k])
+                      for k in range(3)])
+    assert own_r2 > 0.9
+    # z2_2 is not an input of modality 1's mixing; what is left of it is its dependence on z1
+    resid = other[:, 0] - LinearRegression().fit(data.latents.iloc[:, :3], other[:, 0]).predict(
+        data.latents.iloc[:, :3]
+    )
+    assert knn.fit(view[:2000], resid[:2000]).score(view[2000:], resid[2000:]) < 0.1
+
+
+def test_generator_validates_its_inputs():
+    with pytest.raises(ValueError, match="cycle"):
+        make_multimodal_causal(n_samples=10, graph=[[0, 1, 0, 0], [1, 0, 0, 0], [0] * 4, [0] * 4])
+    with pytest.raises(ValueError, match="n_features"):
+        make_multimodal_causal(n_samples=10, n_features=2)
+    with pytest.raises(ValueError, match="noise_distribution"):
+        make_multimodal_causal(n_samples=10, noise_distribution="cauchy")
+    with pytest.raises(ValueError, match="graph must have shape"):
+        make_multimodal_causal(n_samples=10, graph=np.zeros((3, 3)))
+
+
+def test_custom_graph_and_laplace_noise():
+    graph = np.zeros((6, 6))
+    graph[0, 5] = 1
+    data = make_multimodal_causal(
+        n_samples=500, n_modalities=3, latent_dim=2, graph=graph,
+        noise_distribution="laplace", random_state=0,
+    )
+    assert data.graph.to_numpy().sum() == 1 and data.graph.loc["z1_1", "z3_2"] == 1
+    assert data.modalities == ["1", "2", "3"]
+
+
+def test_causal_digits_latents_set_colour_size_and_position():
+    data = make_causal_digits(n_samples=400, image_size=12, noise=0.0, random_state=0)
+    first, second = data.images["1"], data.images["2"]
+    assert first.shape == (400, 12, 12, 3) and data.data.shape == (400, 2 * 432)
+    z = data.latents
+    # the corner pixel shows the background, whose grey level follows the shared latent
+    assert np.corrcoef(first[:, 0, 0, 0], z["s_1"])[0, 1] > 0.95
+    assert np.corrcoef(second[:, 0, 0, 0], z["s_1"])[0, 1] > 0.95
+    ink1 = np.abs(first - first[:, :1, :1]).sum(axis=3)
+    ink2 = np.abs(second - second[:, :1, :1]).sum(axis=3)
+    red_share = (first[..., 0] * ink1).sum(axis=(1, 2)) / (first.sum(axis=3) * ink1).sum(
+        axis=(1, 2)
+    )
+    assert np.corrcoef(red_share, z["z1_1"])[0, 1] < -0.5  # colour: red -> green -> blue
+    assert np.corrcoef((ink1 > 0.3).sum(axis=(1, 2)), z["z1_2"])[0, 1] > 0.5  # size
+    cols = (ink2.sum(axis=1) * np.arange(12)).sum(axis=1) / ink2.sum(axis=(1, 2))
+    rows = (ink2.sum(axis=2) * np.arange(12)).sum(axis=1) / ink2.sum(axis=(1, 2))
+    assert np.corrcoef(cols, z["z2_1"])[0, 1] > 0.8  # horizontal position
+    assert np.corrcoef(rows, z["z2_2"])[0, 1] > 0.8  # vertical position
+    edges = np.argwhere(data.graph.to_numpy()).tolist()
+    assert edges == [[0, 1], [0, 2], [2, 3]]

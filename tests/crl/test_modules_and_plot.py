@@ -1,0 +1,53 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skpersona.crl import plot_latent_graph
+from skpersona.crl._modules import CausalPrior, ConditionalFlow
+
+
+def test_posterior_flow_log_det_is_exact_and_layers_are_permuted():
+    torch.manual_seed(0)
+    flow = ConditionalFlow(dim=4, context_dim=4, hidden=8, n_layers=3)
+    for layer in flow.layers:  # leave the identity start
+        torch.nn.init.normal_(layer.net[-1].weight, std=0.3)
+    perms = [getattr(flow, f"perm_{k}") for k in range(3)]
+    assert any(not torch.equal(p, torch.arange(4)) for p in perms[1:])
+    u, context = torch.randn(1, 4), torch.randn(1, 4)
+    _, logdet = flow(u, context)
+    jac = torch.autograd.functional.jacobian(lambda v: flow(v, context)[0], u)[0, :, 0, :]
+    assert torch.allclose(logdet[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
+
+
+def test_causal_prior_is_a_triangular_flow_with_exact_density():
+    torch.manual_seed(0)
+    allowed = torch.triu(torch.ones(3, 3), diagonal=1)
+    prior = CausalPrior(3, 1, allowed, hidden=8)
+    with torch.no_grad():
+        prior.weight.normal_()
+    z, s = torch.randn(1, 3), torch.randn(1, 1)
+    e, logdet = prior.noise(z, s)
+    jac = torch.autograd.functional.jacobian(lambda v: prior.noise(v, s)[0], z)[0, :, 0, :]
+    # e_i depends on z_j only for j <= i in the causal order: lower triangular Jacobian
+    assert torch.allclose(torch.triu(jac, diagonal=1), torch.zeros(3, 3))
+    assert torch.allclose(logdet[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
+
+
+def _arrows(ax):
+    return [t for t in ax.texts if isinstance(t, matplotlib.text.Annotation)]
+
+
+def test_plot_latent_graph_draws_edges_above_threshold():
+    names = ["z1_1", "z1_2", "z2_1"]
+    adjacency = pd.DataFrame(
+        [[0, 0.8, -0.4], [0, 0, 0.01], [0, 0, 0]], index=names, columns=names
+    )
+    ax = plot_latent_graph(adjacency, threshold=0.1, title="g")
+    assert len(_arrows(ax)) == 2  # two arrows, the 0.01 edge is dropped
+    assert ax.get_title() == "g"
+    ax = plot_latent_graph(np.array([[0, 1], [0, 0]]))
+    assert len(_arrows(ax)) == 1

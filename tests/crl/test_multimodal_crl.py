@@ -1,0 +1,203 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skpersona.crl import BetaVAE, MultimodalCRL, mcc_scorer, mean_correlation_coefficient
+from skpersona.datasets import make_multimodal_causal
+
+FAST = dict(hidden_size=16, n_hidden_layers=1, max_epochs=4, batch_size=64, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_multimodal_causal(n_samples=240, n_features=6, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return MultimodalCRL(**FAST).fit(data.data)
+
+
+def test_named_latents_and_pandas_output(data, fitted):
+    names = ["z1_1", "z1_2", "z2_1", "z2_2", "s_1"]
+    assert fitted.get_feature_names_out().tolist() == names
+    out = clone(fitted).set_output(transform="pandas").fit(data.data).transform(data.data)
+    assert isinstance(out, pd.DataFrame) and out.columns.tolist() == names
+    assert fitted.modalities_ == ["1", "2"]
+    assert list(fitted.adjacency_.index) == names[:4] == list(fitted.adjacency_.columns)
+    assert set(np.unique(fitted.graph_.to_numpy())) <= {0, 1}
+
+
+def test_adjacency_is_strictly_triangular_in_causal_order(fitted):
+    weights = fitted.adjacency_.to_numpy()
+    assert np.all(np.tril(weights) == 0)
+
+
+def test_adjacency_gets_gradients_through_the_mechanisms(data):
+    crl = MultimodalCRL(**{**FAST, "max_epochs": 1}).fit(data.data)
+    module = crl.net_.module_
+    module.train()
+    module.zero_grad()
+    X = torch.as_tensor(crl._standardise(data.data.to_numpy()))
+    out = module(X)
+    # reconstruction + KL only: no sparsity term, so any gradient comes through the SCM
+    (out["recon"] + out["kl"]).backward()
+    grad = module.prior.weight.grad.numpy()
+    allowed = np.triu(np.ones_like(grad, dtype=bool), k=1)
+    assert np.all(np.abs(grad[allowed]) > 0)
+    assert np.all(grad[~allowed] == 0)
+
+
+def test_prior_mask_zeros_stay_zero(data):
+    mask = pd.DataFrame([[1, 0], [1, 1]], index=["1", "2"], columns=["1", "2"])
+    crl = MultimodalCRL(prior_mask=mask, **FAST).fit(data.data)
+    across = crl.adjacency_.loc[["z1_1", "z1_2"], ["z2_1", "z2_2"]].to_numpy()
+    within = crl.adjacency_.loc[["z1_1"], ["z1_2"]].to_numpy()
+    assert np.all(across == 0)
+    assert np.all(within != 0)  # modality-level diagonal: edges inside a modality stay allowed
+
+
+def test_latent_level_prior_mask_and_favoured_edges(data):
+    names = ["z1_1", "z1_2", "z2_1", "z2_2"]
+    mask = pd.DataFrame(np.zeros((4, 4)), index=names, columns=names)
+    mask.loc["z1_1", "z2_1"] = 2.0  # allowed, half the L1 penalty
+    crl = MultimodalCRL(prior_mask=mask, **FAST).fit(data.data)
+    nonzero = crl.adjacency_.to_numpy() != 0
+    assert nonzero.sum() == 1 and crl.adjacency_.loc["z1_1", "z2_1"] != 0
+    penalty = crl.net_.module_.prior.penalty.numpy()
+    assert penalty[0, 2] == pytest.approx(0.5)
+
+
+def test_bad_prior_masks_are_explained(data):
+    with pytest.raises(ValueError, match="neither the modalities"):
+        MultimodalCRL(prior_mask=pd.DataFrame([[1]], index=["a"], columns=["a"]), **FAST).fit(
+            data.data
+        )
+    with pytest.raises(ValueError, match="expected"):
+        MultimodalCRL(prior_mask=np.ones((3, 3)), **FAST).fit(data.data)
+    with pytest.raises(ValueError, match="causal_order"):
+        MultimodalCRL(causal_order=["1", "3"], **FAST).fit(data.data)
+
+
+def test_causal_order_reorders_modalities(data):
+    crl = MultimodalCRL(causal_order=["2", "1"], **FAST).fit(data.data)
+    assert crl.modalities_ == ["2", "1"]
+    assert crl.get_feature_names_out().tolist()[:2] == ["z2_1", "z2_2"]
+
+
+def test_measurements_share_their_modality_latents():
+    data = make_multimodal_causal(
+        n_samples=120, n_features=5, n_measurements=[3, 1], modality_names=["text", "face"],
+        random_state=1,
+    )
+    assert data.data.columns[0] == "text.v1__x0"
+    crl = MultimodalCRL(latent_dim={"text": 1, "face": 2}, **FAST).fit(data.data)
+    assert crl.measurements_ == {"text": ["v1", "v2", "v3"], "face": ["face"]}
+    module = crl.net_.module_
+    assert len(module.encoders) == len(module.decoders) == 4
+    assert crl.get_feature_names_out().tolist() == ["ztext_1", "zface_1", "zface_2", "s_1"]
+
+
+def test_explicit_modalities_on_a_plain_array(data):
+    X = data.data.to_numpy()
+    crl = MultimodalCRL(modalities={"a": slice(0, 6), "b": list(range(6, 12))}, **FAST).fit(X)
+    assert crl.modalities_ == ["a", "b"]
+    assert crl.transform(X).shape == (240, 5)
+    single = MultimodalCRL(**FAST).fit(X)  # unprefixed columns form one modality
+    assert single.get_feature_names_out().tolist() == ["zx_1", "zx_2", "s_1"]
+
+
+def test_reproducible_clone_and_pickle(data, fitted):
+    again = clone(fitted).fit(data.data)
+    np.testing.assert_array_equal(again.transform(data.data), fitted.transform(data.data))
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.transform(data.data), fitted.transform(data.data))
+    assert restored.score(data.data) == fitted.score(data.data)
+
+
+def test_score_is_negative_held_out_loss(data, fitted):
+    terms = fitted.loss_terms(data.data)
+    expected = -(terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"])
+    assert fitted.score(data.data) == pytest.approx(expected, rel=1e-5)
+    assert np.isfinite(fitted.score(data.data))
+
+
+def test_early_stopping_uses_a_validation_split(data):
+    crl = MultimodalCRL(**{**FAST, "max_epochs": 60, "patience": 2, "lr": 0.05}).fit(data.data)
+    history = crl.net_.history
+    assert "valid_loss" in history[-1]
+    assert crl.n_epochs_ < 60
+    no_valid = MultimodalCRL(**{**FAST, "validation_fraction": None}).fit(data.data)
+    assert no_valid.n_epochs_ == FAST["max_epochs"]
+
+
+def test_recovers_latents_better_than_random_projections():
+    data = make_multimodal_causal(
+        n_samples=1200, n_features=6, mixing_depth=1, noise=0.02, random_state=3
+    )
+    train, test = data.data.iloc[:900], data.data.iloc[900:]
+    crl = MultimodalCRL(hidden_size=32, max_epochs=60, patience=10, random_state=0)
+    mcc = mean_correlation_coefficient(data.latents.iloc[900:], crl.fit(train).transform(test))
+    rng = np.random.RandomState(0)
+    baseline = np.mean(
+        [
+            mean_correlation_coefficient(
+                data.latents.iloc[900:], StandardScaler().fit_transform(test) @ rng.normal(size=(12, 5))
+            )
+            for _ in range(10)
+        ]
+    )
+    assert mcc > baseline + 0.1, (mcc, baseline)
+
+
+def test_pipeline_and_grid_search_with_mcc_scorer(data):
+    pipe = make_pipeline(MultimodalCRL(**{**FAST, "max_epochs": 2}))
+    search = GridSearchCV(pipe, {"multimodalcrl__a_ind": [0.01, 0.1]}, scoring=mcc_scorer, cv=2)
+    search.fit(data.data, data.latents)
+    assert 0 < search.best_score_ <= 1
+
+
+def test_beta_vae_same_interface(data):
+    vae = BetaVAE(n_components=3, **FAST).set_output(transform="pandas").fit(data.data)
+    out = vae.transform(data.data)
+    assert out.columns.tolist() == ["z_1", "z_2", "z_3"]
+    assert np.isfinite(vae.score(data.data))
+    assert not hasattr(vae, "adjacency_")
+    restored = pickle.loads(pickle.dumps(vae))
+    np.testing.assert_array_equal(restored.transform(data.data), out.to_numpy())
+
+
+@pytest.mark.parametrize("model", ["crl", "crl_flow", "vae"])
+def test_skops_round_trip(data, model):
+    sio = pytest.importorskip("skops.io")
+    est = {
+        "crl": MultimodalCRL(**FAST),
+        "crl_flow": MultimodalCRL(n_flow_layers=2, **FAST),
+        "vae": BetaVAE(n_components=3, **FAST),
+    }[model].fit(data.data)
+    blob = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert untrusted == [f"skpersona.crl._estimators.{type(est).__name__}"]
+    restored = sio.loads(blob, trusted=untrusted)
+    np.testing.assert_array_equal(restored.transform(data.data), est.transform(data.data))
+    assert restored.score(data.data) == est.score(data.data)
+    assert len(restored.net_.history) == est.n_epochs_
+    if model != "vae":
+        pd.testing.assert_frame_equal(restored.adjacency_, est.adjacency_)
+    # the live estimator is untouched by serialisation
+    assert hasattr(est, "net_")
+
+
+def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
+    one = MultimodalCRL(**FAST).fit(data.data)
+    three = MultimodalCRL(n_init=3, **FAST).fit(data.data)
+    # the first of the three initialisations is the single one: never worse
+    assert three.selection_loss_ <= one.selection_loss_
+    assert three.selection_loss_ == pytest.approx(min(three.net_.history[:, "valid_loss"]))

@@ -1,0 +1,111 @@
+"""skpersona's n_jobs paths under a local dask.distributed cluster give the sequential results.
+
+Every ``n_jobs`` in skpersona goes through joblib, so ``joblib.parallel_backend("dask")``
+spreads the work over a Dask cluster; these tests run two such paths on a local
+cluster of two single-threaded worker processes and compare with a run in one process.
+"""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import get_task_stream  # in the [test] and [dask] extras
+from joblib import parallel_backend
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skpersona.au import AUStatistics
+from skpersona.datasets import make_interviews
+from skpersona.independence import DependencyScreen
+from skpersona.metrics import get_scorer
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    with Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def _screen_table(seed=0, n=160):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    group = rng.choice(["f", "m"], size=n)
+    return pd.DataFrame({
+        "extraversion": a,
+        "smiles": np.sin(2 * a) + 0.3 * rng.normal(size=n),
+        "age": rng.normal(size=n),
+        "gender": group,
+        "agreeableness": (group == "f") + 0.5 * rng.normal(size=n),
+    })
+
+
+def test_dependency_screen_on_dask_matches_sequential(client):
+    table = _screen_table()
+    sequential = DependencyScreen(random_state=0, n_jobs=None).fit(table)
+    with get_task_stream(client) as stream, parallel_backend("dask"):
+        on_dask = DependencyScreen(random_state=0, n_jobs=-1).fit(table)
+    # The pairs really ran as tasks on both of the cluster's workers.
+    assert len(stream.data) >= 2
+    assert len({task["worker"] for task in stream.data}) == 2
+    pd.testing.assert_frame_equal(on_dask.pvalues_, sequential.pvalues_)
+    pd.testing.assert_frame_equal(on_dask.adjacency_, sequential.adjacency_)
+    assert on_dask.adjacency_.loc["extraversion", "smiles"] == 1.0
+    assert on_dask.adjacency_.loc["gender", "agreeableness"] == 1.0
+    assert on_dask.adjacency_.loc["extraversion", "age"] == 0.0
+
+
+def test_grid_search_over_au_pipeline_on_dask_matches_sequential(client):
+    bunch = make_interviews(n_samples=60, n_frames=40, random_state=0)
+    X, y = bunch.data["video"], bunch.target
+    search = GridSearchCV(
+        make_pipeline(AUStatistics(), StandardScaler(), Ridge()),
+        {"austatistics__statistics": [("mean",), ("mean", "std", "p90")],
+         "ridge__alpha": [1.0, 100.0]},
+        cv=KFold(3, shuffle=True, random_state=0), scoring=get_scorer("mean_accuracy"),
+    )
+    sequential = search.set_params(n_jobs=None).fit(X, y)
+    expected = sequential.cv_results_["mean_test_score"].copy()
+    with get_task_stream(client) as stream, parallel_backend("dask"):
+        on_dask = GridSearchCV(**{**search.get_params(deep=False), "n_jobs": -1}).fit(X, y)
+    assert len(stream.data) >= 2
+    np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], expected, rtol=1e-10)
+    assert on_dask.best_params_ == sequential.best_params_
+    np.testing.assert_allclose(on_dask.predict(X), sequential.predict(X), rtol=1e-10)
+
+
+@pytest.mark.slow  # each worker builds py-feat's detector: about half a minute
+def test_au_extraction_on_dask_matches_sequential(client, tmp_path):
+    """AUExtractor's videos spread over the workers (generated py-feat weights, see
+    tests/au/_weights.py: meaningless AUs, py-feat's real code path)."""
+    import shutil
+    from pathlib import Path
+
+    import feat
+
+    from skpersona.au import AUExtractor
+    from tests.au._weights import make_multitask, make_retinaface
+
+    weights = tmp_path / "hub"
+    make_retinaface(weights, faces=True)
+    make_multitask(weights)
+    data = Path(feat.__file__).parent / "tests" / "data"
+    videos = []
+    for i, name in enumerate(["single_face.mp4", "no_face.mp4"] * 2):
+        videos.append(tmp_path / f"v{i}.mp4")
+        shutil.copy(data / name, videos[-1])
+    params = dict(weights_dir=weights, max_frames=2, max_size=128, torch_threads=1)
+    sequential = AUExtractor(**params).fit_transform(videos)[:, 0]
+    with get_task_stream(client) as stream, parallel_backend("dask"):
+        on_dask = AUExtractor(**params, n_jobs=-1).fit_transform(videos)[:, 0]
+    assert len({task["worker"] for task in stream.data}) == 2
+    for a, b in zip(on_dask, sequential):
+        pd.testing.assert_frame_equal(a, b)
+        assert len(a) == 2
