@@ -271,6 +271,11 @@ class _BaseFusion(BaseEstimator):
         Late and early shares are normalised to sum to 1 per sample. With a single
         modality every weight is 1.
 
+        Gate weights track how much of a trait each modality carries (on
+        ``make_interviews``, the mean AU gate weight follows the true face share);
+        attention pooling weights act on tokens already mixed by cross-modal
+        attention and stay close to uniform, so read them with care.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
