@@ -25,9 +25,9 @@ def _models(random_state, cache_dir):
     return {
         "AU only (ridge)": make_pipeline(ColumnTransformer([au]), ridge),
         "text only (ridge)": make_pipeline(ColumnTransformer([text]), ridge),
-        "AU + text (gated fusion)": make_pipeline(
+        "AU + text (late fusion)": make_pipeline(
             ColumnTransformer([au, text]).set_output(transform="pandas"),
-            FusionRegressor(fusion="gated", random_state=random_state),
+            FusionRegressor(fusion="late", random_state=random_state),
         ),
     }
 
@@ -78,11 +78,11 @@ def run_demo(output="demo_output", n_samples=300, n_splits=5, random_state=0, sh
     show(table.round(3).to_string())
     table.to_csv(output / "demo_results.csv")
 
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     table.drop(columns="mean accuracy").T.plot.bar(ax=ax, rot=0)
     ax.set_ylabel("cross-validated Pearson r")
     ax.set_title("Trait prediction on synthetic interviews: fusion vs single modalities")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(output / "demo_results.png", dpi=120)
     plt.close(fig)

@@ -14,4 +14,4 @@ def test_demo_writes_table_and_plot(tmp_path):
     # Each modality predicts the trait it shows and not the one it hides.
     assert au["neuroticism"] > 0.5 > text["neuroticism"]
     assert text["openness"] > 0.5 > au["openness"]
-    assert table.loc["AU + text (gated fusion)", "mean accuracy"] > 0.85
+    assert table.loc["AU + text (late fusion)", "mean accuracy"] > 0.85
