@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -176,16 +177,15 @@ def test_beta_vae_same_interface(data):
 
 @pytest.mark.parametrize("model", ["crl", "crl_flow", "vae"])
 def test_skops_round_trip(data, model):
-    sio = pytest.importorskip("skops.io")
     est = {
         "crl": MultimodalCRL(**FAST),
         "crl_flow": MultimodalCRL(n_flow_layers=2, **FAST),
         "vae": BetaVAE(n_components=3, **FAST),
     }[model].fit(data.data)
-    blob = sio.dumps(est)
-    untrusted = sio.get_untrusted_types(data=blob)
+    blob = skops.io.dumps(est)
+    untrusted = skops.io.get_untrusted_types(data=blob)
     assert untrusted == [f"skpersona.crl._estimators.{type(est).__name__}"]
-    restored = sio.loads(blob, trusted=untrusted)
+    restored = skops.io.loads(blob, trusted=untrusted)
     np.testing.assert_array_equal(restored.transform(data.data), est.transform(data.data))
     assert restored.score(data.data) == est.score(data.data)
     assert len(restored.net_.history) == est.n_epochs_
