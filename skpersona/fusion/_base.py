@@ -327,6 +327,8 @@ class _BaseFusion(BaseEstimator):
             )
         super().__setstate__(state)
         if net_state is not None:
-            net = self._build_net(self._module_kwargs).initialize()
+            # Initialising draws random weights (overwritten below): keep the global RNG.
+            with torch.random.fork_rng(devices=[]):
+                net = self._build_net(self._module_kwargs).initialize()
             net.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in net_state.items()})
             self.net_ = net
