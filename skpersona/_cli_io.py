@@ -119,13 +119,6 @@ def find_videos(inputs, recursive=False, images=False):
     return found
 
 
-def infer_au_scale(table):
-    """``"0-5"`` when any AU intensity exceeds 1 (OpenFace's scale), else ``"0-1"``."""
-    columns = [c for c in table.columns if _AU_COLUMN.match(str(c))]
-    values = table[columns].to_numpy(dtype=float) if columns else np.zeros(0)
-    return "0-5" if values.size and np.nanmax(values) > 1.0 else "0-1"
-
-
 def frame_tables_from_file(path):
     """Read an ``extract-aus`` output into ``{video key: frame table}``."""
     table = read_table(path, "frames file")
@@ -134,11 +127,13 @@ def frame_tables_from_file(path):
             f"frames file {os.fspath(path)!r} has no 'video' column; write it with "
             "`skpersona extract-aus`."
         )
+    from .au._frames import table_scale
+
     scale = table.attrs.get("au_scale")
     manifest = Path(f"{path}.manifest.json")
     if scale is None and manifest.is_file():
         scale = json.loads(manifest.read_text()).get("au_scale")
-    attrs = {"au_scale": scale or infer_au_scale(table)}
+    attrs = {"au_scale": scale or table_scale(table)}
     tables = {}
     for key, part in table.groupby("video", sort=False):
         part = part.drop(columns="video").reset_index(drop=True)
@@ -149,6 +144,7 @@ def frame_tables_from_file(path):
 
 def _read_frame_table_file(path):
     from .au import read_openface
+    from .au._frames import table_scale
 
     head = read_table(path, "frame table")
     columns = [str(c).strip() for c in head.columns]
@@ -159,7 +155,7 @@ def _read_frame_table_file(path):
             f"frame table {os.fspath(path)!r} has no AU01, AU02, ... columns (nor OpenFace's "
             "AU01_r ...)."
         )
-    head.attrs.setdefault("au_scale", infer_au_scale(head))
+    head.attrs.setdefault("au_scale", table_scale(head))
     return head
 
 
