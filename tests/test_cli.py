@@ -359,6 +359,10 @@ def test_fit_and_predict_text_models(tmp_path, interviews, name):
                  str(tmp_path / "pred.csv")]) == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 24
+    if name == "fusion":  # the network sees the AU and text blocks as two modalities
+        from skpersona._cli_io import load_model
+
+        assert load_model(model)["estimator"][-1].modality_names_ == ["au", "text"]
     # A ridge on the training rows tracks their targets.
     for trait in BIG_FIVE:
         assert np.corrcoef(pred[trait], table[trait])[0, 1] > 0.3, trait
