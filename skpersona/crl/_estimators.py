@@ -136,9 +136,10 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         self._n_fit_samples = X.shape[0]
         best = None
         for _ in range(self.n_init):
-            torch.manual_seed(_seed(rng))
-            net = self._make_net(X.shape[0], split_seed)  # same split: comparable losses
-            with _torch_threads(self.n_threads):
+            # Seed torch inside a fork, so the caller's global RNG state is untouched.
+            with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads):
+                torch.manual_seed(_seed(rng))
+                net = self._make_net(X.shape[0], split_seed)  # same split: comparable losses
                 net.fit(Xs, None)
             key = "valid_loss" if "valid_loss" in net.history[-1] else "train_loss"
             loss = min(net.history[:, key])
