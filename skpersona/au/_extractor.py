@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import ArrayCache, cache_key, file_digest
+from ..utils._torch import torch_threads
 from ._frames import as_items, object_column
 from ._video import is_image, iter_video, read_image, video_fps
 
@@ -233,25 +234,9 @@ def _extract(path, params, batch_size, weights, cache_dir):
     return table
 
 
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Use n_threads torch intra-op threads inside the block only."""
-    if n_threads is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error, n_threads=None):
     try:
-        with _torch_threads(n_threads):
+        with torch_threads(n_threads):
             return _extract(path, params, batch_size, weights, cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         if on_error == "raise":

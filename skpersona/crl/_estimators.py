@@ -1,7 +1,6 @@
 """scikit-learn estimators that train the latent models with skorch (composition)."""
 
 import json
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +16,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ..utils import modality_columns
+from ..utils._torch import torch_threads as _torch_threads
 from ._modules import MultimodalVAE
 
 __all__ = ["BetaVAE", "MultimodalCRL"]
@@ -43,20 +43,6 @@ class LatentNet(NeuralNet):
             + self.a_ind * y_pred["kl"]
             + self.a_sp * y_pred["sparsity"]
         )
-
-
-@contextmanager
-def _torch_threads(n_threads):
-    """Set torch's intra-op threads for the block, then restore them (never global)."""
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _seed(random_state):

@@ -1,6 +1,5 @@
 """Shared machinery of the skorch-backed fusion estimators."""
 
-import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
@@ -20,26 +19,13 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..utils import modality_columns
+from ..utils._torch import torch_threads as _torch_threads
 from ._modules import FUSIONS, FusionModule
 
 # Below this many training samples, ``early_stopping="auto"`` trains on all of them.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 200
 _PREDICT_BATCH = 4096
 _SINGLE_MODALITY = "all"
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Use ``n_threads`` torch intra-op threads inside the block, then restore."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _BaseFusion(BaseEstimator):
