@@ -14,10 +14,6 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
                   ".flv"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MODEL_FORMAT = "skpersona-model"
-# Types a model file may hold without the user listing them with --trust.
-TRUSTED_PREFIXES = ("skpersona.", "sklearn.", "numpy.", "scipy.", "pandas.", "torch.",
-                    "skorch.", "sentence_transformers.", "builtins.", "collections.",
-                    "functools.partial")
 _AU_COLUMN = re.compile(r"^AU\d{2}$")
 
 
@@ -203,6 +199,13 @@ def resolve_videos(values, *, frames=None, base_dir=None):
     return out
 
 
+def _trusted_types():
+    """Types a model file may hold without --trust: skpersona's estimator classes."""
+    from .utils import all_estimators
+
+    return {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
+
+
 def dump_model(bundle, path):
     import skops.io as sio
 
@@ -223,8 +226,10 @@ def load_model(path, trust=()):
             f"{os.fspath(path)!r} is not a skops model file ({exc}); write one with "
             "`skpersona fit`."
         ) from exc
-    refused = [t for t in untrusted
-               if not (t.startswith(TRUSTED_PREFIXES) or t in set(trust))]
+    # skops calls a stored type with stored arguments, so trusting whole libraries by
+    # prefix would let a crafted file run e.g. builtins.exec or numpy.load(allow_pickle);
+    # only skpersona's estimator classes are trusted beyond skops' own defaults.
+    refused = [t for t in untrusted if t not in _trusted_types() and t not in set(trust)]
     if refused:
         raise UsageError(
             f"model file {os.fspath(path)!r} holds types that are not trusted: "

@@ -599,9 +599,8 @@ def build_parser():
         "predict", parents=[common], formatter_class=fmt,
         help="predict traits with a saved model",
         description="Predict traits for the rows of a table with a model written by "
-        "'skpersona fit'; writes the id column(s) and one column per trait. Only types from "
-        "skpersona, scikit-learn, numpy, scipy, pandas and torch are loaded unless you "
-        "--trust others.",
+        "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's estimators "
+        "and the types skops trusts by default are loaded unless you --trust others.",
         epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
                "-o predictions.csv")
     p.add_argument("model", help="model file written by 'skpersona fit'")
