@@ -13,7 +13,8 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import ArrayCache, cache_key, file_digest
+from ..utils import ArrayCache, cache_key
+from ..utils._cache import memoised_file_digest as _digest
 from ..utils._torch import torch_threads
 from ._frames import as_items, object_column
 from ._video import is_image, iter_video, read_image, video_fps
@@ -23,7 +24,6 @@ _META = ["frame", "timestamp", "face_id", "confidence", "face_x", "face_y", "fac
          "face_height"]
 _MODELS = {"detectorv2"}
 _DETECTORS = {}  # one built detector per process, keyed by its weights and device
-_DIGESTS = {}  # (path, size, mtime) -> sha256
 
 
 def _feat_version():
@@ -94,14 +94,6 @@ def _resolve_weights(weights_dir, multitask_weights):
     if not Path(multitask).is_file():
         raise FileNotFoundError(f"multitask_weights {multitask!r} is not a file.")
     return os.fspath(face), os.fspath(multitask)
-
-
-def _digest(path):
-    stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = file_digest(path)
-    return _DIGESTS[key]
 
 
 def _detector(weights_dir, multitask_path, face_path, device, threshold):
