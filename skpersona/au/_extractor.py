@@ -99,12 +99,18 @@ def _resolve_weights(weights_dir, multitask_weights):
 def _detector(weights_dir, multitask_path, face_path, device, threshold):
     key = (os.fspath(weights_dir) if weights_dir else None, multitask_path, face_path, str(device))
     if key not in _DETECTORS:
+        import torch
         from feat.detector_v2 import Detectorv2
 
         _DETECTORS.clear()
-        with _resource_dir(weights_dir):
-            _DETECTORS[key] = Detectorv2(device=device, face_detection_threshold=threshold,
-                                         identity_model=None, multitask_weights=multitask_path)
+        grad = torch.is_grad_enabled()
+        try:
+            with _resource_dir(weights_dir):
+                _DETECTORS[key] = Detectorv2(device=device, face_detection_threshold=threshold,
+                                             identity_model=None,
+                                             multitask_weights=multitask_path)
+        finally:  # py-feat's RetinaFace switches autograd off for the whole thread
+            torch.set_grad_enabled(grad)
     return _DETECTORS[key]
 
 
