@@ -14,10 +14,6 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
                   ".flv"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MODEL_FORMAT = "skpersona-model"
-# Types a model file may hold without the user listing them with --trust.
-TRUSTED_PREFIXES = ("skpersona.", "sklearn.", "numpy.", "scipy.", "pandas.", "torch.",
-                    "skorch.", "sentence_transformers.", "builtins.", "collections.",
-                    "functools.partial")
 _AU_COLUMN = re.compile(r"^AU\d{2}$")
 
 
@@ -119,13 +115,6 @@ def find_videos(inputs, recursive=False, images=False):
     return found
 
 
-def infer_au_scale(table):
-    """``"0-5"`` when any AU intensity exceeds 1 (OpenFace's scale), else ``"0-1"``."""
-    columns = [c for c in table.columns if _AU_COLUMN.match(str(c))]
-    values = table[columns].to_numpy(dtype=float) if columns else np.zeros(0)
-    return "0-5" if values.size and np.nanmax(values) > 1.0 else "0-1"
-
-
 def frame_tables_from_file(path):
     """Read an ``extract-aus`` output into ``{video key: frame table}``."""
     table = read_table(path, "frames file")
@@ -134,11 +123,13 @@ def frame_tables_from_file(path):
             f"frames file {os.fspath(path)!r} has no 'video' column; write it with "
             "`skpersona extract-aus`."
         )
+    from .au._frames import table_scale
+
     scale = table.attrs.get("au_scale")
     manifest = Path(f"{path}.manifest.json")
     if scale is None and manifest.is_file():
         scale = json.loads(manifest.read_text()).get("au_scale")
-    attrs = {"au_scale": scale or infer_au_scale(table)}
+    attrs = {"au_scale": scale or table_scale(table)}
     tables = {}
     for key, part in table.groupby("video", sort=False):
         part = part.drop(columns="video").reset_index(drop=True)
@@ -149,6 +140,7 @@ def frame_tables_from_file(path):
 
 def _read_frame_table_file(path):
     from .au import read_openface
+    from .au._frames import table_scale
 
     head = read_table(path, "frame table")
     columns = [str(c).strip() for c in head.columns]
@@ -159,7 +151,7 @@ def _read_frame_table_file(path):
             f"frame table {os.fspath(path)!r} has no AU01, AU02, ... columns (nor OpenFace's "
             "AU01_r ...)."
         )
-    head.attrs.setdefault("au_scale", infer_au_scale(head))
+    head.attrs.setdefault("au_scale", table_scale(head))
     return head
 
 
@@ -207,6 +199,13 @@ def resolve_videos(values, *, frames=None, base_dir=None):
     return out
 
 
+def _trusted_types():
+    """Types a model file may hold without --trust: skpersona's estimator classes."""
+    from .utils import all_estimators
+
+    return {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
+
+
 def dump_model(bundle, path):
     import skops.io as sio
 
@@ -227,8 +226,10 @@ def load_model(path, trust=()):
             f"{os.fspath(path)!r} is not a skops model file ({exc}); write one with "
             "`skpersona fit`."
         ) from exc
-    refused = [t for t in untrusted
-               if not (t.startswith(TRUSTED_PREFIXES) or t in set(trust))]
+    # skops calls a stored type with stored arguments, so trusting whole libraries by
+    # prefix would let a crafted file run e.g. builtins.exec or numpy.load(allow_pickle);
+    # only skpersona's estimator classes are trusted beyond skops' own defaults.
+    refused = [t for t in untrusted if t not in _trusted_types() and t not in set(trust)]
     if refused:
         raise UsageError(
             f"model file {os.fspath(path)!r} holds types that are not trusted: "

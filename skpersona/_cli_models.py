@@ -97,7 +97,9 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
 
         head = _with_params(FusionRegressor(), fusion=options.get("fusion"),
                             random_state=options.get("random_state"))
-        return make_pipeline(ColumnTransformer([au, text]), head)
+        # Named columns (au__..., text__...) tell the network the two modalities apart.
+        columns = ColumnTransformer([au, text]).set_output(transform="pandas")
+        return make_pipeline(columns, head)
     # semantic: AUs described in words, joined with the answer, embedded, ridge head.
     from .au import AUDescriber
     from .text import AUTextComposer

@@ -53,10 +53,7 @@ def run_demo(output="demo_output", n_samples=300, n_splits=5, random_state=0, sh
     pandas.DataFrame
         Cross-validated Pearson r per trait and model, plus mean accuracy (1 - MAE).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -78,13 +75,13 @@ def run_demo(output="demo_output", n_samples=300, n_splits=5, random_state=0, sh
     show(table.round(3).to_string())
     table.to_csv(output / "demo_results.csv")
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     table.drop(columns="mean accuracy").T.plot.bar(ax=ax, rot=0)
     ax.set_ylabel("cross-validated Pearson r")
     ax.set_title("Trait prediction on synthetic interviews: fusion vs single modalities")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(output / "demo_results.png", dpi=120)
-    plt.close(fig)
     show(f"\nwrote {output / 'demo_results.csv'} and {output / 'demo_results.png'}")
     return table

@@ -390,7 +390,7 @@ def cmd_predict(args):
 def cmd_screen(args):
     from matplotlib.figure import Figure
 
-    from ._cli_io import read_table, table_format, write_table
+    from ._cli_io import _atomic, read_table, table_format, write_table
     from .independence import METHODS, DependencyScreen
 
     table_format(args.output, "output")
@@ -445,7 +445,9 @@ def cmd_screen(args):
         size = max(4.0, 0.45 * len(screen.variables_) + 2)
         figure = Figure(figsize=(size + 1, size))
         screen.plot(ax=figure.add_subplot())
-        figure.savefig(args.plot, dpi=150, bbox_inches="tight")
+        kind = Path(args.plot).suffix.lower()[1:]  # the temporary file has no such suffix
+        _atomic(args.plot, lambda tmp: figure.savefig(tmp, format=kind, dpi=150,
+                                                      bbox_inches="tight"))
         _say(f"wrote {args.plot}.")
     return 0
 
@@ -599,9 +601,8 @@ def build_parser():
         "predict", parents=[common], formatter_class=fmt,
         help="predict traits with a saved model",
         description="Predict traits for the rows of a table with a model written by "
-        "'skpersona fit'; writes the id column(s) and one column per trait. Only types from "
-        "skpersona, scikit-learn, numpy, scipy, pandas and torch are loaded unless you "
-        "--trust others.",
+        "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's estimators "
+        "and the types skops trusts by default are loaded unless you --trust others.",
         epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
                "-o predictions.csv")
     p.add_argument("model", help="model file written by 'skpersona fit'")

@@ -215,6 +215,14 @@ def test_model_file_with_untrusted_types_is_refused(tmp_path, capsys):
     assert "not trusted: tests.test_cli.NotTrusted" in err and "--trust" in err
     assert not (tmp_path / "p.csv").exists()
 
+    # Types of trusted libraries are not trusted wholesale: skops calls stored types with
+    # stored arguments (builtins.exec, numpy.load, ... would run code).
+    sio.dump({"format": MODEL_FORMAT, "estimator": pd.Series([1.0]), "targets": ["openness"],
+              "reads": "features", "features": ["a"]}, path)
+    assert main(["predict", str(path), str(tmp_path / "t.csv"), "-o",
+                 str(tmp_path / "p.csv")]) == 1
+    assert "not trusted: builtins.object" in _error_line(capsys)
+
     # A skops file of something else than `skpersona fit` wrote.
     sio.dump({"a": 1}, tmp_path / "other.skops")
     assert main(["predict", str(tmp_path / "other.skops"), str(tmp_path / "t.csv"), "-o",
@@ -359,6 +367,10 @@ def test_fit_and_predict_text_models(tmp_path, interviews, name):
                  str(tmp_path / "pred.csv")]) == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 24
+    if name == "fusion":  # the network sees the AU and text blocks as two modalities
+        from skpersona._cli_io import load_model
+
+        assert load_model(model)["estimator"][-1].modality_names_ == ["au", "text"]
     # A ridge on the training rows tracks their targets.
     for trait in BIG_FIVE:
         assert np.corrcoef(pred[trait], table[trait])[0, 1] > 0.3, trait

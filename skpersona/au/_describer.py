@@ -9,7 +9,14 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._facs import CO_ACTIVATIONS, au_label, au_name, co_activation_name
-from ._frames import as_frame_tables, object_column, resolve_threshold, scale_max
+from ._frames import (
+    as_frame_tables,
+    au_columns,
+    object_column,
+    resolve_threshold,
+    scale_max,
+    table_scale,
+)
 from ._statistics import AUStatistics
 
 _DETAIL = {"low": 3, "medium": 6, "high": None}
@@ -150,11 +157,8 @@ class AUDescriber(TransformerMixin, BaseEstimator):
                 scale = "0-5" if top > 1.0 else "0-1"
             return stats, [scale] * len(stats)
         tables = as_frame_tables(X)
-        from ._frames import table_scale
-
         scales = [self.au_scale or table_scale(t) for t in tables]
-        present = sorted({c for t in tables for c in t.columns
-                          if re.fullmatch(r"AU\d+", str(c))}, key=lambda a: int(a[2:]))
+        present = sorted({c for t in tables for c in au_columns(t)}, key=lambda a: int(a[2:]))
         aus = [a for a in present if aus_allowed is None or a in aus_allowed]
         if not aus:
             return pd.DataFrame(index=range(len(tables))), scales

@@ -13,7 +13,9 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import ArrayCache, cache_key, file_digest
+from ..utils import ArrayCache, cache_key
+from ..utils._cache import memoised_file_digest as _digest
+from ..utils._torch import torch_threads
 from ._frames import as_items, object_column
 from ._video import is_image, iter_video, read_image, video_fps
 
@@ -22,7 +24,6 @@ _META = ["frame", "timestamp", "face_id", "confidence", "face_x", "face_y", "fac
          "face_height"]
 _MODELS = {"detectorv2"}
 _DETECTORS = {}  # one built detector per process, keyed by its weights and device
-_DIGESTS = {}  # (path, size, mtime) -> sha256
 
 
 def _feat_version():
@@ -95,23 +96,21 @@ def _resolve_weights(weights_dir, multitask_weights):
     return os.fspath(face), os.fspath(multitask)
 
 
-def _digest(path):
-    stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = file_digest(path)
-    return _DIGESTS[key]
-
-
 def _detector(weights_dir, multitask_path, face_path, device, threshold):
     key = (os.fspath(weights_dir) if weights_dir else None, multitask_path, face_path, str(device))
     if key not in _DETECTORS:
+        import torch
         from feat.detector_v2 import Detectorv2
 
         _DETECTORS.clear()
-        with _resource_dir(weights_dir):
-            _DETECTORS[key] = Detectorv2(device=device, face_detection_threshold=threshold,
-                                         identity_model=None, multitask_weights=multitask_path)
+        grad = torch.is_grad_enabled()
+        try:
+            with _resource_dir(weights_dir):
+                _DETECTORS[key] = Detectorv2(device=device, face_detection_threshold=threshold,
+                                             identity_model=None,
+                                             multitask_weights=multitask_path)
+        finally:  # py-feat's RetinaFace switches autograd off for the whole thread
+            torch.set_grad_enabled(grad)
     return _DETECTORS[key]
 
 
@@ -233,25 +232,9 @@ def _extract(path, params, batch_size, weights, cache_dir):
     return table
 
 
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Use n_threads torch intra-op threads inside the block only."""
-    if n_threads is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _extract_or_warn(path, params, batch_size, weights, cache_dir, on_error, n_threads=None):
     try:
-        with _torch_threads(n_threads):
+        with torch_threads(n_threads):
             return _extract(path, params, batch_size, weights, cache_dir)
     except (FileNotFoundError, ValueError) as exc:
         if on_error == "raise":

@@ -1,7 +1,6 @@
 """scikit-learn estimators that train the latent models with skorch (composition)."""
 
 import json
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +16,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ..utils import modality_columns
+from ..utils._torch import torch_threads as _torch_threads
 from ._modules import MultimodalVAE
 
 __all__ = ["BetaVAE", "MultimodalCRL"]
@@ -43,20 +43,6 @@ class LatentNet(NeuralNet):
             + self.a_ind * y_pred["kl"]
             + self.a_sp * y_pred["sparsity"]
         )
-
-
-@contextmanager
-def _torch_threads(n_threads):
-    """Set torch's intra-op threads for the block, then restore them (never global)."""
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _seed(random_state):
@@ -136,9 +122,10 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         self._n_fit_samples = X.shape[0]
         best = None
         for _ in range(self.n_init):
-            torch.manual_seed(_seed(rng))
-            net = self._make_net(X.shape[0], split_seed)  # same split: comparable losses
-            with _torch_threads(self.n_threads):
+            # Seed torch inside a fork, so the caller's global RNG state is untouched.
+            with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads):
+                torch.manual_seed(_seed(rng))
+                net = self._make_net(X.shape[0], split_seed)  # same split: comparable losses
                 net.fit(Xs, None)
             key = "valid_loss" if "valid_loss" in net.history[-1] else "train_loss"
             loss = min(net.history[:, key])

@@ -1,6 +1,5 @@
 """Shared machinery of the skorch-backed fusion estimators."""
 
-import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
@@ -20,26 +19,13 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..utils import modality_columns
+from ..utils._torch import torch_threads as _torch_threads
 from ._modules import FUSIONS, FusionModule
 
 # Below this many training samples, ``early_stopping="auto"`` trains on all of them.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 200
 _PREDICT_BATCH = 4096
 _SINGLE_MODALITY = "all"
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Use ``n_threads`` torch intra-op threads inside the block, then restore."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _BaseFusion(BaseEstimator):
@@ -327,6 +313,8 @@ class _BaseFusion(BaseEstimator):
             )
         super().__setstate__(state)
         if net_state is not None:
-            net = self._build_net(self._module_kwargs).initialize()
+            # Initialising draws random weights (overwritten below): keep the global RNG.
+            with torch.random.fork_rng(devices=[]):
+                net = self._build_net(self._module_kwargs).initialize()
             net.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in net_state.items()})
             self.net_ = net

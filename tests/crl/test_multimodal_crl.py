@@ -116,7 +116,12 @@ def test_explicit_modalities_on_a_plain_array(data):
 
 
 def test_reproducible_clone_and_pickle(data, fitted):
+    torch.manual_seed(123)
+    before = torch.get_rng_state().clone()
+    threads = torch.get_num_threads()
     again = clone(fitted).fit(data.data)
+    assert torch.equal(torch.get_rng_state(), before)  # fit leaves the global RNG alone
+    assert torch.get_num_threads() == threads
     np.testing.assert_array_equal(again.transform(data.data), fitted.transform(data.data))
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.transform(data.data), fitted.transform(data.data))

@@ -1,3 +1,4 @@
+import matplotlib
 import pandas as pd
 
 from skpersona._demo import run_demo
@@ -5,7 +6,14 @@ from skpersona._demo import run_demo
 
 def test_demo_writes_table_and_plot(tmp_path):
     lines = []
-    table = run_demo(output=tmp_path, n_samples=120, n_splits=3, random_state=0, show=lines.append)
+    backend = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        table = run_demo(output=tmp_path, n_samples=120, n_splits=3, random_state=0,
+                         show=lines.append)
+        assert matplotlib.get_backend() == "svg"  # the caller's backend is left alone
+    finally:
+        matplotlib.use(backend)
     assert (tmp_path / "demo_results.png").stat().st_size > 10_000
     saved = pd.read_csv(tmp_path / "demo_results.csv", index_col="model")
     assert saved.shape == (3, 6)

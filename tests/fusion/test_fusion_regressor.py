@@ -177,7 +177,9 @@ def test_clone_pickle_and_skops_round_trip(fusion, tmp_path):
     assert fresh.get_params() == reg.get_params() and not hasattr(fresh, "net_")
     expected = reg.predict(X)
 
+    before = torch.get_rng_state().clone()
     restored = pickle.loads(pickle.dumps(reg))
+    assert torch.equal(torch.get_rng_state(), before)  # loading leaves the global RNG alone
     np.testing.assert_array_equal(restored.predict(X), expected)
     assert isinstance(restored.net_.module_, FusionModule)
     assert hasattr(reg, "net_") and reg.net_ is not None  # dumping leaves reg intact
