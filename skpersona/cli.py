@@ -75,10 +75,8 @@ def _require_columns(table, columns, what, source):
 
 # -- demo --------------------------------------------------------------------
 def cmd_demo(args):
-    try:
-        from ._demo import run_demo
-    except ImportError as exc:
-        raise UsageError(f"the demo is not available in this installation ({exc}).") from exc
+    from ._demo import run_demo
+
     run_demo(output=args.output, n_samples=args.n_samples, random_state=args.random_state)
     return 0
 
