@@ -13,6 +13,8 @@ from skpersona.cli import build_parser, main
 from skpersona.datasets import make_interviews
 from skpersona.traits import BIG_FIVE
 
+from ._tables import dependent_table
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ["demo", "extract-aus", "embed", "fit", "predict", "screen"]
 
@@ -256,21 +258,10 @@ def test_manifest_and_resume_logic_refuse_foreign_output(tmp_path, capsys):
     assert "extracted with other settings" in _error_line(capsys)
 
 
-def _dependent_table(n=150, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=n)
-    group = rng.choice(["f", "m"], size=n)
-    return pd.DataFrame({
-        "extraversion": a,
-        "smiles": np.sin(2 * a) + 0.3 * rng.normal(size=n),
-        "age": rng.normal(size=n),
-        "gender": group,
-        "agreeableness": (group == "f") + 0.5 * rng.normal(size=n),
-    })
 
 
 def test_screen_writes_report_and_heatmap(tmp_path, capsys):
-    _dependent_table().to_csv(tmp_path / "table.csv", index=False)
+    dependent_table().to_csv(tmp_path / "table.csv", index=False)
     report, plot = tmp_path / "report.csv", tmp_path / "heatmap.png"
     assert main(["screen", str(tmp_path / "table.csv"), "-o", str(report), "--plot", str(plot),
                  "--random-state", "0", "--no-progress"]) == 0

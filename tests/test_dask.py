@@ -22,6 +22,8 @@ from skpersona.datasets import make_interviews
 from skpersona.independence import DependencyScreen
 from skpersona.metrics import get_scorer
 
+from ._tables import dependent_table
+
 
 @pytest.fixture(scope="module")
 def client():
@@ -34,21 +36,10 @@ def client():
     cluster.close()
 
 
-def _screen_table(seed=0, n=160):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=n)
-    group = rng.choice(["f", "m"], size=n)
-    return pd.DataFrame({
-        "extraversion": a,
-        "smiles": np.sin(2 * a) + 0.3 * rng.normal(size=n),
-        "age": rng.normal(size=n),
-        "gender": group,
-        "agreeableness": (group == "f") + 0.5 * rng.normal(size=n),
-    })
 
 
 def test_dependency_screen_on_dask_matches_sequential(client):
-    table = _screen_table()
+    table = dependent_table(n=160, seed=0)
     sequential = DependencyScreen(random_state=0, n_jobs=None).fit(table)
     with get_task_stream(client) as stream, parallel_backend("dask"):
         on_dask = DependencyScreen(random_state=0, n_jobs=-1).fit(table)
