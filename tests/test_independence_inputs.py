@@ -263,3 +263,27 @@ def test_ratings_outside_the_scale_are_refused():
 def test_plot_before_fit_raises_not_fitted():
     with pytest.raises(NotFittedError):
         DependencyScreen().plot()
+
+
+def test_cli_screen_reads_a_stray_cell_as_missing_and_refuses_ids(tmp_path, capsys):
+    from skpersona.cli import main
+
+    from ._tables import dependent_table
+
+    table = dependent_table()
+    table["smiles"] = table["smiles"].astype(object)
+    table.loc[4, "smiles"] = "n/a?"
+    table.insert(0, "video_id", [f"v{i:04d}" for i in range(len(table))])
+    table.to_csv(tmp_path / "table.csv", index=False)
+    report = tmp_path / "report.csv"
+    with pytest.warns(UserWarning):
+        assert main(["screen", str(tmp_path / "table.csv"), "-o", str(report),
+                     "--columns", "video_id,extraversion,smiles,age", "--random-state", "0",
+                     "--no-progress"]) == 0
+    out = pd.read_csv(report)
+    decision = out.groupby(["x", "y"])["decision"].first()
+    assert decision[("extraversion", "smiles")] == "dependent"
+    assert decision[("extraversion", "age")] == "independent"
+    assert (out.loc[out.x == "video_id", "status"] == "failed").all()
+    assert out.loc[out.x == "video_id", "reason"].str.contains("identifier").all()
+    assert (out.loc[(out.x == "extraversion") & (out.y == "smiles"), "n"] == 149).all()
