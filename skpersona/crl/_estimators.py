@@ -686,8 +686,6 @@ class MultimodalCRL(_LatentModel):
         prior = _finite_prior(prior)
         if prior.ndim != 2 or prior.shape[0] != prior.shape[1] or np.any(prior < 0):
             raise ValueError("prior_mask must be a square, non-negative matrix.")
-        if not np.all(np.isfinite(prior)):
-            raise ValueError("prior_mask has NaN or infinite entries; use 0 (forbid) or > 0.")
         if prior.shape[0] == len(order):
             expanded = prior[owner][:, owner]
             same = owner[:, None] == owner[None, :]

@@ -158,8 +158,6 @@ def test_bad_prior_masks_are_explained(data):
         )
     with pytest.raises(ValueError, match="expected"):
         MultimodalCRL(prior_mask=np.ones((3, 3)), **FAST).fit(data.data)
-    with pytest.raises(ValueError, match="NaN"):
-        MultimodalCRL(prior_mask=np.full((2, 2), np.nan), **FAST).fit(data.data)
     with pytest.raises(ValueError, match="causal_order"):
         MultimodalCRL(causal_order=["1", "3"], **FAST).fit(data.data)
 
@@ -219,7 +217,7 @@ def test_score_is_the_held_out_elbo_whatever_the_weights(data, fitted):
     terms = fitted.loss_terms(data.data)
     assert fitted.score(data.data) == pytest.approx(-(terms["recon"] + terms["kl"]), rel=1e-6)
     expected = terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"]
-    assert terms["loss"] >= expected - 1e-6  # plus the acyclicity terms
+    assert terms["loss"] >= expected - 1e-5 * abs(expected)  # plus the acyclicity terms
     # validation loss (early stopping, restarts, order search) is the negative ELBO too
     reweighted = MultimodalCRL(**{**FAST, "a_ind": 0.1, "a_sp": 3.0}).fit(data.data)
     history = reweighted.net_.history
