@@ -14,6 +14,7 @@ from ._encoding import (
     as_block,
     block_is_discrete,
     check_blocks,
+    rescale_extreme,
     to_codes,
     to_continuous,
 )
@@ -33,8 +34,11 @@ METHODS = (
     "hsic_perm",
     "hsic_rff",
     "chi2",
+    "chisq",
     "gsq",
 )
+#: Other names accepted for a method (causal-learn calls chi-square "chisq").
+ALIASES = {"chisq": "chi2"}
 _UNCONDITIONAL_ONLY = {"hsic", "hsic_perm", "hsic_rff"}
 _DENSE_KERNEL = {"kci", "hsic", "hsic_perm"}
 #: Above this many samples the dense-kernel tests warn about their memory use.
@@ -155,7 +159,9 @@ def independence_test(
         The two variables (blocks of one or more columns). Lists, arrays, Series and
         DataFrames are accepted; strings, booleans and categoricals are encoded
         (one-hot for kernel and Fisher-z tests, joint category codes for
-        contingency tests).
+        contingency tests). Text columns that hold numbers are parsed as numbers
+        (stray unparseable cells become missing, with a warning); a categorical with
+        more categories than half its rows (an ID or free text) is refused.
     z : array-like of shape (n_samples, n_columns) or None, default=None
         Conditioning variables.
     method : str, default="auto"
@@ -164,7 +170,9 @@ def independence_test(
         ``"fastkci"`` (causal-learn's FastKCI), ``"fisherz"`` (partial correlation),
         ``"hsic"`` (HSIC, gamma approximation), ``"hsic_perm"`` (HSIC, permutation
         null), ``"hsic_rff"`` (HSIC on random Fourier features, linear in n),
-        ``"chi2"`` and ``"gsq"`` (chi-square and G-square, discrete data), or
+        ``"chi2"`` (alias ``"chisq"``, causal-learn's name) and ``"gsq"``
+        (chi-square and G-square, discrete data; a table with no degrees of freedom
+        gives ``pvalue=1`` as in causal-learn, a sparse table warns), or
         ``"auto"``: chi-square when every block is discrete, otherwise KCI up to
         1,000 samples and RCIT above (KCI costs O(n^2) memory and O(n^3) time when
         conditioning). The HSIC variants are unconditional only.
@@ -189,8 +197,8 @@ def independence_test(
     Raises
     ------
     ValueError
-        On missing or infinite values, constant columns, mismatched lengths, fewer
-        than 5 samples, continuous data given to a contingency test, or a
+        On missing or infinite values, constant columns, identifier-like
+        categoricals, mismatched lengths, fewer than 5 samples, continuous data given to a contingency test, or a
         conditioning set given to an unconditional test.
 
     Examples
@@ -207,6 +215,7 @@ def independence_test(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    method = ALIASES.get(method, method)
     blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
     if z is not None:
         blocks["z"] = as_block(z, "z")
@@ -243,7 +252,7 @@ def independence_test(
         )
     else:
         mats = {
-            name: to_continuous(block, name, drop_first=(method == "fisherz"))
+            name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
             for name, block in blocks.items()
         }
         xm, ym, zm = mats["x"], mats["y"], mats.get("z")

@@ -146,3 +146,19 @@ def test_local_multitask_weights_file(feat_data, feat_weights):
     out = AUExtractor(torch_threads=1, weights_dir=feat_weights, multitask_weights=os.fspath(multitask),
                       max_size=256).fit_transform([feat_data / "single_face.jpg"])
     assert len(out[0, 0]) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong_arrays"])
+def test_corrupt_cache_entry_is_extracted_again(feat_data, feat_weights, tmp_path, damage):
+    params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=2, max_size=128,
+                  cache_dir=tmp_path)
+    first = AUExtractor(**params).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    (entry,) = tmp_path.rglob("*.npz")
+    if damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:100])
+    else:  # a well-formed npz that is not a frame table
+        with open(entry, "wb") as handle:
+            np.savez(handle, values=np.zeros(3))
+    with pytest.warns(RuntimeWarning, match="unreadable|malformed"):
+        again = AUExtractor(**params).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    pd.testing.assert_frame_equal(first, again)
