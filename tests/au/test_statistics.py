@@ -269,3 +269,35 @@ def test_property_permuting_videos_permutes_rows(tables, random):
     shuffled = frame_statistics([tables[i] for i in order], ["AU06", "AU12"], ALL,
                                 np.ones(len(tables)), [("AU06", "AU12")], chunk_elements=64)
     np.testing.assert_allclose(shuffled, full[order], rtol=1e-12, atol=1e-12)
+
+
+def test_bad_inputs_get_errors_naming_the_input():
+    good = pd.DataFrame({"AU06": [0.0, 2.0, 3.0], "AU12": [1.0, 0.0, 4.0]})
+    good.attrs["au_scale"] = "0-5"
+    stats = AUStatistics(statistics=["mean", "onsets"]).fit([good])
+    inf = good.assign(AU12=[1.0, np.inf, 0.0])
+    with pytest.raises(ValueError, match=r"Video 1: AU12 is infinite at row 1"):
+        stats.transform([good, inf])
+    text = good.assign(AU12=["1.0", "n/a", "2"])
+    with pytest.raises(ValueError, match=r"Video 1: column 'AU12' holds non-numeric"):
+        stats.transform([good, text])
+    twice = pd.concat([good, good[["AU06"]]], axis=1)
+    with pytest.raises(ValueError, match=r"Video 0 has AU AU06 twice"):
+        stats.transform([twice])
+    both = good.assign(AU6=good["AU06"])
+    with pytest.raises(ValueError, match=r"AU6 and AU06 are the same AU"):
+        stats.transform([both])
+    with pytest.raises(ValueError, match=r"Invalid AU intensity scale '0-0'"):
+        AUStatistics(au_scale="0-0").fit([good])
+    bad_attrs = good.copy()
+    bad_attrs.attrs["au_scale"] = "5-0"
+    with pytest.raises(ValueError, match=r"Video 1: Invalid AU intensity scale '5-0'"):
+        stats.transform([good, bad_attrs])
+
+
+def test_unpadded_au_names_are_the_same_au():
+    padded = pd.DataFrame({"AU06": [0.0, 2.0, 3.0], "AU12": [1.0, 0.0, 4.0]})
+    short = padded.rename(columns={"AU06": "AU6"})
+    stats = AUStatistics(statistics=["mean", "onsets"], au_scale="0-5").fit([short, padded])
+    assert stats.aus_ == ["AU06", "AU12"]
+    np.testing.assert_array_equal(stats.transform([short]), stats.transform([padded]))
