@@ -222,7 +222,7 @@ def test_timeout(base_url):
         out = rater.transform(TEXTS[:1])
     assert time.perf_counter() - start < 2.5  # two tries of 0.3 s, not the 3 s reply
     assert np.isnan(out).all()
-    assert rater.report_["error"].tolist() == ["timed out"]
+    assert rater.report_["error"].tolist() == ["timed out (no complete reply within 0.3 s)"]
     assert rater.report_["attempts"].tolist() == [2]
 
 
