@@ -125,7 +125,7 @@ def test_user_mistakes_are_one_line(tmp_path, capsys, interviews):
 
 
 def test_verbose_shows_the_traceback(tmp_path):
-    from skpersona._cli_io import UsageError
+    from skpersona.cli._io import UsageError
 
     with pytest.raises(UsageError, match="does not exist"):
         main(["fit", str(tmp_path / "missing.csv"), "-o", "m.skops", "--verbose"])
@@ -205,7 +205,7 @@ def test_fit_au_model_from_frame_files_and_frames_file(tmp_path, capsys, intervi
 def test_model_file_with_untrusted_types_is_refused(tmp_path, capsys):
     import skops.io as sio
 
-    from skpersona._cli_io import MODEL_FORMAT
+    from skpersona.cli._io import MODEL_FORMAT
 
     path = tmp_path / "evil.skops"
     sio.dump({"format": MODEL_FORMAT, "estimator": NotTrusted(), "targets": ["openness"],
@@ -233,7 +233,7 @@ def test_model_file_with_untrusted_types_is_refused(tmp_path, capsys):
 
 
 def test_parser_lists_every_model():
-    from skpersona._cli_models import FUSIONS, MODELS
+    from skpersona.cli._models import FUSIONS, MODELS
     from skpersona.fusion._modules import FUSIONS as fusion_kinds
 
     assert FUSIONS == fusion_kinds  # --fusion offers exactly what FusionRegressor takes
@@ -359,7 +359,7 @@ def test_fit_and_predict_text_models(tmp_path, interviews, name):
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 24
     if name == "fusion":  # the network sees the AU and text blocks as two modalities
-        from skpersona._cli_io import load_model
+        from skpersona.cli._io import load_model
 
         assert load_model(model)["estimator"][-1].modality_names_ == ["au", "text"]
     # A ridge on the training rows tracks their targets.
@@ -463,7 +463,7 @@ def test_model_extracting_aus_from_video_paths(tmp_path, feat_weights, feat_vide
     assert list(pred.columns) == ["video", "extraversion"]
     assert np.isfinite(pred["extraversion"]).all()
     # The saved model holds the extractor with the settings given on the command line.
-    from skpersona._cli_io import load_model
+    from skpersona.cli._io import load_model
 
     extractor = load_model(model)["estimator"][0].transformers_[0][1][0]
     assert type(extractor).__name__ == "AUExtractor"

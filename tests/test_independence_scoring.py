@@ -170,3 +170,36 @@ def test_scorer_pickles_with_its_request():
     X = np.random.default_rng(5).normal(size=(60, 2))
     model = LinearRegression().fit(X, X[:, 0])
     assert 0.0 <= restored(model, X, X[:, 0], gender=X[:, 1] > 0) <= 1.0
+
+
+def test_residual_scorer_on_a_pipeline_over_the_sample_table():
+    """Issue 14 item 6: against="X" on the multimodal sample table used to raise
+    TypeError: unhashable type: 'DataFrame' (its video cells are frame tables)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, cross_validate
+    from sklearn.pipeline import make_pipeline
+
+    from skpersona.au import AUStatistics
+    from skpersona.datasets import make_interviews
+
+    data = make_interviews(n_samples=80, n_frames=30, random_state=0)
+
+    def pipeline(model):
+        features = ColumnTransformer([("au", AUStatistics(statistics=("mean",)), "video")])
+        return make_pipeline(features, model).fit(data.data, data.target)
+
+    scorer = make_independence_scorer("hsic", target="residuals", against="X")
+    ridge, dummy = pipeline(Ridge()), pipeline(DummyRegressor())
+    # The constant model leaves the face-visible traits in its residuals.
+    assert scorer(dummy, data.data, data.target) < 1e-3
+    assert scorer(ridge, data.data, data.target) > 0.05
+    features = make_independence_scorer("hsic", target="residuals", against="features")
+    assert features(ridge, data.data, data.target) == scorer(ridge, data.data, data.target)
+    scores = cross_validate(
+        ridge, data.data, data.target, cv=KFold(3), scoring={"residual_independence": scorer}
+    )["test_residual_independence"]
+    assert np.all((scores >= 0) & (scores <= 1))
+    with pytest.raises(ValueError, match="cannot be tested directly"):
+        scorer(DummyRegressor().fit(data.data, data.target), data.data, data.target)

@@ -207,6 +207,25 @@ def _batches(frames, batch_size, path):
         yield batch
 
 
+def _from_cache_entry(stored, path):
+    """The frame table of a cache entry, or None when the entry is absent or malformed."""
+    if stored is None:
+        return None
+    try:
+        table = pd.DataFrame(stored["values"], columns=[str(c) for c in stored["columns"]])
+        for column in ("frame", "face_id"):
+            table[column] = table[column].astype("int64")
+        attrs = json.loads(str(stored["attrs"]))
+        if not isinstance(attrs, dict):
+            raise TypeError("attrs is not a dict")
+    except (KeyError, ValueError, TypeError) as exc:  # well-formed npz, wrong content: a miss
+        warnings.warn(f"AU cache entry of {path!r} is malformed ({exc!s:.100}); extracting "
+                      "again.", RuntimeWarning, stacklevel=2)
+        return None
+    table.attrs = dict(attrs, path=path)
+    return table
+
+
 def _extract(path, params, batch_size, weights, cache_dir):
     """Frame table of one video or image (runs in a joblib worker)."""
     path = os.fspath(path)
@@ -218,13 +237,8 @@ def _extract(path, params, batch_size, weights, cache_dir):
     if cache is not None:
         key = cache_key("AUExtractor", _CACHE_FORMAT, _digest(path), _feat_version(),
                         _digest(face_path), _digest(multitask_path), params)
-        stored = cache.load(key)
-        if stored is not None:
-            table = pd.DataFrame(stored["values"], columns=[str(c) for c in stored["columns"]])
-            for column in ("frame", "face_id"):
-                table[column] = table[column].astype("int64")
-            table.attrs = json.loads(str(stored["attrs"]))
-            table.attrs["path"] = path
+        table = _from_cache_entry(cache.load(key), path)
+        if table is not None:
             return table
     detector = _detector(params["weights_dir"], multitask_path, face_path, params["device"],
                          params["face_threshold"])

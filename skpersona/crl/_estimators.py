@@ -24,6 +24,21 @@ __all__ = ["BetaVAE", "MultimodalCRL"]
 _SINGLE = "x"
 
 
+def _finite_prior(prior):
+    """``prior_mask`` as a float array; NaN or infinite entries are refused (not trained on)."""
+    try:
+        prior = np.asarray(prior, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"prior_mask must hold numbers (0: edge forbidden): {exc}") from exc
+    if not np.all(np.isfinite(prior)):
+        bad = np.argwhere(~np.isfinite(prior))[:5].tolist()
+        raise ValueError(
+            f"prior_mask has NaN or infinite entries (at {bad}); use 0 for a forbidden edge "
+            "and a positive weight for an allowed one."
+        )
+    return prior
+
+
 class LatentNet(NeuralNet):
     """skorch net whose loss is ``a_recon * MSE + a_ind * KL + a_sp * L1(adjacency)``.
 
@@ -553,7 +568,7 @@ class MultimodalCRL(_LatentModel):
                     f"prior_mask labels {labels} are neither the modalities {order} nor the "
                     f"latents {self._z_names}."
                 )
-        prior = np.asarray(prior, dtype=float)
+        prior = _finite_prior(prior)
         if prior.ndim != 2 or prior.shape[0] != prior.shape[1] or np.any(prior < 0):
             raise ValueError("prior_mask must be a square, non-negative matrix.")
         if prior.shape[0] == len(order):

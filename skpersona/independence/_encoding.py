@@ -8,6 +8,7 @@ codes (chi-square and G-square).
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,125 @@ import pandas as pd
 #: Integer-valued numeric columns with at most this many distinct values count as
 #: discrete when ``method="auto"`` picks a test.
 MAX_AUTO_CATEGORIES = 10
+
+#: A text column whose non-missing cells parse as numbers in at least this share is a
+#: numeric column with a few stray cells (e.g. ``"n/a?"`` in a CSV), not a categorical.
+NUMERIC_SHARE = 0.8
+
+#: A categorical with more categories than this share of its rows (fewer than two rows
+#: per category on average) is an identifier or free text, not a variable to test.
+MAX_CATEGORY_SHARE = 0.5
+
+
+class StrayValueWarning(UserWarning):
+    """A numeric column held a few cells that are not numbers; they became missing."""
+
+
+class SparseTableWarning(UserWarning):
+    """A contingency table is too sparse for the asymptotic chi-square null."""
+
+
+def _is_text_like(series):
+    """Object or string columns: the ones whose cells may be numbers written as text."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+def coerce_numeric(frame, name, warn=True):
+    """Parse text/object columns that hold numbers as numbers.
+
+    A column read from a CSV with one stray cell (``"n/a?"``), or floats cast to
+    ``object``, must be tested as numbers: one-hot encoding it as ``n`` categories
+    hides any dependence. A text column whose non-missing cells parse as numbers in
+    at least :data:`NUMERIC_SHARE` of the rows becomes a float column; the cells
+    that do not parse become missing, with a :class:`StrayValueWarning` naming the
+    column and the count. Categorical, boolean and numeric columns are left alone.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    name : str
+        Block or table name for messages.
+    warn : bool, default=True
+        Warn about stray cells.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` itself when nothing changed, else a copy.
+    """
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if not _is_text_like(series) or isinstance(series.dtype, pd.CategoricalDtype):
+            continue
+        present = series.notna()
+        n_present = int(present.sum())
+        if n_present == 0:
+            continue
+        cells = series[present]
+        if cells.map(lambda v: isinstance(v, bool | np.bool_)).any():
+            continue  # True/False are categories, not the numbers 1 and 0
+        try:
+            parsed = pd.to_numeric(cells.map(_strip), errors="coerce")
+        except (TypeError, ValueError):  # cells that are not scalars (lists, frames)
+            continue
+        if parsed.dtype.kind not in "iuf":
+            continue
+        n_bad = int(parsed.isna().sum())
+        if n_present - n_bad < NUMERIC_SHARE * n_present:
+            continue
+        if out is frame:
+            out = frame.copy()
+        values = pd.Series(np.nan, index=series.index, dtype=float)
+        values[present] = parsed.to_numpy(dtype=float)
+        out[column] = values
+        if n_bad and warn:
+            examples = sorted({repr(v) for v in cells[parsed.isna()].tolist()})[:3]
+            warnings.warn(
+                f"Column {column!r} of {name} holds numbers except for {n_bad} of "
+                f"{n_present} cells ({', '.join(examples)}); those cells are treated as "
+                "missing values. Clean them (or read the file with na_values=...) to silence "
+                "this.",
+                StrayValueWarning,
+                stacklevel=3,
+            )
+    return out
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def check_not_identifier(series, column, name):
+    """Refuse a categorical with (nearly) as many categories as rows.
+
+    One-hot encoding such a column (an ID, free text, or numbers that failed to
+    parse) gives one indicator per row: no test can find a dependence in it, so the
+    result would read "independent" whatever the data.
+    """
+    if _is_numeric(series):
+        return
+    if not isinstance(series.dtype, pd.CategoricalDtype) and not _is_text_like(series):
+        return  # booleans
+    values = series.dropna()
+    n_rows = len(values)
+    try:
+        n_categories = values.nunique()
+    except TypeError:
+        raise TypeError(
+            f"Column {column!r} of {name} holds cells that are not scalars (e.g. "
+            f"{type(values.iloc[0]).__name__}); independence tests need one number or "
+            "category per sample. Turn them into features first (e.g. with the "
+            "pipeline's transformers)."
+        ) from None
+    if n_categories > 2 and n_categories > MAX_CATEGORY_SHARE * n_rows:
+        raise ValueError(
+            f"Column {column!r} of {name} has {n_categories} distinct categories in {n_rows} "
+            "rows: it looks like an identifier or free text, not a categorical variable. "
+            "One-hot encoding it gives about one indicator per row, so no test could find a "
+            "dependence. Drop it, map it to fewer categories, or, if it holds numbers, "
+            "convert it with pandas.to_numeric."
+        )
 
 
 def as_block(values, name):
@@ -58,6 +178,7 @@ def as_block(values, name):
     frame.columns = [str(c) for c in frame.columns]
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no columns.")
+    frame = coerce_numeric(frame, name)
     for column in frame.columns:
         if frame[column].dtype.kind == "c":
             raise ValueError(
@@ -67,8 +188,12 @@ def as_block(values, name):
     return frame
 
 
-def _is_numeric(series):
+def is_numeric(series):
+    """Numeric and not boolean (booleans are categories)."""
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+_is_numeric = is_numeric
 
 
 def _is_nonnumeric(series):
@@ -138,6 +263,7 @@ def check_blocks(blocks):
                         f"Column {column!r} of {name} contains infinite values; remove or clip "
                         "them first."
                     )
+            check_not_identifier(series, column, name)
             if series.nunique(dropna=False) < 2:
                 raise ValueError(
                     f"Column {column!r} of {name} is constant: a test of independence has no "
@@ -174,6 +300,25 @@ def to_continuous(frame, name, drop_first=False):
             parts.append(onehot[:, 1:] if drop_first else onehot)
     matrix = np.hstack(parts).astype(float, copy=False)
     return np.ascontiguousarray(matrix)
+
+
+def rescale_extreme(matrix):
+    """Bring columns with huge (or tiny) magnitudes to order one, by a power of two.
+
+    Squares of values >= 1e154 overflow float64 (and those of values <= 1e-154
+    underflow), which turns correlations and kernel widths into inf/NaN and gave
+    p = 1.0. Every test here is invariant to rescaling a column, and a power of two is
+    exact, so ordinary columns are left untouched and extreme ones lose nothing.
+    """
+    with np.errstate(over="ignore"):
+        peak = np.max(np.abs(matrix), axis=0) if matrix.size else np.zeros(matrix.shape[1])
+    extreme = (peak > 1e100) | ((peak < 1e-100) & (peak > 0))
+    if not extreme.any():
+        return matrix
+    matrix = matrix.copy()
+    exponents = np.frexp(peak[extreme])[1]
+    matrix[:, extreme] = np.ldexp(matrix[:, extreme], -exponents)
+    return matrix
 
 
 def to_codes(frame, name):

@@ -11,7 +11,7 @@ def adjust_pvalues(pvalues, method="bh"):
     Parameters
     ----------
     pvalues : array-like of shape (n_tests,)
-        NaN entries (failed tests) are ignored and stay NaN.
+        Values in [0, 1]; NaN entries (failed tests) are ignored and stay NaN.
     method : {"bh", "holm", "none"}, default="bh"
         Benjamini-Hochberg (false discovery rate) or Holm (family-wise error rate).
 
@@ -30,7 +30,16 @@ def adjust_pvalues(pvalues, method="bh"):
     if method not in CORRECTIONS:
         raise ValueError(f"correction must be one of {list(CORRECTIONS)}, got {method!r}.")
     p = np.asarray(pvalues, dtype=float).copy()
+    if p.ndim != 1:
+        raise ValueError(f"pvalues must be 1-D, got an array of shape {p.shape}.")
     ok = ~np.isnan(p)
+    bad = ok & ~((p >= 0) & (p <= 1))
+    if bad.any():
+        raise ValueError(
+            f"pvalues must lie in [0, 1] (NaN marks a failed test); got {int(bad.sum())} "
+            f"value(s) outside, e.g. {p[bad][:3].tolist()}. Pass p-values, not statistics "
+            "or log p-values."
+        )
     m = int(ok.sum())
     if method == "none" or m == 0:
         return p

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 
-def aggregate_ratings(ratings, groups=None, missing_code=0):
+def aggregate_ratings(ratings, groups=None, missing_code=0, scale=(1, 3)):
     """Median of several raters' scores after dropping "insufficient information" codes.
 
     PersonaX rates each trait with several LLMs on a 3-point scale and codes 0 for
@@ -23,6 +23,11 @@ def aggregate_ratings(ratings, groups=None, missing_code=0):
         of a single variable named ``"rating"``.
     missing_code : scalar, default=0
         The code meaning "insufficient information" (NaN is dropped as well).
+    scale : (int, int) or None, default=(1, 3)
+        The smallest and largest valid rating (PersonaX's 3-point scale). Any other
+        rating except ``missing_code`` and NaN raises a ValueError naming the
+        column: a 7 on a 3-point scale is a parsing or prompt error, not a score.
+        ``None`` accepts any number.
 
     Returns
     -------
@@ -42,11 +47,29 @@ def aggregate_ratings(ratings, groups=None, missing_code=0):
     2       NaN
     """
 
-    def _median(block):
-        values = np.asarray(block, dtype=float)
+    if scale is not None:
+        if len(scale) != 2 or not scale[0] < scale[1]:
+            raise ValueError(f"scale must be (lowest, highest) with lowest < highest, got {scale!r}.")
+
+    def _median(block, where="ratings"):
+        try:
+            values = np.asarray(block, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where} must hold numeric ratings; got values that are not numbers."
+            ) from None
         if values.ndim == 1:
             values = values[:, None]
         values = np.where(values == missing_code, np.nan, values)
+        if scale is not None:
+            bad = ~np.isnan(values) & ((values < scale[0]) | (values > scale[1]))
+            if bad.any():
+                raise ValueError(
+                    f"{where} hold {int(bad.sum())} rating(s) outside the scale "
+                    f"{scale[0]}..{scale[1]} (missing_code={missing_code!r} aside), e.g. "
+                    f"{np.unique(values[bad])[:3].tolist()}. Fix them, or pass the right "
+                    "scale= (None accepts any number)."
+                )
         out = np.full(values.shape[0], np.nan)
         has_any = ~np.all(np.isnan(values), axis=1)
         if has_any.any():
@@ -69,6 +92,9 @@ def aggregate_ratings(ratings, groups=None, missing_code=0):
     if missing:
         raise KeyError(f"Rating columns {missing} are not in the DataFrame.")
     return pd.DataFrame(
-        {name: _median(ratings[list(cols)]) for name, cols in groups.items()},
+        {
+            name: _median(ratings[list(cols)], f"Rating columns {list(cols)}")
+            for name, cols in groups.items()
+        },
         index=ratings.index,
     )

@@ -6,15 +6,39 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics._scorer import _BaseScorer, _cached_call
 
+from ._encoding import as_block, check_not_identifier
 from ._test import METHODS, independence_test
 
 _TARGETS = ("predictions", "residuals")
-_AGAINST = ("metadata", "X")
+_AGAINST = ("metadata", "X", "features")
 _RESPONSES = ("pvalue", "neg_statistic")
 
 
 def _no_score_func(y_true, y_pred):  # pragma: no cover - placeholder for _BaseScorer
     raise NotImplementedError
+
+
+def _directly_testable(X):
+    """Whether every column of ``X`` is a number or a (few-level) category.
+
+    A multimodal sample table is not: its ``video`` cells hold frame tables and its
+    ``transcript`` cells free text, one distinct value per row.
+    """
+    try:
+        block = as_block(X, "X")
+        for column in block.columns:
+            check_not_identifier(block[column], column, "X")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _final_step_input(estimator, X):
+    """What the final step of a pipeline sees: ``pipeline[:-1].transform(X)``."""
+    steps = getattr(estimator, "steps", None)
+    if not steps or len(steps) < 2:
+        return None
+    return estimator[:-1].transform(X)
 
 
 class IndependenceScorer(_BaseScorer):
@@ -81,8 +105,17 @@ class IndependenceScorer(_BaseScorer):
             tested = truth.reshape(pred.shape) - pred
         else:
             tested = y_pred
-        if self.against == "X":
+        if self.against in ("X", "features"):
             other = X
+            if self.against == "features" or not _directly_testable(X):
+                other = _final_step_input(estimator, X)
+                if other is None:
+                    raise ValueError(
+                        f"against={self.against!r}: X holds columns that cannot be tested "
+                        "directly (cells that are tables or free text, or identifiers) and "
+                        "the estimator is not a Pipeline whose earlier steps turn them into "
+                        "features. Pass numeric features, or score a Pipeline."
+                    )
         else:
             if self.metadata not in kwargs or kwargs[self.metadata] is None:
                 raise ValueError(
@@ -136,10 +169,15 @@ def make_independence_scorer(
         Any method of :func:`independence_test`.
     target : {"predictions", "residuals"}, default="predictions"
         Test ``estimator.predict(X)`` or ``y_true - estimator.predict(X)``.
-    against : {"metadata", "X"}, default="metadata"
+    against : {"metadata", "X", "features"}, default="metadata"
         Test against a variable routed as metadata (e.g. a protected attribute such
         as gender: a bias audit) or against the inputs ``X`` (residual independence,
-        a check that the model left no structure in ``X`` unexplained).
+        a check that the model left no structure in ``X`` unexplained). When ``X``
+        cannot be tested as it is (a multimodal sample table, whose ``video`` cells
+        are frame tables and ``transcript`` cells free text) and the estimator is a
+        :class:`~sklearn.pipeline.Pipeline`, ``"X"`` tests against the features the
+        pipeline's final step receives, ``pipeline[:-1].transform(X)``;
+        ``"features"`` always does.
     metadata : str, default="sensitive"
         Name of the routed metadata. Request it with
         ``scorer.set_score_request(sensitive=True)`` (or

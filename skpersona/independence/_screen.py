@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._encoding import column_is_discrete
+from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
@@ -59,8 +59,8 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
             "reason": "",
         }
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 res = independence_test(
                     sub[a],
                     sub[b],
@@ -70,6 +70,9 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
                     **test_options.get(method, {}),
                 )
             row.update(statistic=res.statistic, pvalue=res.pvalue)
+            # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
+            notes = dict.fromkeys(str(w.message) for w in caught)
+            row["reason"] = " | ".join(notes)
         except Exception as exc:  # a failed test is reported with its reason
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
@@ -86,7 +89,9 @@ class DependencyScreen(BaseEstimator):
     dependency graph. Tests that cannot run on a pair (too few rows after dropping
     missing values, a constant column, continuous data for a contingency test, ...)
     are recorded as failed with their reason; they never count as a dependence or
-    an independence.
+    an independence. Text columns holding numbers are tested as numbers (stray cells
+    become missing values, with a warning); categoricals with about as many
+    categories as rows (identifiers, free text) are refused (their pairs fail).
 
     Parameters
     ----------
@@ -141,7 +146,8 @@ class DependencyScreen(BaseEstimator):
         One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``, ``n``,
         ``statistic``, ``pvalue``, ``pvalue_adjusted``, ``dependent`` (nullable
         boolean, missing for failed tests), ``status`` (``"ok"`` or ``"failed"``),
-        ``reason``.
+        ``reason`` (why a test failed, or the caveats of one that ran, e.g. a
+        contingency table too sparse for the chi-square approximation).
     agreement_ : DataFrame
         One row per pair and conditioning set: ``x``, ``y``, ``conditioning``,
         ``n_methods``, ``n_ok``, ``n_dependent``, ``decision``
@@ -234,6 +240,8 @@ class DependencyScreen(BaseEstimator):
             validate_data(self, X, skip_check_array=True)
             frame = X.copy()
             frame.columns = [str(c) for c in frame.columns]
+            # Numbers stored as text (a stray "n/a?" in a CSV) are numbers, not n categories.
+            frame = coerce_numeric(frame, "X")
             for column in frame.columns:
                 series = frame[column]
                 if series.dtype.kind == "c":
@@ -255,7 +263,7 @@ class DependencyScreen(BaseEstimator):
         array = check_array(array, dtype=None, ensure_all_finite="allow-nan")
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
         if array.dtype == object:
-            frame = frame.infer_objects()
+            frame = coerce_numeric(frame.infer_objects(), "X")
         return frame
 
     def _methods_for(self, discrete, n_samples, conditional):
@@ -343,6 +351,21 @@ class DependencyScreen(BaseEstimator):
         self.discrete_ = {
             c: column_is_discrete(frame[c], self.max_categories) for c in frame.columns
         }
+        identifiers = [
+            c
+            for c in frame.columns
+            if self.discrete_[c]
+            and not pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].nunique() > max(2, MAX_CATEGORY_SHARE * frame[c].notna().sum())
+        ]
+        if identifiers:
+            warnings.warn(
+                f"Columns {identifiers} have about as many categories as rows (identifiers or "
+                "free text); their pairs are reported as failed. Drop them, or map them to "
+                "fewer categories.",
+                UserWarning,
+                stacklevel=2,
+            )
         n_samples = frame.shape[0]
         plan = []
         for a, b in pairs:
@@ -505,6 +528,7 @@ class DependencyScreen(BaseEstimator):
         """
         import matplotlib.pyplot as plt
 
+        check_is_fitted(self, "adjacency_")
         rows = list(self.variables_) if rows is None else [str(r) for r in rows]
         columns = list(self.variables_) if columns is None else [str(c) for c in columns]
         unknown = sorted(set(rows + columns) - set(self.variables_))

@@ -14,6 +14,7 @@ from ._encoding import (
     as_block,
     block_is_discrete,
     check_blocks,
+    rescale_extreme,
     to_codes,
     to_continuous,
 )
@@ -33,8 +34,11 @@ METHODS = (
     "hsic_perm",
     "hsic_rff",
     "chi2",
+    "chisq",
     "gsq",
 )
+#: Other names accepted for a method (causal-learn calls chi-square "chisq").
+ALIASES = {"chisq": "chi2"}
 _UNCONDITIONAL_ONLY = {"hsic", "hsic_perm", "hsic_rff"}
 _DENSE_KERNEL = {"kci", "hsic", "hsic_perm"}
 #: Above this many samples the dense-kernel tests warn about their memory use.
@@ -155,7 +159,9 @@ def independence_test(
         The two variables (blocks of one or more columns). Lists, arrays, Series and
         DataFrames are accepted; strings, booleans and categoricals are encoded
         (one-hot for kernel and Fisher-z tests, joint category codes for
-        contingency tests).
+        contingency tests). Text columns that hold numbers are parsed as numbers
+        (stray unparseable cells become missing, with a warning); a categorical with
+        more categories than half its rows (an ID or free text) is refused.
     z : array-like of shape (n_samples, n_columns) or None, default=None
         Conditioning variables.
     method : str, default="auto"
@@ -164,7 +170,9 @@ def independence_test(
         ``"fastkci"`` (causal-learn's FastKCI), ``"fisherz"`` (partial correlation),
         ``"hsic"`` (HSIC, gamma approximation), ``"hsic_perm"`` (HSIC, permutation
         null), ``"hsic_rff"`` (HSIC on random Fourier features, linear in n),
-        ``"chi2"`` and ``"gsq"`` (chi-square and G-square, discrete data), or
+        ``"chi2"`` (alias ``"chisq"``, causal-learn's name) and ``"gsq"``
+        (chi-square and G-square, discrete data; a table with no degrees of freedom
+        gives ``pvalue=1`` as in causal-learn, a sparse table warns), or
         ``"auto"``: chi-square when every block is discrete, otherwise KCI up to
         1,000 samples and RCIT above (KCI costs O(n^2) memory and O(n^3) time when
         conditioning). The HSIC variants are unconditional only.
@@ -189,8 +197,8 @@ def independence_test(
     Raises
     ------
     ValueError
-        On missing or infinite values, constant columns, mismatched lengths, fewer
-        than 5 samples, continuous data given to a contingency test, or a
+        On missing or infinite values, constant columns, identifier-like
+        categoricals, mismatched lengths, fewer than 5 samples, continuous data given to a contingency test, or a
         conditioning set given to an unconditional test.
 
     Examples
@@ -207,6 +215,7 @@ def independence_test(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    method = ALIASES.get(method, method)
     blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
     if z is not None:
         blocks["z"] = as_block(z, "z")
@@ -214,6 +223,28 @@ def independence_test(
     conditional = z is not None
     discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
     method = resolve_method(method, discrete, n, conditional)
+    check_method(method, conditional, options)
+    rng = check_random_state(random_state)
+    warn_dense_kernel(method, n, conditional, stacklevel=2)
+
+    if method in _DISCRETE:
+        codes = {name: to_codes(block, name) for name, block in blocks.items()}
+        stat, pvalue, details = contingency_test(
+            codes["x"], codes["y"], codes.get("z"), statistic=method
+        )
+    else:
+        mats = {
+            name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
+            for name, block in blocks.items()
+        }
+        stat, pvalue, details = run_continuous(
+            method, mats["x"], mats["y"], mats.get("z"), rng, n_permutations, n_features, options
+        )
+    return make_result(stat, pvalue, method, n, conditional, details)
+
+
+def check_method(method, conditional, options):
+    """Refuse a conditioning set for an unconditional test, and options it does not take."""
     if conditional and method in _UNCONDITIONAL_ONLY:
         raise ValueError(
             f"method={method!r} is unconditional; pass z=None, or use 'kci', 'rcit', "
@@ -225,7 +256,10 @@ def independence_test(
             f"Unexpected option(s) {sorted(options)} for method={method!r}; extra options "
             "apply to 'rcit', 'fastkci' and conditional 'kci' only."
         )
-    rng = check_random_state(random_state)
+
+
+def warn_dense_kernel(method, n, conditional, stacklevel=2):
+    """Warn before a dense-kernel test builds n x n matrices for a large n."""
     if method in _DENSE_KERNEL and n > DENSE_KERNEL_WARN_SAMPLES:
         gib = (4 if conditional else 3) * n * n * 8 / 2**30
         warnings.warn(
@@ -233,40 +267,34 @@ def independence_test(
             f"{' and O(n^3) time' if conditional else ''}); method='rcit' or 'hsic_rff' "
             "scale linearly in n.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=stacklevel + 1,
         )
 
-    if method in _DISCRETE:
-        codes = {name: to_codes(block, name) for name, block in blocks.items()}
-        stat, pvalue, details = contingency_test(
-            codes["x"], codes["y"], codes.get("z"), statistic=method
-        )
-    else:
-        mats = {
-            name: to_continuous(block, name, drop_first=(method == "fisherz"))
-            for name, block in blocks.items()
-        }
-        xm, ym, zm = mats["x"], mats["y"], mats.get("z")
-        if method == "kci":
-            stat, pvalue, details = kci_test(xm, ym, zm, **options)
-        elif method == "fisherz":
-            stat, pvalue, details = fisherz_test(xm, ym, zm)
-        elif method == "hsic":
-            stat, pvalue, details = hsic_gamma_test(xm, ym, rng)
-        elif method == "hsic_perm":
-            stat, pvalue, details = hsic_permutation_test(xm, ym, rng, n_permutations)
-        elif method == "hsic_rff":
-            stat, pvalue, details = hsic_rff_test(xm, ym, rng, n_features)
-        else:
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
-            stat, pvalue, details = runner(xm, ym, zm, seed, options)
+
+def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options):
+    """Run a test on encoded float matrices; returns ``(statistic, pvalue, details)``."""
+    if method == "kci":
+        return kci_test(xm, ym, zm, **options)
+    if method == "fisherz":
+        return fisherz_test(xm, ym, zm)
+    if method == "hsic":
+        return hsic_gamma_test(xm, ym, rng)
+    if method == "hsic_perm":
+        return hsic_permutation_test(xm, ym, rng, n_permutations)
+    if method == "hsic_rff":
+        return hsic_rff_test(xm, ym, rng, n_features)
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
+    return runner(xm, ym, zm, seed, options)
+
+
+def make_result(stat, pvalue, method, n, conditional, details):
+    """An :class:`IndependenceTestResult`, refusing non-finite p-values."""
     if not np.isfinite(pvalue):
         raise ValueError(f"The {method} test returned a non-finite p-value ({pvalue}).")
-    pvalue = float(min(max(pvalue, 0.0), 1.0))
     return IndependenceTestResult(
         statistic=float(stat),
-        pvalue=pvalue,
+        pvalue=float(min(max(pvalue, 0.0), 1.0)),
         method=method,
         n=int(n),
         conditional=conditional,

@@ -1,15 +1,23 @@
 """A minimal OpenAI-compatible chat client: timeouts, retries with back-off, a cache.
 
 Standard library only (``urllib``). API keys are read from the environment at
-request time, sent only in the ``Authorization`` header, and never stored,
-logged or written to the cache.
+request time, sent only in the ``Authorization`` header to ``base_url``, and never
+stored, logged or written to the cache. A server's reply is input like any other:
+redirects are not followed (the key would travel with them), each request has a
+total deadline (a server that drips bytes cannot hold it longer), replies are
+read up to a size limit, and a broken reply is a failed request, never an
+exception out of :meth:`ChatClient.complete`.
 """
 
+import http.client
 import json
 import logging
 import os
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -22,6 +30,8 @@ logger = logging.getLogger("skpersona.text")
 #: HTTP statuses worth another try (timeouts, conflicts, rate limits, server errors).
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _MAX_SLEEP = 60.0
+#: Largest reply body read (bytes); a chat completion is a few kB.
+MAX_REPLY_BYTES = 8 << 20
 
 
 @dataclass
@@ -60,7 +70,8 @@ class ChatClient:
     api_key_env : str or None
         Name of the environment variable that holds the API key; None sends no key.
     timeout : float
-        Seconds to wait for each request.
+        Seconds one request may take in all (connecting, sending, waiting and
+        reading the reply), however slowly the server sends.
     max_retries : int
         Further tries after a failed one (timeouts, connection errors, HTTP 408,
         409, 425, 429 and 5xx). Other HTTP errors (401, 404, ...) are not retried.
@@ -109,47 +120,151 @@ class ChatClient:
                 delay = min(self.backoff * 2 ** (attempt - 1), _MAX_SLEEP)
                 if isinstance(error, urllib.error.HTTPError):
                     delay = _retry_after(error) if _retry_after(error) is not None else delay
-                logger.info("%s: %s; retry %d/%d in %.2f s", model, _describe(error), attempt,
-                            self.max_retries, delay)
+                logger.info("%s: %s; retry %d/%d in %.2f s", model,
+                            self._redact(_describe(error)), attempt, self.max_retries, delay)
                 time.sleep(delay)
             request = urllib.request.Request(self.url, data=body, headers=self._headers(),
                                              method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
+                raw = _post(request, self.timeout)
             except urllib.error.HTTPError as exc:
                 error = exc
                 exc.close()
                 if exc.code not in RETRY_STATUSES:
                     break
                 continue
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                # OSError covers timeouts and connection errors; HTTPException a garbage
+                # status line or a body cut short (BadStatusLine, IncompleteRead, ...).
                 error = exc
                 continue
+            if len(raw) > MAX_REPLY_BYTES:
+                return ChatReply(None, "bad_response", attempt + 1,
+                                 error=f"reply larger than {MAX_REPLY_BYTES} bytes")
             try:
                 content = json.loads(raw)["choices"][0]["message"]["content"]
                 if not isinstance(content, str):
                     raise TypeError("content is not a string")
             except (ValueError, KeyError, IndexError, TypeError) as exc:
-                return ChatReply(None, "bad_response", attempt + 1,
-                                 error=f"not an OpenAI chat completion ({exc!s:.80})")
+                return ChatReply(None, "bad_response", attempt + 1, error=self._redact(
+                    f"not an OpenAI chat completion ({exc!s:.80})"))
             if self.cache is not None:
                 self.cache.save(key, {"content": np.asarray(content)})
             return ChatReply(content, "ok", attempt + 1)
+        described = self._redact(_describe(error))
         logger.warning("%s: request failed after %d attempt(s): %s", model, attempt + 1,
-                       _describe(error))
-        return ChatReply(None, "error", attempt + 1, error=_describe(error))
+                       described)
+        return ChatReply(None, "error", attempt + 1, error=described)
+
+    def _redact(self, text):
+        """``text`` without the API key (a server may echo it, e.g. in a reason phrase)."""
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        return redact(text, key)
+
+
+def redact(text, secret):
+    """``text`` with every occurrence of ``secret`` (when long enough to matter) as ``***``."""
+    if text is None or not secret or len(secret) < 4:
+        return text
+    return str(text).replace(secret, "***")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are reported, not followed: the key must not go to another server."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+class _Watchdog:
+    """Shut a socket down when a request's total deadline passes.
+
+    The socket timeout bounds each read, not a reply dripped one byte at a time;
+    shutting the socket down ends the blocked read at once.
+    """
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.fired = False
+        self._timers = []
+
+    def arm(self, sock):
+        def fire():
+            self.fired = True
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), fire)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def cancel(self):
+        for timer in self._timers:
+            timer.cancel()
+
+
+def _handlers(watchdog):
+    def connection(base):
+        class Connection(base):
+            def connect(self):
+                super().connect()
+                watchdog.arm(self.sock)
+
+        return Connection
+
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(connection(http.client.HTTPConnection), req)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(connection(http.client.HTTPSConnection), req,
+                                context=self._context)
+
+    return [_NoRedirect(), HTTP(), HTTPS()]
+
+
+def _post(request, timeout):
+    """Send ``request``: the reply body (up to ``MAX_REPLY_BYTES + 1`` bytes) within ``timeout`` s."""
+    watchdog = _Watchdog(time.monotonic() + timeout)
+    opener = urllib.request.build_opener(*_handlers(watchdog))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) <= MAX_REPLY_BYTES:
+                raw = response.read()  # IncompleteRead when the body is cut short
+            else:  # no length, or more than allowed: at most one byte past the limit
+                raw = response.read(MAX_REPLY_BYTES + 1)
+    except urllib.error.HTTPError:
+        raise
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        if watchdog.fired:
+            raise TimeoutError(f"no complete reply within {timeout:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:  # the socket was shut down mid-reply: what was read is cut short
+        raise TimeoutError(f"no complete reply within {timeout:g} s")
+    return raw
 
 
 def _describe(error):
     """A short description of a request error (never includes request headers)."""
     if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code} {error.reason}"
+        if 300 <= error.code < 400:
+            target = urllib.parse.urlsplit(error.headers.get("Location", "") or "")
+            where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+            return (f"HTTP {error.code} redirect{where:.100} not followed (requests go only to "
+                    "base_url; set base_url to the final address)")
+        return f"HTTP {error.code} {str(error.reason):.100}"
     if isinstance(error, urllib.error.URLError):
         reason = error.reason
         if isinstance(reason, TimeoutError):
             return "timed out"
-        return f"connection failed ({reason})"
+        return f"connection failed ({str(reason):.100})"
     if isinstance(error, TimeoutError):
-        return "timed out"
-    return f"{type(error).__name__}: {error}"
+        return f"timed out ({error})" if str(error) else "timed out"
+    return f"{type(error).__name__}: {str(error):.100}"

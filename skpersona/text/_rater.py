@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..traits import resolve_traits
-from ._chat import ChatClient
+from ._chat import ChatClient, redact
 from ._inputs import as_text_items, check_texts
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -101,6 +101,11 @@ def parse_ratings(content, traits):
     return ratings, "ok" if len(ratings) == len(traits) else "partial"
 
 
+def _plain(value):
+    """A report value as a plain Python type (numpy scalars become int/float/bool)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def aggregate_votes(votes, fill_value=np.nan):
     """Median of the votes of several models after dropping zeros.
 
@@ -175,7 +180,7 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
     max_tokens : int, default=200
         Reply length limit sent with each request.
     timeout : float, default=60.0
-        Seconds to wait for each request.
+        Seconds one request may take in all, however slowly the server replies.
     max_retries : int, default=3
         Further tries after a failed request.
     backoff : float, default=1.0
@@ -218,6 +223,14 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
     sent and get ``fill_value``). Output: float array of shape
     (n_samples, n_traits), one column per trait, values in [1, 3] (halves where
     an even number of models vote) or [0, 1] with ``rescale=True``.
+
+    A server's reply cannot stop ``transform``: a redirect (not followed, so the
+    key never leaves ``base_url``), a garbage status line, a body cut short, a
+    reply over 8 MB or one past the deadline is a failed or bad request in
+    ``report_``. The API key is replaced by ``***`` wherever a server echoes it
+    into a message (reason phrases, replies) before it reaches a log or
+    ``report_``. ``report_`` is kept as plain Python lists, so a fitted rater
+    persists with skops trusting only :class:`LLMTraitRater`.
 
     Unlike most transformers, ``transform`` records ``report_``,
     ``n_malformed_`` and ``n_failed_`` of the call, and warns when some replies
@@ -369,6 +382,7 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
             from tqdm.auto import tqdm
 
             replies = tqdm(replies, total=len(jobs), desc="LLM ratings")
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
         n_traits = len(self.traits_)
         votes = np.full((len(texts), len(self.models_), n_traits), np.nan)
         rows = {(i, m): {"status": "empty", "attempts": 0, "cached": False, "error": None}
@@ -381,18 +395,22 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
                 ratings, status = parse_ratings(reply.content, self.traits_)
                 row["status"] = status
                 if status == "malformed":
-                    row["error"] = f"unreadable reply: {reply.content!r:.120}"
+                    row["error"] = redact(f"unreadable reply: {reply.content!r:.120}", key)
                 for t, trait in enumerate(self.traits_):
                     if trait in ratings:
                         votes[i, m, t] = ratings[trait]
-        report = pd.DataFrame(
-            [{"sample": i, "model": self.models_[m], **rows[(i, m)]}
-             for i in range(len(texts)) for m in range(len(self.models_))],
-            columns=["sample", "model", "status", "attempts", "cached", "error"],
-        )
-        for t, trait in enumerate(self.traits_):
-            report[trait] = votes[:, :, t].reshape(-1)
-        self.report_ = report
+        order = [(i, m) for i in range(len(texts)) for m in range(len(self.models_))]
+        # Kept as plain lists (str, int, float, bool, None), so that skops persists a
+        # fitted rater without trusting pandas; report_ builds the DataFrame.
+        self._report = {
+            "sample": [int(i) for i, _ in order],
+            "model": [self.models_[m] for _, m in order],
+            **{name: [_plain(rows[pair][name]) for pair in order]
+               for name in ("status", "attempts", "cached", "error")},
+            **{trait: [float(v) for v in votes[:, :, t].reshape(-1)]
+               for t, trait in enumerate(self.traits_)},
+        }
+        report = self.report_
         self.n_malformed_ = int(report["status"].isin(["partial", "malformed", "bad_response"]).sum())
         self.n_failed_ = int((report["status"] == "error").sum())
         if self.n_malformed_ or self.n_failed_:
@@ -406,6 +424,13 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
         if self.rescale:
             out = (out - 1.0) / 2.0
         return np.where(np.isnan(out), float(self.fill_value), out)
+
+    @property
+    def report_(self):
+        """Per sample and model outcome of the last ``transform`` (see the class docs)."""
+        if not hasattr(self, "_report"):
+            raise AttributeError("report_ is set by transform; call transform first.")
+        return pd.DataFrame(self._report)
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: the traits."""

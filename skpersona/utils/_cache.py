@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -70,14 +72,25 @@ class ArrayCache:
         return self._path(key).is_file()
 
     def load(self, key):
-        """Return the stored dict of arrays, or None when the key is absent or unreadable."""
+        """Return the stored dict of arrays, or None when the key is absent or unreadable.
+
+        An unreadable entry (empty, truncated, a bad checksum, not arrays) is a miss:
+        a ``RuntimeWarning`` names its path and the entry is removed, so it is
+        computed and written again.
+        """
         path = self._path(key)
         if not path.is_file():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
-        except (OSError, ValueError):  # a corrupt entry is a miss, recomputed and rewritten
+            return _read_entry(path)
+        except Exception as exc:  # a corrupt entry is a miss, recomputed and rewritten
+            warnings.warn(f"cache entry {os.fspath(path)} is unreadable ({type(exc).__name__}: "
+                          f"{exc!s:.100}); it is removed and computed again.", RuntimeWarning,
+                          stacklevel=2)
+            try:
+                path.unlink()
+            except OSError:
+                pass
             return None
 
     def save(self, key, arrays):
@@ -93,3 +106,37 @@ class ArrayCache:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
+
+
+def _read_entry(path):
+    """The arrays of one ``.npz`` entry, checked before anything is allocated.
+
+    Entries are written uncompressed by :meth:`ArrayCache.save`, so each array's
+    declared size must match its member's stored size and all of them fit in the
+    file: a crafted header cannot make the reader allocate more than the file holds.
+    The zip checksum (CRC-32) of every member is verified as it is read.
+    """
+    arrays = {}
+    size = os.path.getsize(path)
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if sum(info.compress_size for info in members) > size:
+            raise ValueError("members larger than the file")
+        for info in members:
+            if not info.filename.endswith(".npy") or info.compress_type != zipfile.ZIP_STORED \
+                    or info.file_size != info.compress_size:
+                raise ValueError(f"member {info.filename!r} is not a stored .npy array")
+            with archive.open(info) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(handle)
+                if dtype.hasobject:
+                    raise ValueError("object arrays are not cache entries")
+                count = int(np.prod(shape, dtype=object))
+                if count * dtype.itemsize != info.file_size - handle.tell():
+                    raise ValueError(f"array {info.filename!r} does not match its stored size")
+            with archive.open(info) as handle:
+                arrays[info.filename[:-4]] = np.lib.format.read_array(handle, allow_pickle=False)
+                handle.read()  # to the end, so that the CRC-32 is checked
+    return arrays

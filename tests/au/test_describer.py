@@ -74,3 +74,124 @@ def test_errors():
         AUDescriber(detail="verbose").fit([_video()])
     with pytest.raises(TypeError, match="not a frame table"):
         AUDescriber().fit(["a sentence"])
+
+
+# -- presence, scale-correct wording and the sequence (issue 11) ---------------------
+
+
+def _openface(feat_data):
+    from skpersona.au import read_openface
+
+    return read_openface(feat_data / "OpenFace_Test.csv")
+
+
+def _mentioned(text):
+    import re
+
+    return set(re.findall(r"\((AU\d\d)[,)]", text))
+
+
+def test_openface_presence_drives_the_description(feat_data):
+    """OpenFace's own classifier says AU05 and AU23 in every frame, AU04 in 34%."""
+    table = _openface(feat_data)
+    presence = {c[:4]: table[c].mean() for c in table if c.endswith("_present")}
+    text = AUDescriber(detail="high").fit_transform([table])[0, 0]
+    for name in ("brow lowerer (AU04)", "upper lid raiser (AU05)", "lip tightener (AU23)"):
+        assert name in text
+    assert "neutral" not in text
+    summarised = {a for a, rate in presence.items() if rate >= 0.05}
+    assert _mentioned(text) == summarised
+    for au in summarised:  # the rates are OpenFace's presence rates
+        assert f"({au}) appears in {100 * presence[au]:.0f}% of frames" in text
+    sequence = AUDescriber(detail="sequence").fit_transform([table])[0, 0]
+    assert _mentioned(sequence) == {a for a, rate in presence.items() if rate > 0}
+
+
+def test_probabilities_are_not_called_intensities(feat_data):
+    table = read_fex(feat_data / "001.csv")  # py-feat: detection probabilities
+    for detail in ("medium", "high", "sequence", "full"):
+        text = AUDescriber(detail=detail).fit_transform([table])[0, 0]
+        assert "probability" in text, detail
+        for word in ("strong", "weak", "moderate", "intensity", " of 5", " of 1 "):
+            assert word not in text, (detail, word)
+
+
+def _windows_table():
+    """Two keyframe windows of 5 frames; AU12 active 3 frames then 2 frames across the border."""
+    au12 = np.array([0, 0, 2, 3, 4, 4, 2, 0, 0, 0], dtype=float)
+    au04 = np.array([0, 2.5, 2.5, np.nan, 2.5, 0, 0, 0, 1.5, 0], dtype=float)
+    table = pd.DataFrame({"timestamp": np.r_[np.arange(5), 20 + np.arange(5)] / 10.0,
+                          "AU04": au04, "AU12": au12, "keyframe": np.repeat([0, 1], 5)})
+    table.attrs["au_scale"] = "0-5"
+    return table
+
+
+def test_sequence_per_window_in_temporal_order():
+    text = AUDescriber(detail="sequence").fit_transform([_windows_table()])[0, 0]
+    assert text == (
+        "Window 1 of 2 (0.0-0.4 s): the brow lowerer (AU04) starts at 0.1 s, peaks at 2.5 of 5 "
+        "(moderate) at 0.1 s and is still active at the end; the lip corner puller (AU12) "
+        "starts at 0.2 s, peaks at 4.0 of 5 (strong) at 0.4 s and is still active at the end. "
+        "Window 2 of 2 (2.0-2.4 s): the lip corner puller (AU12) is active from the start, "
+        "peaks at 4.0 of 5 (strong) at 2.0 s and ends at 2.2 s; the brow lowerer (AU04) starts "
+        "at 2.3 s, peaks at 1.5 of 5 (weak) at 2.3 s and ends at 2.4 s."
+    )
+    # the tracking gap at 0.3 s neither ends nor restarts the brow lowerer
+    assert text.count("brow lowerer (AU04) starts") == 2
+
+
+def test_summary_counts_episodes_per_window():
+    text = AUDescriber(detail="high").fit_transform([_windows_table()])[0, 0]
+    assert "lip corner puller (AU12) appears in 50% of frames" in text
+    assert "in 2 episodes of 2.5 frames on average" in text
+
+
+def test_sequence_needs_frame_tables_and_handles_empty():
+    stats = AUStatistics().set_output(transform="pandas").fit_transform([_video()])
+    with pytest.raises(ValueError, match="needs frame tables"):
+        AUDescriber(detail="sequence").fit(stats)
+    empty = _video().iloc[:0]
+    assert AUDescriber(detail="sequence").fit_transform([empty])[0, 0] == (
+        "No face was detected in the video.")
+    lost = _windows_table().assign(AU04=np.nan, AU12=np.nan)
+    assert AUDescriber(detail="sequence").fit_transform([lost])[0, 0] == (
+        "No face was detected in the video.")
+    quiet = _windows_table().assign(AU04=0.0)
+    quiet.loc[quiet.keyframe == 1, "AU12"] = 0.0
+    text = AUDescriber(detail="sequence").fit_transform([quiet])[0, 0]
+    assert text.endswith("Window 2 of 2 (2.0-2.4 s): no action unit is active.")
+
+
+def test_sequence_frames_without_timestamps_and_max_aus():
+    table = _windows_table().drop(columns="timestamp")
+    text = AUDescriber(detail="sequence", max_aus=1).fit_transform([table])[0, 0]
+    first, second = text.split(". Window 2 of 2 (frames 5-9): ")
+    assert first.startswith("Window 1 of 2 (frames 0-4): the brow lowerer (AU04) starts at "
+                            "frame 1")  # a tie on 3 active frames: the lower AU number
+    assert _mentioned(first) == {"AU04"} and _mentioned(second) == {"AU12"}  # 2 frames vs 1
+
+
+def test_sequence_mentions_exactly_the_active_aus():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None, derandomize=True)
+    @given(st.data())
+    def check(data):
+        n = data.draw(st.integers(1, 30))
+        k = data.draw(st.integers(1, 3))
+        values = data.draw(st.lists(st.sampled_from([np.nan, 0.0, 0.5, 1.0, 2.0, 4.5]),
+                                    min_size=2 * n, max_size=2 * n))
+        table = pd.DataFrame(np.asarray(values).reshape(n, 2), columns=["AU06", "AU12"])
+        table["keyframe"] = np.sort(np.arange(n) % k)
+        table.attrs["au_scale"] = "0-5"
+        describer = AUDescriber(detail="sequence")
+        text = describer.fit_transform([table])[0, 0]
+        assert text == describer.transform([table.copy()])[0, 0]
+        active = {a for a in ("AU06", "AU12") if (table[a] >= 1.0).any()}
+        assert _mentioned(text) == active
+        # every "starts at" follows a valid inactive frame of the same window
+        assert text.count("starts") <= int((np.diff((table[["AU06", "AU12"]] >= 1.0)
+                                                    .to_numpy(int), axis=0) == 1).sum()) + 2 * k
+
+    check()

@@ -185,3 +185,19 @@ def test_detect_every_without_faces(feat_data, feat_weights_noface):
                         max_frames=4, max_size=128, detect_every=3).fit_transform(
         [feat_data / "no_face.mp4"])[0, 0]
     assert len(table) == 0 and table.attrs["n_frames_sampled"] == 4
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong_arrays"])
+def test_corrupt_cache_entry_is_extracted_again(feat_data, feat_weights, tmp_path, damage):
+    params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=2, max_size=128,
+                  cache_dir=tmp_path)
+    first = AUExtractor(**params).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    (entry,) = tmp_path.rglob("*.npz")
+    if damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:100])
+    else:  # a well-formed npz that is not a frame table
+        with open(entry, "wb") as handle:
+            np.savez(handle, values=np.zeros(3))
+    with pytest.warns(RuntimeWarning, match="unreadable|malformed"):
+        again = AUExtractor(**params).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    pd.testing.assert_frame_equal(first, again)

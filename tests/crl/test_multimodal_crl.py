@@ -87,6 +87,16 @@ def test_bad_prior_masks_are_explained(data):
         MultimodalCRL(causal_order=["1", "3"], **FAST).fit(data.data)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_prior_mask_with_nan_or_inf_is_refused(data, bad):
+    # A NaN weight used to pass the non-negativity check and train on NaN penalties.
+    mask = pd.DataFrame([[1, bad], [1, 1]], index=["1", "2"], columns=["1", "2"])
+    with pytest.raises(ValueError, match=r"prior_mask has NaN or infinite entries \(at \[\[0, 1\]\]\)"):
+        MultimodalCRL(prior_mask=mask, **FAST).fit(data.data)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        MultimodalCRL(prior_mask=mask.to_numpy(), **FAST).fit(data.data)
+
+
 def test_causal_order_reorders_modalities(data):
     crl = MultimodalCRL(causal_order=["2", "1"], **FAST).fit(data.data)
     assert crl.modalities_ == ["2", "1"]

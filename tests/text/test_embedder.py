@@ -187,7 +187,8 @@ def test_disk_cache(tmp_path, monkeypatch, fitted):
     # a corrupt entry is recomputed, not fatal
     entry = next(tmp_path.rglob("*.npz"))
     entry.write_bytes(b"not an npz file")
-    np.testing.assert_allclose(clone(emb).fit(TEXTS).transform(TEXTS), first, atol=1e-6)
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        np.testing.assert_allclose(clone(emb).fit(TEXTS).transform(TEXTS), first, atol=1e-6)
 
 
 def test_model_is_loaded_once_per_process(fitted):
@@ -259,3 +260,14 @@ def test_cache_dir_expands_the_home_folder(tmp_path, monkeypatch, fitted):
     emb = clone(fitted).set_params(cache_dir="~/emb-cache").fit(TEXTS)
     emb.transform(TEXTS[:1])
     assert len(list((tmp_path / "emb-cache").rglob("*.npz"))) == 1
+
+
+def test_truncated_cache_entry_is_a_warned_miss(tmp_path, fitted):
+    emb = clone(fitted).set_params(cache_dir=tmp_path).fit(TEXTS)
+    first = emb.transform(TEXTS[:1])
+    (entry,) = tmp_path.rglob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:-30])  # cut inside the zip directory
+    with pytest.warns(RuntimeWarning, match=f"cache entry {entry} is unreadable"):
+        again = clone(emb).fit(TEXTS).transform(TEXTS[:1])
+    np.testing.assert_allclose(again, first, atol=1e-6)
+    assert entry.is_file()  # written again

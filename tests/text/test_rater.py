@@ -222,7 +222,7 @@ def test_timeout(base_url):
         out = rater.transform(TEXTS[:1])
     assert time.perf_counter() - start < 2.5  # two tries of 0.3 s, not the 3 s reply
     assert np.isnan(out).all()
-    assert rater.report_["error"].tolist() == ["timed out"]
+    assert rater.report_["error"].tolist() == ["timed out (no complete reply within 0.3 s)"]
     assert rater.report_["attempts"].tolist() == [2]
 
 
@@ -362,3 +362,17 @@ def test_aggregate_votes():
 def test_default_prompt_is_persona_x_style():
     assert "1 = low, 2 = medium, 3 = high" in DEFAULT_PROMPT
     assert "{text}" in DEFAULT_PROMPT
+
+
+def test_truncated_cache_entry_is_asked_again(base_url, server, tmp_path):
+    rater = _rater(base_url, ["high"], cache_dir=tmp_path, traits=["extraversion"])
+    first = rater.fit(TEXTS[:1]).transform(TEXTS[:1])
+    n_requests = len(server.state["requests"])
+    (entry,) = tmp_path.rglob("*.npz")
+    entry.write_bytes(b"")
+    with pytest.warns(RuntimeWarning, match=f"cache entry {entry} is unreadable"):
+        fresh = clone(rater).fit(TEXTS[:1])
+        again = fresh.transform(TEXTS[:1])
+    np.testing.assert_array_equal(again, first)
+    assert len(server.state["requests"]) == n_requests + 1
+    assert not fresh.report_["cached"].any()

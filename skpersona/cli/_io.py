@@ -123,7 +123,7 @@ def frame_tables_from_file(path):
             f"frames file {os.fspath(path)!r} has no 'video' column; write it with "
             "`skpersona extract-aus`."
         )
-    from .au._frames import table_scale
+    from ..au._frames import table_scale
 
     scale = table.attrs.get("au_scale")
     manifest = Path(f"{path}.manifest.json")
@@ -139,8 +139,8 @@ def frame_tables_from_file(path):
 
 
 def _read_frame_table_file(path):
-    from .au import read_openface
-    from .au._frames import table_scale
+    from ..au import read_openface
+    from ..au._frames import table_scale
 
     head = read_table(path, "frame table")
     columns = [str(c).strip() for c in head.columns]
@@ -201,7 +201,7 @@ def resolve_videos(values, *, frames=None, base_dir=None):
 
 def _trusted_types():
     """Types a model file may hold without --trust: skpersona's estimator classes."""
-    from .utils import all_estimators
+    from ..utils import all_estimators
 
     return {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
 

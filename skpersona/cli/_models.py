@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._cli_io import UsageError
+from ._io import UsageError
 
 # name -> (columns it reads, one-line description)
 MODELS = {
@@ -34,7 +34,7 @@ def au_steps(*, extract, options):
     """AU features: [AUExtractor] -> AUStatistics -> StandardScaler."""
     from sklearn.preprocessing import StandardScaler
 
-    from .au import AUStatistics
+    from ..au import AUStatistics
 
     steps = []
     if extract:
@@ -44,7 +44,7 @@ def au_steps(*, extract, options):
 
 
 def au_extractor(options):
-    from .au import AUExtractor
+    from ..au import AUExtractor
 
     return _with_params(
         AUExtractor(),
@@ -60,7 +60,7 @@ def au_extractor(options):
 
 
 def text_embedder(options):
-    from .text import TextEmbedder
+    from ..text import TextEmbedder
 
     return _with_params(
         TextEmbedder(),
@@ -93,7 +93,7 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     if name == "ridge-multimodal":
         return make_pipeline(ColumnTransformer([au, text]), _ridge())
     if name == "fusion":
-        from .fusion import FusionRegressor
+        from ..fusion import FusionRegressor
 
         head = _with_params(FusionRegressor(), fusion=options.get("fusion"),
                             random_state=options.get("random_state"))
@@ -101,8 +101,8 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
         columns = ColumnTransformer([au, text]).set_output(transform="pandas")
         return make_pipeline(columns, head)
     # semantic: AUs described in words, joined with the answer, embedded, ridge head.
-    from .au import AUDescriber
-    from .text import AUTextComposer
+    from ..au import AUDescriber
+    from ..text import AUTextComposer
 
     describe = [au_extractor(options)] if extract else []
     describe.append(AUDescriber())

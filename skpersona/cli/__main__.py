@@ -1,0 +1,7 @@
+"""``python -m skpersona.cli``: the same as the ``skpersona`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

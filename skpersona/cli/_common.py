@@ -1,0 +1,106 @@
+"""Helpers shared by the sub-commands of the ``skpersona`` command."""
+
+import argparse
+from pathlib import Path
+
+from ._io import UsageError
+
+PROG = "skpersona"
+
+
+def _progress(args):
+    return not getattr(args, "no_progress", False)
+
+
+def _say(*parts):
+    print(*parts, flush=True)
+
+
+def _n_jobs(value):
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(value)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _columns(text):
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _require_columns(table, columns, what, source):
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise UsageError(
+            f"{what} {', '.join(map(repr, missing))} not in {source} (its columns: "
+            f"{', '.join(map(str, table.columns[:20]))}{' ...' if table.shape[1] > 20 else ''})."
+        )
+
+
+def _prepare_inputs(table, *, needs, source, frames, feature_columns=None):
+    """The model's input table: 'video' resolved, 'transcript' as str, features checked."""
+    from ._io import frame_tables_from_file, resolve_videos
+
+    X = table.copy()
+    extract = False
+    if "video" in needs:
+        _require_columns(table, ["video"], "column", source)
+        tables = frame_tables_from_file(frames) if frames else None
+        resolved = resolve_videos(table["video"], frames=tables,
+                                  base_dir=Path(source).parent)
+        extract = any(isinstance(v, str) for v in resolved)
+        if extract and not all(isinstance(v, str) for v in resolved):
+            raise UsageError("the 'video' column mixes video files and frame tables; use one.")
+        import pandas as pd
+
+        X["video"] = pd.Series(resolved, index=X.index, dtype=object)
+    if "transcript" in needs:
+        _require_columns(table, ["transcript"], "column", source)
+        X["transcript"] = table["transcript"].fillna("").astype(str)
+    if feature_columns is not None:
+        _require_columns(table, feature_columns, "feature column", source)
+    return X, extract
+
+
+def _add_extraction_options(parser, *, resumable):
+    group = parser.add_argument_group("AU extraction (py-feat)")
+    group.add_argument("--fps", type=_positive_float, help="sample frames at about this rate "
+                       "(default: every frame)")
+    if resumable:
+        group.add_argument("--step", type=_positive_int, help="keep every STEP-th frame")
+    group.add_argument("--max-frames", type=_positive_int, help="at most this many frames "
+                       "per video")
+    group.add_argument("--max-size", type=_positive_int, help="downscale frames so the longer "
+                       "side is at most this many pixels")
+    group.add_argument("--weights-dir", help="a Hugging Face cache folder holding py-feat's "
+                       "weights (models--py-feat--retinaface_r34, ...face_multitask_v2)")
+    if resumable:
+        group.add_argument("--multitask-weights", help="a local multitask .safetensors file")
+        group.add_argument("--no-detect-faces", action="store_true", help="videos are already "
+                           "cropped to the face: skip face detection")
+        group.add_argument("--all-faces", action="store_true", help="one row per face instead "
+                           "of the largest face only")
+        group.add_argument("--face-threshold", type=float, default=0.5,
+                           help="face detection threshold (default: %(default)s)")
+        group.add_argument("--batch-size", type=_positive_int, help="frames per forward pass")
+        group.add_argument("--device", help="cpu (default), cuda, mps or auto")
+        group.add_argument("--torch-threads", type=_positive_int, help="torch threads per "
+                           "extraction (default: torch's own choice)")

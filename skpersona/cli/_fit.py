@@ -1,0 +1,170 @@
+"""``skpersona fit``: fit a trait model on a table and save it with skops."""
+
+import argparse
+
+from ._common import (
+    UsageError,
+    _add_extraction_options,
+    _columns,
+    _prepare_inputs,
+    _require_columns,
+    _say,
+)
+
+
+def _targets(table, spec, source):
+    from ..traits import BIG_FIVE, HEXACO, resolve_traits
+
+    if spec:
+        if spec.lower().replace("-", "_") in ("big_five", "bigfive", "hexaco"):
+            targets = list(resolve_traits(spec))
+        else:
+            targets = _columns(spec)
+        _require_columns(table, targets, "trait column", source)
+        return targets
+    known = set(BIG_FIVE) | set(HEXACO)
+    targets = [c for c in table.columns if str(c).lower() in known]
+    if not targets:
+        raise UsageError(
+            f"{source} has no trait columns (openness, conscientiousness, ...); name them "
+            "with --traits col1,col2."
+        )
+    return targets
+
+
+def _feature_columns(table, targets, spec, ids):
+    import pandas as pd
+
+    if spec:
+        return _columns(spec)
+    skip = set(targets) | set(ids) | {"video", "transcript"}
+    columns = [c for c in table.columns
+               if c not in skip and pd.api.types.is_numeric_dtype(table[c])]
+    if not columns:
+        raise UsageError("the table has no numeric feature columns besides the traits; "
+                         "name them with --features or choose a model that reads "
+                         "'video'/'transcript'.")
+    return columns
+
+
+def _model_options(args):
+    return {
+        "fps": args.fps, "max_frames": args.max_frames, "max_size": args.max_size,
+        "weights_dir": args.weights_dir, "cache_dir": args.cache_dir,
+        "text_model": args.text_model, "fusion": args.fusion,
+        "random_state": args.random_state, "progress": False,
+    }
+
+
+def _cross_validate(model, X, y, *, cv, groups, random_state):
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+
+    from ..metrics import concordance_correlation_coefficient, mean_accuracy_score
+
+    if groups is not None:
+        n_groups = len(np.unique(groups))
+        if n_groups < cv:
+            raise UsageError(f"--cv {cv} needs at least {cv} groups; the table has {n_groups}.")
+        splitter = GroupKFold(cv)
+    else:
+        splitter = KFold(cv, shuffle=True, random_state=random_state)
+    pred = cross_val_predict(model, X, y, cv=splitter, groups=groups)
+    return pd.DataFrame({
+        "mean_accuracy": mean_accuracy_score(y, pred, multioutput="raw_values"),
+        "ccc": concordance_correlation_coefficient(y, pred, multioutput="raw_values"),
+    }, index=y.columns)
+
+
+def run(args):
+    from .. import __version__
+    from ._io import MODEL_FORMAT, dump_model, read_table
+    from ._models import MODELS, build_model
+
+    if args.list_models:
+        for name, (reads, text) in MODELS.items():
+            _say(f"{name:18s} reads {reads:18s} {text}")
+        return 0
+    if not args.table or not args.output:
+        raise UsageError("fit needs a TABLE and -o/--output MODEL (or --list-models).")
+    if args.cv is not None and args.cv < 2:
+        raise UsageError("--cv needs at least 2 folds.")
+    source = args.table
+    table = read_table(source)
+    targets = _targets(table, args.traits, source)
+    y = table[targets].apply(lambda c: c.astype(float))
+    if y.isna().any().any():
+        raise UsageError(f"trait columns of {source} have missing values; drop those rows first.")
+    needs = MODELS[args.model][0] if args.model in MODELS else ""
+    ids = _columns(args.id_columns) if args.id_columns else []
+    features = (_feature_columns(table, targets, args.features, ids + ([args.groups] if
+                args.groups else [])) if needs == "features" else None)
+    X, extract = _prepare_inputs(table, needs=needs, source=source, frames=args.frames,
+                                 feature_columns=features)
+    model = build_model(args.model, feature_columns=features, extract=extract,
+                        options=_model_options(args))
+    groups = None
+    if args.groups:
+        _require_columns(table, [args.groups], "group column", source)
+        groups = table[args.groups].to_numpy()
+    if args.cv:
+        scores = _cross_validate(model, X, y, cv=args.cv, groups=groups,
+                                 random_state=args.random_state)
+        how = f"GroupKFold({args.cv}) by {args.groups!r}" if groups is not None else \
+            f"KFold({args.cv})"
+        _say(f"cross-validated ({how}), per trait:")
+        _say(scores.round(4).to_string())
+        _say(f"mean accuracy {scores['mean_accuracy'].mean():.4f}, "
+             f"CCC {scores['ccc'].mean():.4f}")
+    model.fit(X, y)
+    bundle = {
+        "format": MODEL_FORMAT, "format_version": 1, "skpersona_version": __version__,
+        "model_name": args.model, "targets": targets, "reads": needs,
+        "features": features, "estimator": model,
+    }
+    dump_model(bundle, args.output)
+    _say(f"wrote {args.output}: {args.model} model of {', '.join(targets)} "
+         f"fitted on {len(table)} rows.")
+    return 0
+
+
+def add_parser(sub, common):
+    """The ``fit`` sub-command's parser, in ``sub`` (``common``: shared options)."""
+    from ._models import FUSIONS, MODELS
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    models = "\n".join(f"  {name:17s} {text} (reads {reads})"
+                       for name, (reads, text) in MODELS.items())
+    p = sub.add_parser(
+        "fit", parents=[common], formatter_class=fmt,
+        help="fit a trait model on a table and save it (skops)",
+        description="Fit a trait model on a table (.csv/.parquet) with trait columns and "
+        "either numeric feature columns or 'video' and/or 'transcript' columns, and save it "
+        "with skops.\n\n'video' holds paths to videos (AUs are then extracted by the model, "
+        "so use --cache-dir), paths to frame tables (.csv/.parquet, OpenFace output "
+        "included), or names found in an extract-aus output given with --frames.\n\n"
+        f"models:\n{models}",
+        epilog="example: skpersona fit train.csv --model ridge-multimodal --frames aus.parquet "
+               "--cv 5 --groups youtube_id -o model.skops")
+    p.add_argument("table", nargs="?", help="training table (.csv, .tsv or .parquet)")
+    p.add_argument("-o", "--output", help="model file to write (.skops)")
+    p.add_argument("--model", default="ridge-multimodal", choices=list(MODELS),
+                   metavar="NAME", help="which model (default: %(default)s; see above)")
+    p.add_argument("--list-models", action="store_true", help="list the models and exit")
+    p.add_argument("--traits", help="trait columns: big_five, hexaco or a comma-separated "
+                   "list (default: the Big Five/HEXACO columns present)")
+    p.add_argument("--features", help="comma-separated feature columns for --model ridge "
+                   "(default: every numeric column that is not a trait, id or group)")
+    p.add_argument("--id-columns", help="comma-separated columns that are not features")
+    p.add_argument("--frames", help="extract-aus output holding the frame tables of 'video'")
+    p.add_argument("--cv", type=int, help="also report K-fold cross-validated scores")
+    p.add_argument("--groups", help="group column for the cross-validation (e.g. the source "
+                   "video id: clips of one person stay in one fold)")
+    p.add_argument("--text-model", help="sentence-transformers model for 'transcript'")
+    p.add_argument("--fusion", choices=FUSIONS, help="fusion of --model fusion")
+    p.add_argument("--cache-dir", help="on-disk cache of AUs and embeddings")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    _add_extraction_options(p, resumable=False)
+    p.set_defaults(func=run)
+    return p

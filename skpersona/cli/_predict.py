@@ -1,0 +1,51 @@
+"""``skpersona predict``: predict traits with a model written by ``skpersona fit``."""
+
+import argparse
+
+from ._common import _columns, _prepare_inputs, _require_columns, _say
+
+
+def run(args):
+    import pandas as pd
+
+    from ._io import load_model, read_table, table_format, write_table
+
+    table_format(args.output, "output")
+    bundle = load_model(args.model, trust=args.trust or ())
+    table = read_table(args.table)
+    X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
+                           feature_columns=bundle["features"])
+    pred = bundle["estimator"].predict(X)
+    pred = pd.DataFrame(pred.reshape(len(table), -1), columns=bundle["targets"])
+    if args.id_columns:
+        ids = _columns(args.id_columns)
+    else:
+        ids = [c for c in ("video_id", "id", "video") if c in table.columns][:1]
+    _require_columns(table, ids, "id column", args.table)
+    out = pd.concat([table[ids].reset_index(drop=True), pred], axis=1)
+    write_table(out, args.output)
+    _say(f"wrote {args.output}: {', '.join(bundle['targets'])} for {len(out)} rows.")
+    return 0
+
+
+def add_parser(sub, common):
+    """The ``predict`` sub-command's parser, in ``sub`` (``common``: shared options)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "predict", parents=[common], formatter_class=fmt,
+        help="predict traits with a saved model",
+        description="Predict traits for the rows of a table with a model written by "
+        "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's estimators "
+        "and the types skops trusts by default are loaded unless you --trust others.",
+        epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
+               "-o predictions.csv")
+    p.add_argument("model", help="model file written by 'skpersona fit'")
+    p.add_argument("table", help="table with the columns the model reads")
+    p.add_argument("-o", "--output", required=True, help="predictions table (.csv or .parquet)")
+    p.add_argument("--frames", help="extract-aus output holding the frame tables of 'video'")
+    p.add_argument("--id-columns", help="comma-separated columns copied to the output "
+                   "(default: video_id, id or video, the first present)")
+    p.add_argument("--trust", action="append", metavar="TYPE",
+                   help="also trust this type in the model file (repeatable)")
+    p.set_defaults(func=run)
+    return p

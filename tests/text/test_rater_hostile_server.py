@@ -1,0 +1,173 @@
+"""LLMTraitRater against servers that misbehave: redirects, garbage, drips, echoed keys.
+
+Real sockets on 127.0.0.1 (two ports are two origins); every failure must be a
+failed request in ``report_``, never an exception out of ``transform``, and the
+API key must never reach another server, a log line or the report.
+"""
+
+import json
+import logging
+import socketserver
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from skpersona.text import LLMTraitRater
+
+from .test_rater import KEY, _Handler, _reply, _Server
+
+TEXT = ["I love parties and meeting people."]
+
+
+class _Raw(socketserver.StreamRequestHandler):
+    """Answers by the first path segment: garbage, short, drip, echo, redirect-<port>."""
+
+    def handle(self):
+        request_line = self.rfile.readline().decode("latin-1")
+        headers = {}
+        while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.rfile.read(int(headers.get("content-length", 0)))
+        mode = request_line.split()[1].split("/")[1]
+        with self.server.lock:
+            self.server.seen.append((mode, headers.get("authorization")))
+        try:
+            if mode == "garbage":
+                self.wfile.write(b"HELLO THERE\r\n\r\n")
+            elif mode == "short":  # promises 500 bytes, sends 10 and hangs up
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"choices\"")
+            elif mode == "drip":  # a byte every 0.5 s, for as long as the client listens
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                for _ in range(200):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            elif mode == "echo":  # a reason phrase that echoes the key
+                token = (headers.get("authorization") or "").removeprefix("Bearer ")
+                self.wfile.write(f"HTTP/1.1 401 bad key {token}\r\nContent-Length: 0\r\n"
+                                 "\r\n".encode())
+            elif mode == "echo-content":  # a 200 whose content echoes the key
+                token = (headers.get("authorization") or "").removeprefix("Bearer ")
+                body = json.dumps(_reply(f"your key is {token}")).encode()
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+                                 + body)
+            elif mode.startswith("redirect"):
+                code, port = mode.split("-")[1:]
+                self.wfile.write(
+                    f"HTTP/1.1 {code} Found\r\nLocation: http://127.0.0.1:{port}/v1/chat/"
+                    "completions\r\nContent-Length: 0\r\n\r\n".encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the deadline test)
+
+
+class _RawServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture(scope="module")
+def raw():
+    httpd = _RawServer(("127.0.0.1", 0), _Raw)
+    httpd.lock, httpd.seen = threading.Lock(), []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A well-behaved chat server (the one of test_rater.py), on its own port."""
+    from collections import Counter
+
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.state = {"lock": threading.Lock(), "requests": [], "seen": Counter()}
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _url(raw, mode):
+    return f"http://127.0.0.1:{raw.server_address[1]}/{mode}/v1"
+
+
+def _transform(rater):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = rater.fit(TEXT).transform(TEXT)
+    return out, rater.report_.iloc[0]
+
+
+@pytest.mark.parametrize("code", [302, 307, 308])
+def test_redirect_to_another_origin_is_not_followed_and_the_key_stays(raw, server, monkeypatch,
+                                                                      code):
+    monkeypatch.setenv("SKP_TEST_API_KEY", KEY)
+    other = server.server_address[1]  # a real chat server on another port: another origin
+    server.state["requests"].clear()
+    rater = LLMTraitRater(models=["high"], base_url=_url(raw, f"redirect-{code}-{other}"),
+                          api_key_env="SKP_TEST_API_KEY", max_retries=0, timeout=5)
+    out, row = _transform(rater)
+    assert server.state["requests"] == []  # nothing, and no key, reached the other origin
+    assert np.isnan(out).all() and row["status"] == "error"
+    assert f"HTTP {code} redirect to http://127.0.0.1:{other} not followed" in row["error"]
+
+
+@pytest.mark.parametrize("mode,message", [("garbage", "BadStatusLine"),
+                                          ("short", "IncompleteRead")])
+def test_garbage_status_line_or_short_body_is_a_failed_request(raw, mode, message):
+    rater = LLMTraitRater(models=["m"], base_url=_url(raw, mode), max_retries=1, backoff=0.01,
+                          timeout=5)
+    out, row = _transform(rater)
+    assert np.isnan(out).all()
+    assert row["status"] == "error" and message in row["error"] and row["attempts"] == 2
+    assert rater.n_failed_ == 1
+
+
+def test_a_dripping_server_cannot_outlast_the_timeout(raw):
+    rater = LLMTraitRater(models=["m"], base_url=_url(raw, "drip"), max_retries=0, timeout=2)
+    start = time.monotonic()
+    out, row = _transform(rater)
+    elapsed = time.monotonic() - start
+    assert elapsed < 4.0, f"took {elapsed:.1f} s for timeout=2"  # was 30 s and more
+    assert row["status"] == "error" and "no complete reply within 2 s" in row["error"]
+
+
+def test_a_key_echoed_by_the_server_is_redacted_everywhere(raw, monkeypatch, caplog):
+    monkeypatch.setenv("SKP_TEST_API_KEY", KEY)
+    for mode in ("echo", "echo-content"):
+        rater = LLMTraitRater(models=["m"], base_url=_url(raw, mode), max_retries=1,
+                              backoff=0.01, timeout=5, api_key_env="SKP_TEST_API_KEY")
+        with caplog.at_level(logging.DEBUG):
+            _, row = _transform(rater)
+        assert row["status"] in ("error", "malformed")
+        assert "***" in row["error"] and KEY not in rater.report_.to_string()
+    assert "bad key ***" in caplog.text and KEY not in caplog.text
+    with raw.lock:
+        assert (("echo", f"Bearer {KEY}")) in raw.seen  # it was sent, to base_url only
+
+
+def test_report_is_persisted_by_skops_with_plain_types(server, tmp_path):
+    import skops.io as sio
+
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    rater = LLMTraitRater(models=["high", "garbage"], base_url=url, traits=["extraversion"])
+    _transform(rater)
+    path = tmp_path / "rater.skops"
+    sio.dump(rater, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted == ["skpersona.text._rater.LLMTraitRater"]  # no pandas internals
+    loaded = sio.load(path, trusted=untrusted)
+    assert loaded.report_.equals(rater.report_)
+    assert loaded.report_["status"].tolist() == ["ok", "malformed"]
+
+
+def test_no_deadline_timer_outlives_the_request(raw):
+    rater = LLMTraitRater(models=["m"], base_url=_url(raw, "garbage"), max_retries=0, timeout=5)
+    _transform(rater)
+    time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
