@@ -8,9 +8,16 @@ from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier
 from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import Ridge
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv, cross_val_score
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    ShuffleSplit,
+    StratifiedShuffleSplit,
+    check_cv,
+    cross_val_score,
+)
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._facs import aus_in_name
@@ -66,7 +73,17 @@ class AUSelector(SelectorMixin, BaseEstimator):
     cools geometrically. Every evaluated subset enters an archive whose
     non-dominated points (higher score, fewer AUs) form the Pareto front; the
     selection is the smallest subset on the front within ``tolerance`` of the
-    best score.
+    best score (by default one standard error: the one-standard-error rule). A final polish scores the selection without each of its AUs
+    in turn and repeats the rule until it no longer picks a smaller subset.
+
+    Honest scores: before the search, a share ``holdout`` of the samples (of
+    the groups, when ``groups`` is given) is set aside. The search
+    cross-validates on the rest only; then each Pareto subset is refitted on
+    the whole search part and scored once on the held-out part. The selection
+    itself uses the search scores only, so the held-out scores
+    (``pareto_front_["holdout_score"]``, ``selected_score_``) are unbiased
+    estimates for the chosen subsets, while the search scores are the maximum
+    over many subsets and therefore optimistic.
 
     Columns are grouped by the AUs their names mention (``AU06_mean``,
     ``AU06_p90`` -> AU06; ``AU06+AU12_rate`` is kept only when both AUs
@@ -78,29 +95,42 @@ class AUSelector(SelectorMixin, BaseEstimator):
     estimator : estimator or None, default=None
         Scored on each subset; None is ``Ridge()``.
     cv : int, cross-validation generator or iterable, default=3
+        Folds of the search (on the search part). An int with ``groups``
+        passed to :meth:`fit` means ``GroupKFold(cv)``, so that no identity
+        is in two folds.
     scoring : str, callable or None, default=None
         None uses ``estimator.score``. Names of ``skpersona.metrics`` scorers
         (``"mean_accuracy"``, ``"ccc"``) and of scikit-learn are accepted.
-    n_iter : int, default=30
+    n_iter : int or "auto", default="auto"
         Annealing steps (one cross-validation each, repeated subsets are
-        looked up).
+        looked up). ``"auto"``: ``15 * n_units`` (300 for py-feat's 20 AUs),
+        stopping early once ``5 * n_units`` steps in a row found no better
+        subset (size penalty included).
     initial_temperature : float, default=0.02
         In score units.
-    cooling : float in (0, 1], default=0.9
-        Temperature factor per step.
-    size_weight : float, default=0.02
+    cooling : float in (0, 1] or "auto", default="auto"
+        Temperature factor per step; ``"auto"`` cools to 1% of the initial
+        temperature over the budget (``0.01 ** (1 / n_iter)``).
+    size_weight : float, default=0.1
         Score one would give up to drop all AUs; drives the walk towards
         small subsets.
-    tolerance : float, default=0.005
-        The selection is the smallest Pareto subset whose score is within
-        this of the best score.
+    tolerance : float or "auto", default="auto"
+        The selection is the smallest Pareto subset whose search score is
+        within this of the best search score. ``"auto"``: the standard error
+        of the best subset's mean fold score (fold standard deviation over
+        ``sqrt(n_folds - 1)``), i.e. the one-standard-error rule.
     min_aus : int, default=1
+    holdout : float in (0, 1) or None, default=0.2
+        Share of the samples (of the groups, with ``groups``) held out of the
+        search to score the Pareto front; None searches on every sample and
+        leaves the held-out scores NaN.
     statistics : AUStatistics or None, default=None
         Used when X holds frame tables (one per video): the selector then
         works on its output (None is ``AUStatistics()``).
     n_jobs : int or None, default=None
         Parallel folds of each cross-validation (joblib).
     random_state : int, RandomState or None, default=None
+        Seeds the held-out split and the walk.
     verbose : bool, default=False
 
     Attributes
@@ -110,13 +140,23 @@ class AUSelector(SelectorMixin, BaseEstimator):
     selected_aus_ : list of str
         The selected units.
     pareto_front_ : pandas.DataFrame
-        Columns ``n_aus``, ``score``, ``score_std``, ``aus`` (tuple), one row
-        per non-dominated subset, by increasing size.
+        One row per non-dominated subset, by increasing size: ``n_aus``;
+        ``score`` and ``score_std``, the mean and spread over the search
+        folds (optimistic: the front is the best of many subsets on these
+        very folds); ``holdout_score``, the score on the held-out part of the
+        estimator fitted on the search part (NaN with ``holdout=None``);
+        ``aus`` (tuple).
     history_ : pandas.DataFrame
         One row per annealing step: ``step``, ``temperature``, ``n_aus``,
         ``score``, ``accepted``.
-    best_score_ : float
-        The score of the selected subset.
+    search_score_ : float
+        Search (cross-validated) score of the selected subset: a maximum over
+        the searched subsets, hence optimistic. Not a held-out estimate.
+    selected_score_ : float
+        Held-out score of the selected subset (folds the search never used);
+        NaN with ``holdout=None``.
+    n_iter_ : int
+        Annealing steps run.
     statistics_ : AUStatistics
         Fitted statistics (frame-table input only).
 
@@ -128,9 +168,11 @@ class AUSelector(SelectorMixin, BaseEstimator):
     >>> X = pd.DataFrame(rng.normal(size=(60, 6)), columns=[
     ...     "AU06_mean", "AU06_max", "AU12_mean", "AU12_max", "AU04_mean", "AU04_max"])
     >>> y = X["AU12_mean"] + 0.1 * rng.normal(size=60)
-    >>> selector = AUSelector(n_iter=15, random_state=0).fit(X, y)
+    >>> selector = AUSelector(random_state=0).fit(X, y)
     >>> selector.selected_aus_
     ['AU12']
+    >>> bool(selector.selected_score_ > 0.9)  # R^2 on samples the search never saw
+    True
     >>> selector.get_feature_names_out().tolist()
     ['AU12_mean', 'AU12_max']
     """
@@ -139,21 +181,23 @@ class AUSelector(SelectorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit"]), None],
         "cv": ["cv_object"],
         "scoring": [str, callable, None],
-        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "initial_temperature": [Interval(Real, 0, None, closed="neither")],
-        "cooling": [Interval(Real, 0, 1, closed="right")],
+        "cooling": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
         "size_weight": [Interval(Real, 0, None, closed="left")],
-        "tolerance": [Interval(Real, 0, None, closed="left")],
+        "tolerance": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "min_aus": [Interval(Integral, 1, None, closed="left")],
+        "holdout": [Interval(Real, 0, 1, closed="neither"), None],
         "statistics": [HasMethods(["fit", "transform"]), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     }
 
-    def __init__(self, estimator=None, cv=3, scoring=None, n_iter=30, initial_temperature=0.02,
-                 cooling=0.9, size_weight=0.02, tolerance=0.005, min_aus=1, statistics=None,
-                 n_jobs=None, random_state=None, verbose=False):
+    def __init__(self, estimator=None, cv=3, scoring=None, n_iter="auto",
+                 initial_temperature=0.02, cooling="auto", size_weight=0.1, tolerance="auto",
+                 min_aus=1, holdout=0.2, statistics=None, n_jobs=None, random_state=None,
+                 verbose=False):
         self.estimator = estimator
         self.cv = cv
         self.scoring = scoring
@@ -163,6 +207,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
         self.size_weight = size_weight
         self.tolerance = tolerance
         self.min_aus = min_aus
+        self.holdout = holdout
         self.statistics = statistics
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -190,8 +235,30 @@ class AUSelector(SelectorMixin, BaseEstimator):
         keep = set(chosen)
         return np.array([all(a in keep for a in t) for t in self._column_units], dtype=bool)
 
+    def _split(self, X, y, groups, classifier, rng):
+        """Row indices of the search part and the held-out part."""
+        n = len(X)
+        if self.holdout is None:
+            return np.arange(n), np.empty(0, dtype=np.int64)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ValueError("holdout needs at least 2 groups; pass more groups or "
+                                 "holdout=None.")
+            splitter = GroupShuffleSplit(n_splits=1, test_size=self.holdout, random_state=seed)
+        elif classifier and np.ndim(y) == 1:
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=self.holdout,
+                                              random_state=seed)
+        else:
+            splitter = ShuffleSplit(n_splits=1, test_size=self.holdout, random_state=seed)
+        try:
+            return next(splitter.split(X, y, groups))
+        except ValueError as exc:
+            raise ValueError(f"Cannot hold out {self.holdout} of the samples: {exc} Pass more "
+                             "samples or holdout=None.") from exc
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Search AU subsets and select one.
 
         Parameters
@@ -201,6 +268,11 @@ class AUSelector(SelectorMixin, BaseEstimator):
             columns by AU), or per-video frame tables (list, Series, 1-column
             DataFrame, object array) summarised by ``statistics``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        groups : array-like of shape (n_samples,) or None, default=None
+            Identity of each sample (e.g. the speaker): the held-out part and
+            the search folds never split a group. Inside a ``Pipeline`` with
+            metadata routing enabled, request it with
+            ``set_fit_request(groups=True)``.
 
         Returns
         -------
@@ -211,13 +283,30 @@ class AUSelector(SelectorMixin, BaseEstimator):
         elif hasattr(self, "statistics_"):
             del self.statistics_
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=False)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (X.shape[0],):
+                raise ValueError(f"groups must have one entry per sample ({X.shape[0]}), got "
+                                 f"shape {groups.shape}.")
         estimator = clone(self.estimator) if self.estimator is not None else Ridge()
         scorer = _resolve_scoring(estimator, self.scoring)
-        cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
+        classifier = is_classifier(estimator)
         rng = check_random_state(self.random_state)
+        search, held = self._split(X, y, groups, classifier, rng)
+        X_s, y_s = X[search], y[search]
+        g_s = None if groups is None else groups[search]
+        cv = GroupKFold(self.cv) if (g_s is not None and isinstance(self.cv, Integral)) else (
+            self.cv)
+        # Folds fixed once (groups applied here, so metadata routing never has to carry them).
+        folds = list(check_cv(cv, y_s, classifier=classifier).split(X_s, y_s, g_s))
+        n_folds = len(folds)
         self.units_, self._column_units = self._groups(X.shape[1])
         n_units = len(self.units_)
         min_aus = min(self.min_aus, n_units)
+        auto = self.n_iter == "auto"
+        n_iter = 15 * n_units if auto else self.n_iter
+        patience = 5 * n_units if auto else None
+        cooling = 0.01 ** (1.0 / n_iter) if self.cooling == "auto" else self.cooling
         archive = {}
 
         def evaluate(state):
@@ -225,16 +314,20 @@ class AUSelector(SelectorMixin, BaseEstimator):
             if key not in archive:
                 chosen = [u for u, s in zip(self.units_, state) if s]
                 mask = self._mask_for(chosen)
-                scores = cross_val_score(clone(estimator), X[:, mask], y, cv=cv, scoring=scorer,
-                                         n_jobs=self.n_jobs, error_score="raise")
+                scores = cross_val_score(clone(estimator), X_s[:, mask], y_s, cv=folds,
+                                         scoring=scorer, n_jobs=self.n_jobs, error_score="raise")
                 archive[key] = (float(np.mean(scores)), float(np.std(scores)), tuple(chosen))
             return archive[key][0]
 
+        def objective(value, size):  # what the walk maximises: score minus the size penalty
+            return value - self.size_weight * size / n_units
+
         state = np.ones(n_units, dtype=bool)
         score = evaluate(state)
+        best, since_best = objective(score, n_units), 0
         temperature = float(self.initial_temperature)
         history = []
-        for step in range(self.n_iter):
+        for step in range(n_iter):
             candidate = state.copy()
             flippable = np.arange(n_units)
             if candidate.sum() <= min_aus:  # may only add
@@ -252,14 +345,41 @@ class AUSelector(SelectorMixin, BaseEstimator):
             if self.verbose:
                 print(f"[AUSelector] step {step}: {int(candidate.sum())} AUs, "
                       f"score {new_score:.4f}, {'accepted' if accepted else 'rejected'}")
-            temperature *= self.cooling
-        entries = list(archive.values())
-        front = [entries[i] for i in pareto_front([(e[0], len(e[2])) for e in entries])]
+            temperature *= cooling
+            value = objective(new_score, int(candidate.sum()))
+            best, since_best = (value, 0) if value > best + 1e-12 else (best, since_best + 1)
+            if patience is not None and since_best >= patience:
+                break
+        self.n_iter_ = len(history)
+
+        def select():
+            entries = list(archive.values())
+            front = [entries[i] for i in pareto_front([(e[0], len(e[2])) for e in entries])]
+            best = max(front, key=lambda e: e[0])
+            tolerance = self.tolerance
+            if tolerance == "auto":  # one standard error of the best subset's fold scores
+                tolerance = best[1] / np.sqrt(max(n_folds - 1, 1))
+            good = [e for e in front if e[0] >= best[0] - tolerance]
+            return front, min(good, key=lambda e: (len(e[2]), -e[0]))
+
+        # Polish: drop single AUs from the selection while the rule picks a smaller subset,
+        # so that the selection is minimal among its one-AU-smaller neighbours.
+        front, chosen = select()
+        while len(chosen[2]) > min_aus:
+            for unit in chosen[2]:
+                evaluate(np.array([u in chosen[2] and u != unit for u in self.units_]))
+            front, smaller = select()
+            if len(smaller[2]) >= len(chosen[2]):
+                break
+            chosen = smaller
         # Plain arrays and lists (not DataFrames) so that skops can persist the selector.
         self._front = {
             "n_aus": np.array([len(e[2]) for e in front], dtype=np.int64),
             "score": np.array([e[0] for e in front]),
             "score_std": np.array([e[1] for e in front]),
+            "holdout_score": np.array([
+                self._holdout_score(estimator, scorer, X, y, search, held, list(e[2]))
+                for e in front]),
             "aus": [list(e[2]) for e in front],
         }
         steps = list(zip(*history)) if history else [[]] * 5
@@ -271,16 +391,24 @@ class AUSelector(SelectorMixin, BaseEstimator):
             "accepted": np.asarray(steps[4], dtype=bool),
         }
         scores = self._front["score"]
-        good = np.flatnonzero(scores >= scores.max() - self.tolerance)
-        pick = min(good, key=lambda i: (self._front["n_aus"][i], -scores[i]))
+        pick = [list(e[2]) for e in front].index(list(chosen[2]))
         self.selected_aus_ = list(self._front["aus"][pick])
-        self.best_score_ = float(scores[pick])
+        self.search_score_ = float(scores[pick])
+        self.selected_score_ = float(self._front["holdout_score"][pick])
         self.support_ = self._mask_for(self.selected_aus_)
         return self
 
+    def _holdout_score(self, estimator, scorer, X, y, search, held, chosen):
+        """Score on the held-out rows of the estimator fitted on the search rows."""
+        if len(held) == 0:
+            return np.nan
+        mask = self._mask_for(chosen)
+        model = clone(estimator).fit(X[search][:, mask], y[search])
+        return float(scorer(model, X[held][:, mask], y[held]))
+
     @property
     def pareto_front_(self):
-        """Non-dominated subsets: ``n_aus``, ``score``, ``score_std``, ``aus`` (tuple)."""
+        """Non-dominated subsets: ``n_aus``, ``score``, ``score_std``, ``holdout_score``, ``aus``."""
         check_is_fitted(self, "support_")
         front = dict(self._front)
         front["aus"] = [tuple(a) for a in front["aus"]]

@@ -5,8 +5,9 @@
 small network with early, gated, cross-modal attention or late fusion.
 """
 
+from ._base import SingleModalityWarning
 from ._classifier import FusionClassifier
 from ._modules import FusionModule
 from ._regressor import FusionRegressor
 
-__all__ = ["FusionClassifier", "FusionModule", "FusionRegressor"]
+__all__ = ["FusionClassifier", "FusionModule", "FusionRegressor", "SingleModalityWarning"]

@@ -28,14 +28,15 @@ def test_selects_informative_aus_and_pareto_front():
     kept = selector.get_feature_names_out().tolist()
     assert kept == ["AU04_mean", "AU04_max", "AU12_mean", "AU12_max", "n_frames"]
     front = selector.pareto_front_
-    assert list(front.columns) == ["n_aus", "score", "score_std", "aus"]
+    assert list(front.columns) == ["n_aus", "score", "score_std", "holdout_score", "aus"]
     assert front["n_aus"].is_monotonic_increasing and front["score"].is_monotonic_increasing
     assert front["n_aus"].is_unique
     # every evaluated subset on the front: none of its points dominates another
     assert (front["aus"].map(len) == front["n_aus"]).all()
-    assert selector.best_score_ == pytest.approx(
-        front.loc[front["n_aus"] == len(selector.selected_aus_), "score"].iloc[0])
-    assert len(selector.history_) == 40
+    chosen = front.loc[front["n_aus"] == len(selector.selected_aus_)].iloc[0]
+    assert selector.search_score_ == pytest.approx(chosen["score"])
+    assert selector.selected_score_ == pytest.approx(chosen["holdout_score"])
+    assert len(selector.history_) == selector.n_iter_ == 40
     assert selector.transform(X).shape == (90, 5)
 
 
@@ -114,10 +115,92 @@ def test_make_interviews_face_trait():
     selector = AUSelector(estimator=RidgeCV(), scoring="mean_accuracy", n_iter=12,
                           random_state=0).fit(videos, y)
     baseline = 1 - np.abs(y - y.mean()).mean()
-    assert selector.best_score_ > baseline
+    assert selector.search_score_ > baseline
     assert 1 <= len(selector.selected_aus_) <= len(selector.units_)
     assert selector.statistics_.aus_ == selector.units_
     described = AUDescriber(aus=selector.selected_aus_).fit_transform(videos[:3])
     mentioned = {tok for t in described[:, 0] for tok in t.replace(",", " ").replace(")", " ")
                  .replace("(", " ").split() if tok.startswith("AU")}
     assert mentioned and all(m.split("+")[0] in selector.selected_aus_ for m in mentioned)
+
+
+# -- issue 11: budget, groups and routing, held-out scores ----------------------------
+
+_AUS20 = [f"AU{a:02d}" for a in (1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 17, 20, 23, 24, 25, 26,
+                                  28, 43)]
+
+
+def _twenty(seed, n=200, signal=True):
+    rng = np.random.default_rng(seed)
+    names = [f"{a}_{s}" for a in _AUS20 for s in ("mean", "max")]
+    X = pd.DataFrame(rng.normal(size=(n, len(names))), columns=names)
+    y = 0.5 * rng.normal(size=n)
+    if signal:
+        y = y + X["AU04_mean"] + X["AU12_max"] - X["AU20_mean"] + 0.8 * X["AU43_mean"]
+    return X, np.asarray(y)
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_default_budget_finds_the_informative_aus(seed):
+    """20 AUs, 4 informative: the defaults select exactly them (30 steps did not)."""
+    X, y = _twenty(seed)
+    selector = AUSelector(random_state=seed).fit(X, y)
+    assert selector.selected_aus_ == ["AU04", "AU12", "AU20", "AU43"]
+    assert 20 < selector.n_iter_ <= 15 * 20
+
+
+def test_holdout_scores_are_not_the_search_maximum():
+    """On noise the search score is optimistic; the held-out score is not."""
+    search, held = [], []
+    for seed in range(3):
+        X, y = _twenty(seed, n=120, signal=False)
+        selector = AUSelector(n_iter=60, random_state=seed).fit(X, y)
+        search.append(selector.search_score_)
+        held.append(selector.selected_score_)
+        assert np.isfinite(selector.pareto_front_["holdout_score"]).all()
+    assert np.mean(held) < np.mean(search)
+    X, y = _twenty(0, n=60)
+    none = AUSelector(n_iter=10, holdout=None, random_state=0).fit(X, y)
+    assert np.isnan(none.selected_score_) and none.pareto_front_["holdout_score"].isna().all()
+
+
+def _identity_data(seed=0, n_groups=30, per_group=4):
+    """y has a per-person offset; AU01 is constant per person (identity), AU12 is signal."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    offset = rng.normal(size=n_groups)[groups]
+    X = pd.DataFrame({"AU01_mean": offset + 0.05 * rng.normal(size=len(groups)),
+                      "AU04_mean": rng.normal(size=len(groups)),
+                      "AU12_mean": rng.normal(size=len(groups))})
+    y = X["AU12_mean"].to_numpy() + 1.5 * rng.normal(size=n_groups)[groups]
+    return X, y, groups
+
+
+def test_groups_keep_identities_out_of_the_held_out_part():
+    X, y, groups = _identity_data()
+    selector = AUSelector(n_iter=12, random_state=0).fit(X, y, groups=groups)
+    assert "AU12" in selector.selected_aus_
+    with pytest.raises(ValueError, match="one entry per sample"):
+        AUSelector(n_iter=2).fit(X, y, groups=groups[:-1])
+
+
+def test_groups_route_through_pipeline_and_cross_validate():
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    X, y, groups = _identity_data()
+    seen = []
+
+    class Spy(Ridge):  # records the groups the selector's search sees
+        def fit(self, X, y, sample_weight=None):
+            seen.append(len(X))
+            return super().fit(X, y, sample_weight)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(AUSelector(estimator=Spy(), n_iter=4, random_state=0)
+                             .set_fit_request(groups=True), Ridge())
+        result = cross_validate(pipe, X, y, cv=GroupKFold(3),
+                                params={"groups": groups})
+    assert len(result["test_score"]) == 3 and seen
+    # GroupKFold inner folds on 4 samples per group: every fit size is a multiple of 4
+    assert all(size % 4 == 0 for size in seen)
