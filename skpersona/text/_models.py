@@ -13,7 +13,7 @@ from ..utils._cache import memoised_file_digest
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
-_MODELS = {}  # (resolved name, device, trust_remote_code) -> SentenceTransformer
+_MODELS = {}  # (resolved name, device, trust_remote_code, backend) -> SentenceTransformer
 _LOCK = threading.Lock()
 
 
@@ -33,7 +33,7 @@ def resolve_model_name(model_name):
     return os.fspath(model_name)
 
 
-def load_model(model_name, device=None, trust_remote_code=False):
+def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None):
     """Load a SentenceTransformer once per process and return the shared instance.
 
     Repeated fits (cross-validation, grid searches, unpickled estimators) reuse
@@ -47,13 +47,18 @@ def load_model(model_name, device=None, trust_remote_code=False):
         Torch device (``"cpu"``, ``"cuda"``, ...); None lets sentence-transformers choose.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers (needed by some LLM-based embedders).
+    backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
+        What runs the transformer; the others are exported once from the loaded model
+        into ``export_dir`` and run on the CPU (see :class:`TextEmbedder`).
+    export_dir : path-like or None, default=None
+        Cache folder of exported models (None: the user cache, ``~/.cache/skpersona``).
 
     Returns
     -------
     sentence_transformers.SentenceTransformer
     """
     resolved = resolve_model_name(model_name)
-    key = (resolved, device, bool(trust_remote_code))
+    key = (resolved, device, bool(trust_remote_code), backend)
     with _LOCK:
         model = _MODELS.get(key)
         if model is None:
@@ -74,6 +79,10 @@ def load_model(model_name, device=None, trust_remote_code=False):
                     f"{resolved!r}): {exc}. Pass a local model folder or a model name that "
                     f"sentence-transformers can download.{hint}"
                 ) from exc
+            if backend != "torch":
+                from ._backends import use_backend
+
+                model = use_backend(model, backend, model_identity(model_name), export_dir)
             _MODELS[key] = model
     return model
 
