@@ -158,6 +158,13 @@ def test_screen_refuses_up_front_and_reports_method_used():
     finally:
         tracemalloc.stop()
     assert peak < 100 * 2**20
+    # the opt-in goes through test_options, to the pre-check and to every test
+    tight = DependencyScreen(methods=["kci"], conditioning=["c"], test_options={"kci": {
+        "max_memory": "10MB"}})
+    with pytest.raises(MemoryLimitError, match="n = 600"):
+        tight.fit(df.iloc[:600])
+    tight.set_params(test_options={"kci": {"max_memory": "20MB"}}).fit(df.iloc[:600])
+    assert (tight.pvalues_.status == "ok").all() and set(tight.pvalues_.method_used) == {"kci"}
     small = df.iloc[:1500]
     fitted = DependencyScreen(methods=["auto", "fisherz"], conditioning=["c"], random_state=0)
     table = fitted.fit(small).pvalues_.set_index("method")

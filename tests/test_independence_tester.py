@@ -176,3 +176,34 @@ def test_causallearn_pc_and_skeleton_with_fisherz_on_linear_data():
         skeleton.G.graph != 0, (reference.G.graph != 0) | (reference.G.graph.T != 0)
     )
     assert tester.n_calls > 0
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_screen_runs_through_the_tester_with_the_same_pvalues(n_jobs):
+    from skpersona.independence import DependencyScreen
+
+    table = _mixed_table(n=200)[["a", "b", "c", "level", "same_level"]]
+    table.loc[5, "c"] = np.nan  # pairs with c drop that row; the others use the tester
+    screen = DependencyScreen(
+        {"continuous": ["fisherz", "kci", "rcit"], "discrete": ["chi2", "gsq"]},
+        conditioning=[[], ["level"]],
+        n_jobs=n_jobs,
+        random_state=0,
+    ).fit(table)
+    ok = screen.pvalues_[screen.pvalues_.status == "ok"]
+    assert len(ok) >= 20
+    for row in ok.itertuples():
+        cols = [row.x, row.y] + ([row.conditioning] if row.conditioning else [])
+        sub = table[cols].dropna()
+        assert row.n == len(sub)
+        if row.method != "rcit":
+            ref = independence_test(
+                sub[row.x], sub[row.y], sub[[row.conditioning]] if row.conditioning else None,
+                method=row.method,
+            )
+            assert row.pvalue == pytest.approx(ref.pvalue, rel=1e-7, abs=1e-12), row
+    again = DependencyScreen(screen.methods, conditioning=[[], ["level"]], random_state=0)
+    # Conditional RCIT's linear algebra may round differently in worker processes.
+    pd.testing.assert_frame_equal(
+        again.fit(table).pvalues_, screen.pvalues_, check_exact=False, rtol=1e-4
+    )
