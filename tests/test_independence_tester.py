@@ -207,3 +207,20 @@ def test_screen_runs_through_the_tester_with_the_same_pvalues(n_jobs):
     pd.testing.assert_frame_equal(
         again.fit(table).pvalues_, screen.pvalues_, check_exact=False, rtol=1e-4
     )
+
+
+@pytest.mark.parametrize("budget", [2**29, 3 * 8 * 150**2, 0])
+def test_kci_with_kept_kernels_matches_independence_test(budget):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=150)
+    data = np.column_stack([a, np.sin(2 * a) + 0.3 * rng.normal(size=150),
+                            rng.normal(size=150), a**2 + rng.normal(size=150)])
+    tester = IndependenceTester(data, "kci", max_kernel_bytes=budget)
+    for x, y, z in [(0, 1, None), (0, 2, None), (1, 3, None), (0, 3, [1]), (2, 3, [1]),
+                    (0, 2, [1, 3])]:
+        ref = independence_test(data[:, x], data[:, y], None if z is None else data[:, z],
+                                method="kci")
+        assert tester(x, y, z) == pytest.approx(ref.pvalue, rel=1e-7, abs=1e-12)
+    assert tester._kernel_bytes <= budget
+    if budget == 2**29:  # 4 unconditional kernels, 2 residual operators, 2 conditional y kernels
+        assert len(tester._kernels) == 8
