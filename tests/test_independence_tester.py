@@ -224,3 +224,17 @@ def test_kci_with_kept_kernels_matches_independence_test(budget):
     assert tester._kernel_bytes <= budget
     if budget == 2**29:  # 4 unconditional kernels, 2 residual operators, 2 conditional y kernels
         assert len(tester._kernels) == 8
+
+
+def test_causallearn_fci_with_a_registered_test():
+    from causallearn.search.ConstraintBased.FCI import fci
+
+    rng = np.random.default_rng(1)
+    n = 1500
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    c = a + b + rng.normal(size=n)  # a collider
+    data = np.column_stack([a, b, c, c + rng.normal(size=n)])
+    reference, _ = fci(data, "fisherz", 0.05, show_progress=False)
+    ours, _ = fci(data, register_causallearn("fisherz"), 0.05, show_progress=False)
+    np.testing.assert_array_equal(ours.graph, reference.graph)
+    assert ours.graph[0, 1] == 0 and ours.graph[0, 2] != 0  # a and b are not adjacent
