@@ -348,7 +348,9 @@ class IndependenceTester:
         method = self.method
         if method == "auto":
             discrete = all(self._is_discrete(i) for i in xs + ys + zs)
-            method = resolve_method(method, discrete, self.n_samples, conditional)
+            method = resolve_method(
+                method, discrete, self.n_samples, conditional, self.options.get("max_memory")
+            )
         check_method(method, conditional, self.options)
         if method == "fisherz":
             result = self._fisherz_test(xs, ys, zs)
@@ -364,7 +366,13 @@ class IndependenceTester:
             stat, pvalue, details = self._kci_test(xs, ys, zs)
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
-            warn_dense_kernel(method, self.n_samples, conditional, stacklevel=3)
+            warn_dense_kernel(
+                method,
+                self.n_samples,
+                conditional,
+                stacklevel=3,
+                max_memory=self.options.get("max_memory"),
+            )
             if random_state is not None:
                 rng = check_random_state(random_state)
             elif isinstance(self.random_state, numbers.Integral):
