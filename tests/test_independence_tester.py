@@ -238,3 +238,17 @@ def test_causallearn_fci_with_a_registered_test():
     ours, _ = fci(data, register_causallearn("fisherz"), 0.05, show_progress=False)
     np.testing.assert_array_equal(ours.graph, reference.graph)
     assert ours.graph[0, 1] == 0 and ours.graph[0, 2] != 0  # a and b are not adjacent
+
+
+def test_array_with_numbers_as_text_is_read_as_numbers():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=100)
+    data = np.column_stack([a, a + rng.normal(size=100)]).astype(object)
+    data[4, 1] = "n/a?"
+    with pytest.warns(UserWarning, match=r"'x1' of data .* 1 of 100 cells"):
+        tester = IndependenceTester(data, "fisherz")
+    assert tester.columns == ["x0", "x1"]
+    with pytest.raises(ValueError, match="'x1' of data contains 1 NaN"):
+        tester(0, 1)
+    clean = IndependenceTester(np.delete(data, 4, axis=0), "fisherz")
+    assert clean(0, 1) < 1e-6
