@@ -8,9 +8,16 @@ windows, AU selection, the AU sequence in words joined with the answer, a
 sentence embedding and a light regression head.
 """
 
+from ._base import SingleModalityWarning
 from ._classifier import FusionClassifier
 from ._modules import FusionModule
 from ._regressor import FusionRegressor
 from ._semantic import SemanticFusionRegressor
 
-__all__ = ["FusionClassifier", "FusionModule", "FusionRegressor", "SemanticFusionRegressor"]
+__all__ = [
+    "FusionClassifier",
+    "FusionModule",
+    "FusionRegressor",
+    "SemanticFusionRegressor",
+    "SingleModalityWarning",
+]

@@ -19,6 +19,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..utils import modality_columns
+from ..utils._torch import check_stored_weights
 from ..utils._torch import torch_threads as _torch_threads
 from ._modules import FUSIONS, FusionModule
 
@@ -28,9 +29,18 @@ _PREDICT_BATCH = 4096
 _SINGLE_MODALITY = "all"
 
 
+class SingleModalityWarning(UserWarning):
+    """A multimodal fusion found a single modality in its input (see ``modalities``)."""
+
+
 class _BaseFusion(BaseEstimator):
     """Parameters, network building, persistence and attributions shared by the fusion
     estimators. Subclasses define ``_criterion`` and the target handling."""
+
+    # Under metadata routing, ``groups`` passed to cross_validate / a search (for a
+    # grouped splitter) reaches fit as well, for the grouped early-stopping split,
+    # without a set_fit_request call (which users of GroupKFold would otherwise need).
+    __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
         "fusion": [StrOptions(set(FUSIONS))],
@@ -99,6 +109,21 @@ class _BaseFusion(BaseEstimator):
         if names is not None and all("__" in str(n) for n in names):
             return modality_columns(names, None, n_features)
         # No prefixed names (a bare ndarray, or plain column names): one modality.
+        if self.fusion != "early":
+            what = "an array without feature names" if names is None else (
+                "columns without modality prefixes")
+            warnings.warn(
+                f"fusion={self.fusion!r} fuses several modalities, but X is {what}, so all "
+                f"{n_features} columns form one modality and the model is a plain "
+                "one-modality network. Pass a DataFrame whose columns are prefixed by "
+                "modality ('au__...', 'text__...', as ColumnTransformer(...)"
+                ".set_output(transform='pandas') names them), or give the blocks with "
+                "modalities={'au': [0, 1, ...], 'text': slice(k, None)}. To fit one "
+                f"modality on purpose, pass modalities={{'all': slice(None)}} or "
+                "fusion='early'.",
+                SingleModalityWarning,
+                stacklevel=5,  # the caller of fit (through sklearn's _fit_context)
+            )
         return {_SINGLE_MODALITY: np.arange(n_features)}
 
     # ------------------------------------------------------------------ training
@@ -128,11 +153,6 @@ class _BaseFusion(BaseEstimator):
         """Fit ``self.net_`` on standardised float32 ``X`` and training targets ``Y``
         (``n_outputs`` network outputs; default: Y's columns)."""
         n_samples, n_features = X.shape
-        if self.fusion == "attention" and self.hidden_size % self.n_heads:
-            raise ValueError(
-                f"fusion='attention' needs hidden_size divisible by n_heads; got "
-                f"hidden_size={self.hidden_size}, n_heads={self.n_heads}. Change either."
-            )
         blocks = self._resolve_modalities(n_features)
         self.modality_names_ = list(blocks)
         self.modality_columns_ = {m: np.asarray(idx) for m, idx in blocks.items()}
@@ -313,6 +333,8 @@ class _BaseFusion(BaseEstimator):
             )
         super().__setstate__(state)
         if net_state is not None:
+            check_stored_weights(lambda: FusionModule(**self._module_kwargs), net_state,
+                                 type(self).__name__)  # before allocating anything
             # Initialising draws random weights (overwritten below): keep the global RNG.
             with torch.random.fork_rng(devices=[]):
                 net = self._build_net(self._module_kwargs).initialize()

@@ -40,7 +40,8 @@ class FusionClassifier(ClassifierMixin, _BaseFusion):
     modality_dropout : float, default=0.1
         Probability of dropping a whole modality of a training sample.
     n_heads : int, default=4
-        Attention heads (``fusion="attention"``).
+        Attention heads (``fusion="attention"``); any ``hidden_size`` works (see
+        :class:`FusionRegressor`).
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=1e-4

@@ -8,6 +8,11 @@ from torch import nn
 FUSIONS = ("early", "gated", "attention", "late")
 
 
+def attention_width(hidden_size, n_heads):
+    """The smallest multiple of ``n_heads`` that is at least ``hidden_size``."""
+    return int(n_heads) * math.ceil(int(hidden_size) / int(n_heads))
+
+
 def _encoder(n_in, hidden_size, dropout):
     return nn.Sequential(nn.Linear(n_in, hidden_size), nn.ReLU(), nn.Dropout(dropout))
 
@@ -41,7 +46,16 @@ class FusionModule(nn.Module):
         zero, i.e. the training mean after standardisation, and its weight masked)
         with this probability; at least one modality per sample is kept.
     n_heads : int
-        Attention heads (``fusion="attention"`` only).
+        Attention heads (``fusion="attention"`` only). Any ``hidden_size`` works:
+        when ``n_heads`` does not divide it, the attention width (and so every
+        encoder's width) is rounded up to the next multiple of ``n_heads``, so that
+        each head gets a whole number of dimensions.
+
+    Attributes
+    ----------
+    width : int
+        The width of the hidden layers in use: ``hidden_size``, or for attention
+        ``n_heads * ceil(hidden_size / n_heads)``.
     """
 
     def __init__(
@@ -58,6 +72,10 @@ class FusionModule(nn.Module):
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}.")
         self.fusion = fusion
+        if fusion == "attention":
+            # nn.MultiheadAttention splits its width evenly over the heads.
+            hidden_size = attention_width(hidden_size, n_heads)
+        self.width = int(hidden_size)
         self.modality_dropout = float(modality_dropout)
         self.n_modalities = len(modality_indices)
         for m, idx in enumerate(modality_indices):

@@ -46,7 +46,10 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         Probability of dropping a whole modality of a training sample (at least one
         is kept), which makes the model robust to a missing or noisy modality.
     n_heads : int, default=4
-        Attention heads, for ``fusion="attention"`` (must divide ``hidden_size``).
+        Attention heads, for ``fusion="attention"``. Any ``hidden_size`` works: when
+        ``n_heads`` does not divide it, the width is rounded up to the next multiple
+        of ``n_heads`` (``hidden_size=30, n_heads=4`` trains 32-wide layers), so a
+        search may draw both parameters independently.
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=1e-4

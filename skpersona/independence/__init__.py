@@ -9,11 +9,15 @@
   :func:`chi2_independence_score`, :func:`gsq_independence_score`.
 * :func:`make_independence_scorer` -- scorers for ``cross_validate`` and
   ``GridSearchCV`` (bias audits through metadata routing, residual independence).
+* :class:`IndependenceTester` -- data given once, tests called by column index in
+  loops (PC, FCI) with cached correlation matrix and encodings;
+  :func:`register_causallearn` plugs it into causal-learn's ``pc`` and ``fci``.
 * :class:`DependencyScreen` -- every pair of a mixed table through several tests,
   multiple-testing correction, agreement, dependency graph, plot, and a prior mask
   for the CRL estimator; :func:`aggregate_ratings` for PersonaX ratings.
 """
 
+from ._memory import MemoryLimitError
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._score_functions import (
@@ -28,12 +32,15 @@ from ._score_functions import (
 from ._scorer import IndependenceScorer, make_independence_scorer
 from ._screen import DependencyScreen
 from ._test import METHODS, IndependenceTestResult, independence_test
+from ._tester import IndependenceTester, register_causallearn
 
 __all__ = [
     "METHODS",
     "DependencyScreen",
     "IndependenceScorer",
     "IndependenceTestResult",
+    "MemoryLimitError",
+    "IndependenceTester",
     "adjust_pvalues",
     "aggregate_ratings",
     "chi2_independence_score",
@@ -45,4 +52,5 @@ __all__ = [
     "kci_score",
     "make_independence_scorer",
     "rcit_score",
+    "register_causallearn",
 ]

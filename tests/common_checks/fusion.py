@@ -1,12 +1,14 @@
 """Fast fusion estimators for scikit-learn's common checks.
 
-On arrays without prefixed feature names every column forms a single modality;
-the instances use few epochs and small networks so that the checks stay fast.
+On arrays without prefixed feature names every column forms a single modality
+(given explicitly, so the multimodal fusions do not warn about it); the instances
+use few epochs and small networks so that the checks stay fast.
 """
 
 from skpersona.fusion import FusionClassifier, FusionRegressor, SemanticFusionRegressor
 
-_FAST = dict(hidden_size=16, n_heads=2, max_epochs=30, batch_size=32, random_state=0)
+_FAST = dict(modalities={"all": slice(None)}, hidden_size=16, n_heads=2, max_epochs=30,
+             batch_size=32, random_state=0)
 
 INSTANCES = [
     FusionRegressor("gated", **_FAST),

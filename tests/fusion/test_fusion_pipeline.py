@@ -1,13 +1,14 @@
 """FusionRegressor behind a ColumnTransformer of the real AU and text pipelines."""
 
 import numpy as np
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from skpersona.au import AUStatistics
 from skpersona.datasets import make_interviews
-from skpersona.fusion import FusionRegressor
+from skpersona.fusion import FusionRegressor, SingleModalityWarning
 from skpersona.metrics import get_scorer
 from skpersona.text import TextEmbedder
 
@@ -53,7 +54,10 @@ def test_without_feature_names_all_columns_are_one_modality():
     features = ColumnTransformer([("au", AUStatistics(statistics=("mean", "std")), "video")])
     X = features.fit_transform(data.data)
     assert isinstance(X, np.ndarray)
-    reg = FusionRegressor(hidden_size=8, n_heads=2, max_epochs=3, random_state=0).fit(X, data.target)
+    with pytest.warns(SingleModalityWarning, match="set_output"):
+        reg = FusionRegressor(hidden_size=8, n_heads=2, max_epochs=3, random_state=0).fit(
+            X, data.target
+        )
     assert reg.modality_names_ == ["all"]
     blocks = {"mean": slice(0, 20), "std": slice(20, 40)}
     reg = FusionRegressor(modalities=blocks, hidden_size=8, n_heads=2, max_epochs=3).fit(

@@ -1,6 +1,7 @@
 """FusionRegressor: modalities, fusion strategies, attributions, persistence, model selection."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 
-from skpersona.fusion import FusionModule, FusionRegressor
+from skpersona.fusion import FusionModule, FusionRegressor, SingleModalityWarning
 
 FUSIONS = ["early", "gated", "attention", "late"]
 FAST = dict(hidden_size=16, n_heads=2, max_epochs=40, batch_size=32, random_state=0)
@@ -86,8 +87,11 @@ def test_fusion_beats_each_single_modality_when_trait_needs_both():
 def test_modalities_on_arrays():
     X, y = _two_modalities(n=80)
     arr = X.to_numpy()
-    # No feature names: one modality holding every column.
-    reg = FusionRegressor(**FAST).fit(arr, y)
+    # No feature names: one modality holding every column, with a warning that says
+    # how to pass the modalities (gated fusion of one modality is no fusion).
+    with pytest.warns(SingleModalityWarning, match="modalities=") as record:
+        reg = FusionRegressor(**FAST).fit(arr, y)
+    assert "au__" in str(record[0].message) and record[0].filename == __file__
     assert reg.modality_names_ == ["all"]
     assert reg.modality_weights(arr).to_numpy().tolist() == [[1.0]] * len(arr)
     # Explicit blocks (indices or slices); columns in no block are ignored.
@@ -96,7 +100,14 @@ def test_modalities_on_arrays():
     assert reg.net_.module_.n_modalities == 2
     # Unprefixed DataFrame columns: one modality too.
     plain = pd.DataFrame(arr, columns=[f"f{i}" for i in range(arr.shape[1])])
-    assert FusionRegressor(**FAST).fit(plain, y).modality_names_ == ["all"]
+    with pytest.warns(SingleModalityWarning, match="without modality prefixes"):
+        assert FusionRegressor(**FAST).fit(plain, y).modality_names_ == ["all"]
+    # One modality on purpose: early fusion, or the block given explicitly, is silent.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SingleModalityWarning)
+        FusionRegressor("early", **FAST).fit(arr, y)
+        reg = FusionRegressor("gated", modalities={"all": slice(None)}, **FAST).fit(arr, y)
+    assert reg.modality_names_ == ["all"]
     # Prefixes given explicitly.
     reg = FusionRegressor(modalities={"face": "au__", "words": "text__"}, **FAST).fit(X, y)
     assert reg.modality_names_ == ["face", "words"]
@@ -104,8 +115,6 @@ def test_modalities_on_arrays():
 
 def test_errors_name_the_fix():
     X, y = _two_modalities(n=40)
-    with pytest.raises(ValueError, match="divisible by n_heads"):
-        FusionRegressor("attention", hidden_size=10, n_heads=4, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="no feature names|prefix"):
         FusionRegressor(modalities={"au": "au__"}, max_epochs=1).fit(X.to_numpy(), y)
     with pytest.raises(ValueError, match="fusion"):
@@ -191,3 +200,35 @@ def test_clone_pickle_and_skops_round_trip(fusion, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), expected)
     pd.testing.assert_frame_equal(loaded.modality_weights(X), reg.modality_weights(X))
     pd.testing.assert_series_equal(loaded.modality_importance_, reg.modality_importance_)
+
+
+@pytest.mark.parametrize("hidden_size, n_heads, width", [(10, 4, 12), (37, 3, 39), (1, 4, 4), (16, 4, 16)])
+def test_attention_takes_any_hidden_size(hidden_size, n_heads, width):
+    """Any hidden_size works with attention: the width rounds up to a multiple of n_heads
+    (it used to raise, which a search over hidden_size saw as failed trials)."""
+    X, y = _two_modalities(n=200)
+    reg = FusionRegressor("attention", hidden_size=hidden_size, n_heads=n_heads,
+                          lr=0.01, max_epochs=40, random_state=0).fit(X, y)
+    module = reg.net_.module_
+    assert module.width == width and module.attention.num_heads == n_heads
+    assert module.attention.embed_dim == width
+    assert r2_score(y, reg.predict(X)) > 0.5
+    # The rounded width survives persistence.
+    again = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_allclose(again.predict(X), reg.predict(X))
+
+
+def test_search_over_hidden_size_and_heads_has_no_failed_trial():
+    """A randomized search draws hidden_size and n_heads independently, as a user does."""
+    from scipy.stats import randint
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = _two_modalities(n=120)
+    search = RandomizedSearchCV(
+        FusionRegressor("attention", max_epochs=5, random_state=0),
+        {"hidden_size": randint(5, 40), "n_heads": randint(1, 6)},
+        n_iter=6, cv=2, random_state=0, error_score="raise",
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    drawn = search.cv_results_["params"]
+    assert any(p["hidden_size"] % p["n_heads"] for p in drawn)
