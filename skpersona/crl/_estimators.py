@@ -18,6 +18,7 @@ from skorch.history import History
 
 from ..independence._kernel import hsic_gamma_test
 from ..utils import modality_columns
+from ..utils._torch import check_stored_weights
 from ..utils._torch import torch_threads as _torch_threads
 from ._modules import MultimodalVAE
 
@@ -245,6 +246,8 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         dag = state.pop("_net_dag", [0.0, 1.0])
         super().__setstate__(state)
         if weights is not None:
+            check_stored_weights(lambda: MultimodalVAE(**self._module_args), weights,
+                                 type(self).__name__)  # before allocating anything
             torch_state = torch.random.get_rng_state()
             net = self._make_net(self._n_fit_samples, 0).initialize()  # weights are overwritten just below
             torch.random.set_rng_state(torch_state)

@@ -34,6 +34,7 @@ latents, averaged over samples): reconstruction negative log-likelihood plus
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -120,10 +121,12 @@ class CausalPrior(nn.Module):
 
     def __init__(self, n_latents, allowed, momentum=0.05):
         super().__init__()
+        # checked on the CPU values, so that the module can also be described on the
+        # "meta" device (loading checks a stored network's size that way)
+        if np.any(np.asarray(torch.as_tensor(allowed, device="cpu"), dtype=float) < 0):
+            raise ValueError("The allowed adjacency must be non-negative.")
         allowed = torch.as_tensor(allowed, dtype=torch.float32).clone()
         allowed.fill_diagonal_(0.0)
-        if torch.any(allowed < 0):
-            raise ValueError("The allowed adjacency must be non-negative.")
         self.register_buffer("mask", (allowed > 0).float())
         self.register_buffer(
             "penalty", torch.where(allowed > 0, 1 / allowed.clamp(min=1e-12), torch.zeros(()))
