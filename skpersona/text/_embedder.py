@@ -10,12 +10,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
+from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ._backends import BACKENDS
 from ._inputs import as_text_items, check_texts
-from ._models import DEFAULT_MODEL, load_model, model_identity, resolve_model_name
+from ._models import DEFAULT_MODEL, load_model, model_code, model_identity, resolve_model_name
 
 
-class TextEmbedder(TransformerMixin, BaseEstimator):
+class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     """Embed texts with a sentence-transformers model.
 
     Each text becomes one fixed-size vector. Texts longer than the model's
@@ -67,7 +68,9 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         model content and parameters; see :class:`skpersona.utils.ArrayCache`);
         ``~`` is expanded. None: no cache.
     trust_remote_code : bool, default=False
-        Passed to sentence-transformers when loading the model.
+        Passed to sentence-transformers when loading the model. Taken from a
+        loaded file (skops, pickle) only once confirmed, like a ``model_name``
+        folder that holds code: see :func:`skpersona.utils.check_loaded_estimator`.
     backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
         What runs the transformer. ``"torch"`` is sentence-transformers as it is (the
         most accurate). The others run on the CPU from an ONNX export of the loaded
@@ -171,11 +174,24 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
 
     def get_model(self):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
+        self._check_file_risks()  # code named by a loaded file runs only once confirmed
+        trust = bool(self.trust_remote_code)
         if self.backend == "torch":
-            return load_model(self.model_name, self.device, self.trust_remote_code)
+            return load_model(self.model_name, self.device, trust)
         # exported backends run on the CPU; exports live beside the embedding cache
-        return load_model(self.model_name, "cpu", self.trust_remote_code, backend=self.backend,
+        return load_model(self.model_name, "cpu", trust, backend=self.backend,
                           export_dir=self.cache_dir)
+
+    def _file_risks(self):
+        risks = []
+        if self.trust_remote_code:
+            risks.append(Risk("trust_remote_code", True, "trust_remote_code",
+                              "runs code shipped with the model"))
+        code = model_code(self.model_name)
+        if code:
+            risks.append(Risk("model_name", os.fspath(self.model_name), "trust_remote_code",
+                              code))
+        return risks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

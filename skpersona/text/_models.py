@@ -1,5 +1,6 @@
 """Loading sentence-transformers models once per process, and naming them for caches."""
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -119,3 +120,35 @@ def model_identity(model_name):
             parts.append([rel.as_posix(), memoised_file_digest(file)])
         identity = "sha256:" + cache_key("sentence-transformers-folder", parts)
     return identity
+
+
+def model_code(model_name):
+    """Why a local model folder would run code when loaded, or None for plain weights.
+
+    A folder runs code when it ships Python files, when a ``config.json`` maps
+    classes to its own modules (``auto_map``), or when ``modules.json`` names a
+    module type outside sentence-transformers. Hub names are not looked into
+    (their code needs ``trust_remote_code=True``, which is itself checked).
+    """
+    path = Path(resolve_model_name(model_name))
+    if not path.is_dir():
+        return None
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path)
+        if any(p.startswith(".") for p in rel.parts[:-1]) or not file.is_file():
+            continue
+        if file.suffix in (".py", ".pyc", ".so"):
+            return f"the model folder holds code ({rel.as_posix()})"
+        if file.suffix == ".json" and file.stat().st_size < (1 << 20):
+            try:
+                content = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(content, dict) and "auto_map" in content:
+                return f"{rel.as_posix()} maps classes to the folder's own code (auto_map)"
+            if rel.as_posix() == "modules.json" and isinstance(content, list):
+                types = [m.get("type") for m in content if isinstance(m, dict)]
+                foreign = [t for t in types if not str(t).startswith("sentence_transformers.")]
+                if foreign:
+                    return f"modules.json loads module types outside sentence-transformers {foreign}"
+    return None

@@ -1,7 +1,16 @@
 """Utilities: estimator discovery, caching and validation helpers."""
 
 from ._cache import ArrayCache, cache_key, file_digest
+from ._file_safety import UnsafeModelError, check_loaded_estimator
 from ._modalities import modality_columns
 from .discovery import all_estimators
 
-__all__ = ["ArrayCache", "all_estimators", "cache_key", "file_digest", "modality_columns"]
+__all__ = [
+    "ArrayCache",
+    "UnsafeModelError",
+    "all_estimators",
+    "cache_key",
+    "check_loaded_estimator",
+    "file_digest",
+    "modality_columns",
+]
