@@ -136,9 +136,10 @@ class IndependenceTester:
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
         self.method = ALIASES.get(method, method)
-        frame = as_block(data, "x")
-        if not isinstance(data, pd.DataFrame):
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        if not isinstance(data, pd.DataFrame | pd.Series) and np.ndim(data) == 2:
+            array = np.asarray(data)
+            data = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        frame = as_block(data, "data")
         self.columns = list(frame.columns)
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("data has duplicate column names; give every column its own name.")
@@ -348,7 +349,9 @@ class IndependenceTester:
         method = self.method
         if method == "auto":
             discrete = all(self._is_discrete(i) for i in xs + ys + zs)
-            method = resolve_method(method, discrete, self.n_samples, conditional)
+            method = resolve_method(
+                method, discrete, self.n_samples, conditional, self.options.get("max_memory")
+            )
         check_method(method, conditional, self.options)
         if method == "fisherz":
             result = self._fisherz_test(xs, ys, zs)
@@ -364,7 +367,13 @@ class IndependenceTester:
             stat, pvalue, details = self._kci_test(xs, ys, zs)
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
-            warn_dense_kernel(method, self.n_samples, conditional, stacklevel=3)
+            warn_dense_kernel(
+                method,
+                self.n_samples,
+                conditional,
+                stacklevel=3,
+                max_memory=self.options.get("max_memory"),
+            )
             if random_state is not None:
                 rng = check_random_state(random_state)
             elif isinstance(self.random_state, numbers.Integral):
