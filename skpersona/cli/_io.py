@@ -41,8 +41,27 @@ def _need_pyarrow(path):
         ) from exc
 
 
-def read_table(path, what="table"):
-    """Read a CSV, TSV or Parquet file into a DataFrame (one clear error if it cannot)."""
+# What pandas reads as missing in a CSV by default; text and id columns keep them as text.
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+#: Columns that always hold text: the sample table's text and path columns.
+TEXT_COLUMNS = ("transcript", "video", "file", "path")
+
+
+def is_id_column(name):
+    """An identifier column by its name: ``id``, ``*_id`` or ``*Id`` (video_id, vlogId)."""
+    name = str(name)
+    return name.lower() == "id" or name.lower().endswith("_id") or name.endswith("Id")
+
+
+def read_table(path, what="table", text_columns=()):
+    """Read a CSV, TSV or Parquet file into a DataFrame (one clear error if it cannot).
+
+    Id columns (:func:`is_id_column`), :data:`TEXT_COLUMNS` and ``text_columns`` are
+    read from a CSV as text, exactly: "007" stays "007", and "None", "NA" or "null"
+    stay those words (an empty cell is ""); other columns are parsed as pandas does.
+    ``text_columns=True`` reads every column as text.
+    """
     path = Path(path)
     kind = table_format(path, what)
     if not path.is_file():
@@ -51,7 +70,12 @@ def read_table(path, what="table"):
         if kind == "parquet":
             _need_pyarrow(path)
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+        sep = "\t" if kind == "tsv" else ","
+        header = pd.read_csv(path, sep=sep, nrows=0).columns
+        text = {c for c in header if text_columns is True or is_id_column(c)
+                or c in TEXT_COLUMNS or c in set(text_columns)}
+        return pd.read_csv(path, sep=sep, dtype={c: str for c in text}, keep_default_na=False,
+                           na_values={c: [] if c in text else _NA_VALUES for c in header})
     except UsageError:
         raise
     except Exception as exc:

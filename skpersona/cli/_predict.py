@@ -15,7 +15,7 @@ def run(args):
                         allow_base_urls=args.allow_base_url or (),
                         allow_api_key_envs=args.allow_api_key_env or (),
                         trust_remote_code=args.trust_remote_code)
-    table = read_table(args.table)
+    table = read_table(args.table, text_columns=_columns(args.id_columns or ""))
     X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
                            feature_columns=bundle["features"])
     pred = bundle["estimator"].predict(X)
