@@ -144,15 +144,17 @@ def _chunks(lengths, budget):
 def _padded(parts, lengths, width, fill=np.nan):
     """Stack per-video (n_i, c) arrays into a (c, n_videos, width) array, padded with fill.
 
-    One copy of each block (rows become contiguous per column) and one gather; padding
-    cells point at an extra column holding ``fill``.
+    One ``np.concatenate`` of each block (transposed, so that frames are contiguous)
+    followed by a view of a filler block, so the padded cube is written in one pass.
     """
-    flat = np.concatenate([p.T for p in parts] + [np.full((parts[0].shape[1], 1), fill)], axis=1)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    frames = np.arange(width)
-    rows = np.where(frames[None, :] < lengths[:, None], starts[:, None] + frames[None, :],
-                    flat.shape[1] - 1)
-    return np.take(flat, rows, axis=1)
+    n_cols = parts[0].shape[1]
+    filler = np.full((n_cols, width), fill)
+    pieces = []
+    for part, length in zip(parts, lengths.tolist(), strict=True):  # views only, no copy
+        pieces.append(part.T)
+        if length < width:
+            pieces.append(filler[:, : width - length])
+    return np.concatenate(pieces, axis=1).reshape(n_cols, len(parts), width)
 
 
 def _row_flags(extras, lengths, width):
@@ -247,14 +249,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
             f"Video {videos[j]}: {aus[a]} is infinite at row {row}. AU intensities must be "
             "finite; mark frames without a face with NaN."
         )
-    filled = np.where(valid, cube, 0.0)
-    mean = filled.sum(axis=2) / safe_count
-    res = {"mean": mean, "max": top, "min": low}
-    if "std" in stats:
-        dev = filled - mean[:, :, None]
-        np.multiply(dev, valid, out=dev)
-        res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
-        del dev
+    res = {"max": top, "min": low}
     if percentiles:
         ordered = _sorted(cube, valid, low, top)
         for name, q in percentiles.items():
@@ -265,9 +260,20 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
                                         axis=2)[:, :, 0]
             res[name] = v_low + (position - rank) * (v_high - v_low)
         del ordered
+    filled = cube  # from here on, untracked cells count as 0 (the cube is ours)
+    np.copyto(filled, 0.0, where=~valid)
+    mean = filled.sum(axis=2) / safe_count
+    res["mean"] = mean
+    if "std" in stats:
+        dev = filled - mean[:, :, None]
+        np.multiply(dev, valid, out=dev)
+        res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
+        del dev
     co = np.full((len(lengths), len(combos)), np.nan)
     if thresholds is not None:
-        active = cube >= thresholds[None, :, None]  # False on NaN
+        active = filled >= thresholds[None, :, None]
+        if (thresholds <= 0).any():  # untracked cells hold 0: never active
+            active &= valid
         n_active = active.sum(axis=2)
         # An onset: active where the frame before was not, or at the start of a window.
         onset = active.copy()
