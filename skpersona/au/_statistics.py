@@ -141,7 +141,25 @@ def _chunks(lengths, budget):
     return chunks
 
 
-def _padded(parts, lengths, width, fill=np.nan):
+class _Buffers:
+    """Scratch arrays reused from chunk to chunk.
+
+    Large temporaries allocated afresh for every chunk cost page faults (about as much
+    as the arithmetic on them); the chunk computation writes into these instead.
+    """
+
+    def __init__(self):
+        self._store = {}
+
+    def __call__(self, name, shape, dtype=np.float64):
+        size = int(np.prod(shape))
+        buf = self._store.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._store[name] = np.empty(max(size, 1), dtype=dtype)
+        return buf[:size].reshape(shape)
+
+
+def _padded(parts, lengths, width, fill=np.nan, out=None):
     """Stack per-video (n_i, c) arrays into a (c, n_videos, width) array, padded with fill.
 
     One ``np.concatenate`` of each block (transposed, so that frames are contiguous)
@@ -154,7 +172,8 @@ def _padded(parts, lengths, width, fill=np.nan):
         pieces.append(part.T)
         if length < width:
             pieces.append(filler[:, : width - length])
-    return np.concatenate(pieces, axis=1).reshape(n_cols, len(parts), width)
+    flat = None if out is None else out.reshape(n_cols, len(parts) * width)
+    return np.concatenate(pieces, axis=1, out=flat).reshape(n_cols, len(parts), width)
 
 
 def _row_flags(extras, lengths, width):
@@ -193,7 +212,7 @@ def _row_flags(extras, lengths, width):
     return ok, window_start, new_window, cut
 
 
-def _sorted(cube, valid, low, top_value):
+def _sorted(cube, invalid, low, top_value, buf):
     """Each (AU, video) row of cube sorted (NaN last), exactly as a float64 sort gives.
 
     numpy sorts int32 several times faster than float64, so the sort runs on int32 keys:
@@ -213,30 +232,34 @@ def _sorted(cube, valid, low, top_value):
     scale = np.where(span > 0, (top - 0.5) / np.where(span > 0, span, 1.0), 0.0)
     scale[~np.isfinite(scale)] = 0.0
     base = np.where(np.isfinite(low), low, 0.0)
-    q = cube - base[:, :, None]
+    q = np.subtract(cube, base[:, :, None], out=buf("q", cube.shape))
     q *= scale[:, :, None]
-    np.copyto(q, top, where=~valid)
-    keys = q.astype(np.int32)
-    del q
+    np.copyto(q, top, where=invalid)
+    keys = buf("keys", cube.shape, np.int32)
+    np.copyto(keys, q, casting="unsafe")  # truncation: the floor of q >= 0
     keys <<= index_bits
     keys |= np.arange(width, dtype=np.int32)
     keys.sort(axis=2)
     keys &= (1 << index_bits) - 1
     keys += (np.arange(n_aus * n, dtype=np.int32) * width).reshape(n_aus, n, 1)
-    ordered = cube.ravel().take(keys)
-    bad = (ordered[:, :, 1:] < ordered[:, :, :-1]).any(axis=2)
+    ordered = np.take(cube.ravel(), keys, out=buf("ordered", cube.shape), mode="clip")
+    wrong = np.less(ordered[:, :, 1:], ordered[:, :, :-1],
+                    out=buf("wrong", (n_aus, n, width - 1), bool))
+    bad = wrong.any(axis=2)
     if bad.any():
         ordered[bad] = np.sort(cube[bad], axis=1)
     return ordered
 
 
 def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, combos, aus,
-                      videos):
+                      videos, buf):
     """Statistics of one chunk: cube (AU, video, frame) padded with NaN."""
+    shape = cube.shape
     if flags is not None:
         ok, window_start, new_window, cut = flags
         np.copyto(cube, np.nan, where=~ok[None])  # lost tracking (and padding) is no data
-    valid = ~np.isnan(cube)
+    invalid = np.isnan(cube, out=buf("invalid", shape, bool))
+    valid = np.logical_not(invalid, out=buf("valid", shape, bool))
     count = valid.sum(axis=2)
     has = count > 0
     safe_count = np.where(has, count, 1)
@@ -251,7 +274,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         )
     res = {"max": top, "min": low}
     if percentiles:
-        ordered = _sorted(cube, valid, low, top)
+        ordered = _sorted(cube, invalid, low, top, buf)
         for name, q in percentiles.items():
             position = q / 100.0 * (safe_count - 1)
             rank = np.floor(position).astype(np.int64)
@@ -261,23 +284,23 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
             res[name] = v_low + (position - rank) * (v_high - v_low)
         del ordered
     filled = cube  # from here on, untracked cells count as 0 (the cube is ours)
-    np.copyto(filled, 0.0, where=~valid)
+    np.copyto(filled, 0.0, where=invalid)
     mean = filled.sum(axis=2) / safe_count
     res["mean"] = mean
     if "std" in stats:
-        dev = filled - mean[:, :, None]
+        dev = np.subtract(filled, mean[:, :, None], out=buf("dev", shape))
         np.multiply(dev, valid, out=dev)
         res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
-        del dev
     co = np.full((len(lengths), len(combos)), np.nan)
     if thresholds is not None:
-        active = filled >= thresholds[None, :, None]
+        active = np.greater_equal(filled, thresholds[None, :, None], out=buf("active", shape, bool))
         if (thresholds <= 0).any():  # untracked cells hold 0: never active
             active &= valid
         n_active = active.sum(axis=2)
         # An onset: active where the frame before was not, or at the start of a window.
-        onset = active.copy()
-        onset[:, :, 1:] &= ~active[:, :, :-1]
+        onset = buf("onset", shape, bool)
+        onset[:, :, 0] = active[:, :, 0]
+        np.greater(active[:, :, 1:], active[:, :, :-1], out=onset[:, :, 1:])
         if flags is not None:
             onset |= active & new_window[None]
         # A run also starts after a jump in time; onsets look through it (and through
@@ -287,7 +310,8 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         onsets = onset.sum(axis=2)
         # Onsets right after lost frames are only onsets if the AU was off at the last
         # tracked frame of the window: few frames, looked up by walking back over the gap.
-        after_gap = onset[:, :, 1:] & ~valid[:, :, :-1]
+        after_gap = np.logical_and(onset[:, :, 1:], invalid[:, :, :-1],
+                                   out=buf("after_gap", (shape[0], shape[1], shape[2] - 1), bool))
         if flags is not None:
             after_gap &= ~new_window[None, :, 1:]
         a, j, f = np.nonzero(after_gap)
@@ -302,12 +326,11 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
                 spurious |= seen & active[a, j, np.maximum(f, 0)]
                 pending &= ~seen
             np.subtract.at(onsets, (a[spurious], j[spurious]), 1)
-        del onset, after_gap
         res["active_rate"] = n_active / safe_count
         if "active_mean" in stats:
-            res["active_mean"] = np.where(
-                n_active > 0, np.where(active, filled, 0.0).sum(axis=2) / np.maximum(n_active, 1),
-                0.0)
+            kept = np.multiply(filled, active, out=buf("dev", shape))
+            res["active_mean"] = np.where(n_active > 0, kept.sum(axis=2) / np.maximum(n_active, 1),
+                                          0.0)
         res["onsets"] = onsets.astype(float)
         res["onset_rate"] = onsets / safe_count
         res["burst_mean"] = np.where(n_runs > 0, n_active / np.maximum(n_runs, 1), 0.0)
@@ -377,11 +400,13 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
         return np.concatenate([out.reshape(n_videos, 0), co_out], axis=1)
     nonempty = np.flatnonzero(lengths > 0)
     budget = max((chunk_elements or _CHUNK_ELEMENTS) // n_aus, 1)
+    buf = _Buffers()
     for part in _chunks(lengths[nonempty], budget):
         videos = nonempty[part]
         width = int(lengths[videos].max())
         # (AU, video, frame), NaN-padded: every statistic reduces along contiguous frames.
-        cube = _padded([blocks[v] for v in videos], lengths[videos], width)
+        cube = _padded([blocks[v] for v in videos], lengths[videos], width,
+                       out=buf("cube", (n_aus, len(videos) * width)))
         flags = _row_flags([extras[v] for v in videos], lengths[videos], width)
         thr = None
         if need_active:
@@ -391,7 +416,7 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
                 thr = np.where(np.isnan(thr), np.where(above, infer_thresholds[1],
                                                        infer_thresholds[0]), thr)
         block, co = _chunk_statistics(cube, flags, lengths[videos], thr, stats, percentiles,
-                                      combos, aus, videos)
+                                      combos, aus, videos, buf)
         out[videos] = block
         co_out[videos] = co
     return np.concatenate([out.reshape(n_videos, n_aus * n_stats), co_out], axis=1)
@@ -409,9 +434,10 @@ class AUStatistics(TransformerMixin, BaseEstimator):
     intensity while active, the number of onsets (inactive -> active
     changes) and the mean burst length in frames; plus the joint activation
     rate of named co-activations (e.g. ``AU06+AU12``, a Duchenne smile).
-    Videos of any length are computed together on a padded array in chunks
-    (no Python loop over videos), so 10,000 videos of 450 frames and 20 AUs
-    take a few seconds.
+    Videos of any length are computed together on cache-sized, padded chunks
+    (no Python loop over videos; percentiles sort int32 keys and agree exactly
+    with a float64 sort), about 10 times faster than the same statistics with
+    a pandas ``groupby`` (``benchmarks/bench_au_statistics.py``).
 
     Parameters
     ----------

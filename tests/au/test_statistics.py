@@ -304,7 +304,7 @@ def test_unpadded_au_names_are_the_same_au():
 
 
 def test_int32_key_sort_equals_a_float64_sort():
-    from skpersona.au._statistics import _sorted
+    from skpersona.au._statistics import _Buffers, _sorted
 
     rng = np.random.default_rng(0)
     cube = np.round(rng.uniform(0, 5, (3, 4, 50)), 2)  # OpenFace-like: many exact ties
@@ -314,5 +314,6 @@ def test_int32_key_sort_equals_a_float64_sort():
     cube[2, 3] = np.nan  # nothing tracked
     cube[0, 3, 5] = 1e300  # a huge spread: most values share bin 0
     valid = ~np.isnan(cube)
-    got = _sorted(cube, valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2))
+    got = _sorted(cube, ~valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2),
+                  _Buffers())
     np.testing.assert_array_equal(got, np.sort(cube, axis=2))
