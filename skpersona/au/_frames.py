@@ -164,7 +164,7 @@ def same_columns(a, b):
     """
     if a is b:
         return True
-    if b is None or len(a) != len(b):
+    if b is None:
         return False
     try:
         return bool(a._values._pa_array.equals(b._values._pa_array))

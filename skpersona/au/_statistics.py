@@ -215,14 +215,15 @@ def _row_flags(extras, lengths, width):
 def _sorted(cube, invalid, low, top_value, buf):
     """Each (AU, video) row of cube sorted (NaN last), exactly as a float64 sort gives.
 
-    numpy sorts int32 several times faster than float64, so the sort runs on int32 keys:
+    numpy sorts 32-bit integers several times faster than float64, so the sort runs on
+    uint32 keys:
     a monotone quantisation of each row to 2^k bins (its minimum to its maximum), then
     the frame index. Values that share a bin keep frame order; rows where that order is
     wrong (two different values in one bin, rare) are sorted again as float64.
     """
     n_aus, n, width = cube.shape
     index_bits = max(int(width - 1).bit_length(), 1)
-    bin_bits = 31 - index_bits
+    bin_bits = 32 - index_bits
     if bin_bits < 12:  # very long videos: too few bins, sort the values themselves
         return np.sort(cube, axis=2)
     top = (1 << bin_bits) - 1  # bins 0..top-1 for values, top for NaN and padding
@@ -235,14 +236,15 @@ def _sorted(cube, invalid, low, top_value, buf):
     q = np.subtract(cube, base[:, :, None], out=buf("q", cube.shape))
     q *= scale[:, :, None]
     np.copyto(q, top, where=invalid)
-    keys = buf("keys", cube.shape, np.int32)
+    keys = buf("keys", cube.shape, np.uint32)
     np.copyto(keys, q, casting="unsafe")  # truncation: the floor of q >= 0
-    keys <<= index_bits
-    keys |= np.arange(width, dtype=np.int32)
+    keys <<= np.uint32(index_bits)
+    keys |= np.arange(width, dtype=np.uint32)
     keys.sort(axis=2)
-    keys &= (1 << index_bits) - 1
-    keys += (np.arange(n_aus * n, dtype=np.int32) * width).reshape(n_aus, n, 1)
-    ordered = np.take(cube.ravel(), keys, out=buf("ordered", cube.shape), mode="clip")
+    keys &= np.uint32((1 << index_bits) - 1)
+    rows = (np.arange(n_aus * n, dtype=np.intp) * width).reshape(n_aus, n, 1)
+    index = np.add(keys, rows, out=buf("index", cube.shape, np.intp))
+    ordered = np.take(cube.ravel(), index, out=buf("ordered", cube.shape), mode="clip")
     wrong = np.less(ordered[:, :, 1:], ordered[:, :, :-1],
                     out=buf("wrong", (n_aus, n, width - 1), bool))
     bad = wrong.any(axis=2)
@@ -314,7 +316,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
                                    out=buf("after_gap", (shape[0], shape[1], shape[2] - 1), bool))
         if flags is not None:
             after_gap &= ~new_window[None, :, 1:]
-        a, j, f = np.nonzero(after_gap)
+        a, j, f = np.unravel_index(np.flatnonzero(after_gap), after_gap.shape)
         if a.size:
             first = window_start[j, f + 1] if flags is not None else np.zeros_like(f)
             pending = np.ones(a.size, dtype=bool)
