@@ -6,22 +6,25 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
+from ._memory import check_test_memory
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
+from ._tester import IndependenceTester
 
 _RESULT_COLUMNS = [
     "x",
     "y",
     "conditioning",
     "method",
+    "method_used",
     "n",
     "statistic",
     "pvalue",
@@ -37,13 +40,20 @@ def _auto_methods(discrete, n_samples, conditional):
         return ("chi2", "gsq")
     if n_samples <= AUTO_KCI_MAX_SAMPLES:
         return ("kci", "rcit") if conditional else ("kci", "rcit", "hsic")
-    return ("rcit",) if conditional else ("rcit", "hsic_rff")
+    # Above, exact kernel tests cost O(n^2)-O(n^3): random-feature tests, two implementations.
+    return ("kci_rff", "rcit") if conditional else ("kci_rff", "rcit", "hsic_rff")
 
 
-def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
-    """All tests of one pair; failures are caught and reported, never guessed."""
-    sub = frame
-    if missing == "pairwise":
+def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=None):
+    """All tests of one pair; failures are caught and reported, never guessed.
+
+    Without missing values in the pair's columns the tests run through the shared
+    :class:`IndependenceTester` of each method (columns encoded once, correlation
+    matrix kept); otherwise on the rows left after dropping missing values.
+    """
+    sub = frame[[a, b, *cond]]
+    complete = testers is not None and not sub.isna().any().any()
+    if missing == "pairwise" and not complete:
         sub = sub.dropna()
     rows = []
     for method, seed in zip(methods, seeds):
@@ -52,6 +62,7 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
             "y": b,
             "conditioning": ",".join(cond),
             "method": method,
+            "method_used": "" if method == "auto" else method,
             "n": len(sub),
             "statistic": np.nan,
             "pvalue": np.nan,
@@ -61,15 +72,18 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = independence_test(
-                    sub[a],
-                    sub[b],
-                    sub[list(cond)] if cond else None,
-                    method=method,
-                    random_state=int(seed),
-                    **test_options.get(method, {}),
-                )
-            row.update(statistic=res.statistic, pvalue=res.pvalue)
+                if complete:
+                    res = testers[method].test(a, b, list(cond) or None, random_state=int(seed))
+                else:
+                    res = independence_test(
+                        sub[a],
+                        sub[b],
+                        sub[list(cond)] if cond else None,
+                        method=method,
+                        random_state=int(seed),
+                        **test_options.get(method, {}),
+                    )
+            row.update(statistic=res.statistic, pvalue=res.pvalue, method_used=res.method)
             # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
             notes = dict.fromkeys(str(w.message) for w in caught)
             row["reason"] = " | ".join(notes)
@@ -77,6 +91,14 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
     return rows
+
+
+def _run_chunk(frame, chunk, missing, test_options, testers):
+    return [
+        row
+        for (a, b, cond, methods), seeds in chunk
+        for row in _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers)
+    ]
 
 
 class DependencyScreen(BaseEstimator):
@@ -99,10 +121,15 @@ class DependencyScreen(BaseEstimator):
         Tests to run on every pair. ``"auto"``: for a pair whose variables (and
         conditioning set) are all discrete, ``chi2`` and ``gsq``; otherwise
         ``kci``, ``rcit`` and ``hsic`` up to 1,000 rows (``kci`` and ``rcit`` when
-        conditioning) and ``rcit`` and ``hsic_rff`` above (``rcit`` when
-        conditioning). A list applies the same tests to every pair (inapplicable ones
-        are reported as failed). A dict ``{"continuous": [...], "discrete": [...]}``
-        chooses by pair type.
+        conditioning) and ``kci_rff``, ``rcit`` and ``hsic_rff`` above (``kci_rff``
+        and ``rcit`` when conditioning). A list applies the same tests to every pair
+        (inapplicable ones are reported as failed; ``"auto"`` in a list lets each
+        test choose, see ``method_used``). A dict
+        ``{"continuous": [...], "discrete": [...]}`` chooses by pair type. Before any
+        test runs, dense-kernel tests (conditional ``kci``, ``hsic``, ``hsic_perm``)
+        whose memory estimate exceeds their limit (2 GiB, or
+        ``test_options={"kci": {"max_memory": "16GB"}}``) raise
+        :class:`~skpersona.independence.MemoryLimitError`.
     alpha : float, default=0.05
         Level at which an adjusted p-value means "dependent".
     correction : {"bh", "holm", "none"}, default="bh"
@@ -143,7 +170,8 @@ class DependencyScreen(BaseEstimator):
     Attributes
     ----------
     pvalues_ : DataFrame
-        One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``, ``n``,
+        One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``,
+        ``method_used`` (the test that ran: ``method`` with ``"auto"`` resolved), ``n``,
         ``statistic``, ``pvalue``, ``pvalue_adjusted``, ``dependent`` (nullable
         boolean, missing for failed tests), ``status`` (``"ok"`` or ``"failed"``),
         ``reason`` (why a test failed, or the caveats of one that ran, e.g. a
@@ -283,6 +311,15 @@ class DependencyScreen(BaseEstimator):
             return tuple(chosen)
         return tuple(self.methods)
 
+    @staticmethod
+    def _check_memory(plan, n_samples, options):
+        """Refuse up front (nothing run, nothing allocated) a test over its memory limit."""
+        planned = {(m, bool(cond)) for _, _, cond, methods in plan for m in methods}
+        for method, conditional in sorted(planned):
+            if method in ("hsic", "hsic_perm") or (method == "kci" and conditional):
+                limit = options.get(method, {}).get("max_memory")
+                check_test_memory(method, n_samples, conditional, limit)
+
     def _check_methods(self):
         if isinstance(self.methods, dict):
             listed = [m for v in self.methods.values() for m in (v or [])]
@@ -375,16 +412,22 @@ class DependencyScreen(BaseEstimator):
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
-        iterator = zip(plan, seeds)
+        self._check_memory(plan, n_samples, options)
+        used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
+        data = frame[used]
+        testers = self._testers(data, {m for *_, ms in plan for m in ms}, options)
+        tasks = list(zip(plan, seeds))
+        # One task per pair when running in this process (no copies; progress per pair);
+        # a few chunks per worker otherwise, so the table travels once per chunk.
+        n_workers = effective_n_jobs(self.n_jobs)
+        size = 1 if n_workers == 1 else max(1, -(-len(tasks) // (4 * n_workers)))
+        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         if self.verbose:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(iterator, total=len(plan), desc="DependencyScreen")
+            chunks = tqdm(chunks, desc="DependencyScreen")
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_run_pair)(
-                frame[[a, b, *cond]], a, b, cond, methods, self.missing, s, options
-            )
-            for (a, b, cond, methods), s in iterator
+            delayed(_run_chunk)(data, chunk, self.missing, options, testers) for chunk in chunks
         )
         table = pd.DataFrame([row for rows in results for row in rows])
         if table.empty:
@@ -403,6 +446,18 @@ class DependencyScreen(BaseEstimator):
         self.agreement_ = self._agreement(self.pvalues_)
         self.adjacency_ = self._adjacency(self.agreement_, variables)
         return self
+
+    def _testers(self, data, methods, options):
+        """One :class:`IndependenceTester` per method over the screened table."""
+        testers = {}
+        for method in methods:
+            try:
+                testers[method] = IndependenceTester(
+                    data, method, max_categories=self.max_categories, **options.get(method, {})
+                )
+            except (TypeError, ValueError):
+                return None  # unusable options or table: each pair reports its own error
+        return testers
 
     def _conditioning_sets(self):
         cond = self.conditioning
