@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
+from ..utils._cache_dir import resolve_cache_dir
 from ._inputs import as_text_items, check_texts
 from ._models import DEFAULT_MODEL, load_model, model_identity, resolve_model_name
 
@@ -61,14 +62,21 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         gives all-zero rows, ``"error"`` raises a ValueError naming the rows.
         Items that are neither strings nor missing (numbers, bytes, lists) always
         raise a TypeError naming their row.
-    cache_dir : str, path-like or None, default=None
+    cache_dir : "auto", str, path-like, bool or None, default="auto"
         Folder of an on-disk cache of embeddings (one entry per distinct text,
         model content and parameters; see :class:`skpersona.utils.ArrayCache`);
-        ``~`` is expanded. None: no cache.
+        ``~`` is expanded. ``"auto"`` (or True): the ``embeddings`` folder of the
+        user cache directory (``~/.cache/skpersona/embeddings`` on Linux), moved by
+        ``$SKPERSONA_CACHE_DIR`` and switched off by ``SKPERSONA_CACHE_DIR=off``;
+        resolved at each call, so workers follow their own environment. None or
+        False: no cache. An entry is about 2 KB for 384 dimensions; see
+        :func:`skpersona.utils.cache_info` and :func:`skpersona.utils.clear_cache`.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers when loading the model.
     verbose : bool, default=False
-        Show sentence-transformers' progress bar.
+        Show sentence-transformers' progress bar, and transformers' "Loading
+        weights" bar when a process first loads the model (hidden otherwise, in
+        every worker; transformers' own setting is restored afterwards).
 
     Attributes
     ----------
@@ -120,7 +128,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         "chunk_pooling": [StrOptions({"mean", "max"}), None],
         "chunk_overlap": [Interval(Integral, 0, None, closed="left")],
         "empty": [StrOptions({"embed", "zeros", "error"})],
-        "cache_dir": [str, os.PathLike, None],
+        "cache_dir": [str, os.PathLike, "boolean", None],
         "trust_remote_code": ["boolean"],
         "verbose": ["verbose"],
     }
@@ -137,7 +145,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         chunk_pooling="mean",
         chunk_overlap=0,
         empty="embed",
-        cache_dir=None,
+        cache_dir="auto",
         trust_remote_code=False,
         verbose=False,
     ):
@@ -156,7 +164,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
 
     def get_model(self):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
-        return load_model(self.model_name, self.device, self.trust_remote_code)
+        return load_model(self.model_name, self.device, self.trust_remote_code,
+                          verbose=bool(self.verbose))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -244,8 +253,9 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         result = np.empty((len(texts), self.embedding_dim_), dtype=np.float32)
         missing = list(range(len(texts)))
         cache = keys = None
-        if self.cache_dir is not None:
-            cache = ArrayCache(os.path.expanduser(os.fspath(self.cache_dir)))
+        folder = resolve_cache_dir(self.cache_dir, "embeddings")
+        if folder is not None:
+            cache = ArrayCache(folder)
             keys = self._cache_keys(texts)
             missing = []
             for i, key in enumerate(keys):
@@ -259,8 +269,16 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
             computed = self._compute([texts[i] for i in missing])
             result[missing] = computed
             if cache is not None:
-                for row, i in enumerate(missing):
-                    cache.save(keys[i], {"embedding": computed[row]})
+                try:
+                    for row, i in enumerate(missing):
+                        cache.save(keys[i], {"embedding": computed[row]})
+                except OSError as exc:
+                    if self.cache_dir not in ("auto", True):
+                        raise
+                    # The default cache is a convenience: an unwritable one is no error.
+                    warnings.warn(f"Embeddings are not cached: cannot write to {folder} "
+                                  f"({exc}). Set SKPERSONA_CACHE_DIR to a writable folder, "
+                                  "or cache_dir=None.", RuntimeWarning, stacklevel=3)
         return result
 
     def _compute(self, texts):
