@@ -8,6 +8,9 @@ import pandas as pd
 
 _AU_COLUMN = re.compile(r"^AU\d+$")
 
+#: A time step longer than this many typical steps is a gap (frames dropped or lost).
+GAP_STEPS = 1.5
+
 #: Conventional activation thresholds per intensity scale (``threshold="auto"``).
 AUTO_THRESHOLDS = {"0-5": 1.0, "0-1": 0.5}
 
@@ -18,15 +21,21 @@ def au_columns(table):
 
 
 def scale_max(scale):
-    """Upper end of an intensity scale string such as ``"0-5"``."""
+    """Upper end of an intensity scale string such as ``"0-5"``.
+
+    The scale must read ``"<low>-<high>"`` with finite numbers and ``high > low``
+    (``"0-0"`` or ``"5-0"`` are refused: no threshold can be placed on them).
+    """
     try:
-        low, high = str(scale).split("-")
-        return float(high)
-    except ValueError as exc:
+        low, high = (float(part) for part in str(scale).split("-"))
+    except ValueError:
+        low = high = None
+    if low is None or not (np.isfinite(low) and np.isfinite(high) and high > low):
         raise ValueError(
-            f"Unknown AU intensity scale {scale!r}; expected a range like '0-5' or '0-1' "
-            "in frame_table.attrs['au_scale']."
-        ) from exc
+            f"Invalid AU intensity scale {scale!r}: expected '<low>-<high>' with high > low, "
+            "like '0-5' (OpenFace) or '0-1' (py-feat), in au_scale or frame_table.attrs['au_scale']."
+        )
+    return high
 
 
 def table_scale(table, default=None):
@@ -126,3 +135,22 @@ def object_column(items):
     for i, item in enumerate(items):
         out[i, 0] = item
     return out
+
+
+def typical_step(times):
+    """Median positive step of a non-decreasing time axis (1.0 when it has none)."""
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if steps.size else 1.0
+
+
+def numeric_column(table, column, index=None):
+    """A table column as float64, with an error naming the video and column if it is not numeric."""
+    try:
+        return np.asarray(pd.to_numeric(table[column], errors="raise"), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        where = "" if index is None else f"Video {index}: "
+        raise ValueError(
+            f"{where}column {column!r} must be numeric ({exc}). Convert it with "
+            f"pd.to_numeric(table[{column!r}]) or drop the column."
+        ) from exc

@@ -1,29 +1,44 @@
-"""Keyframe selection and windows of frames around each keyframe."""
+"""Keyframe selection and windows of frames around each keyframe, in time."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._facs import au_label
-from ._frames import as_frame_tables, au_columns, object_column
+from ._frames import (
+    GAP_STEPS,
+    as_frame_tables,
+    au_columns,
+    numeric_column,
+    object_column,
+    typical_step,
+)
 
 
-def _activity(values):
-    """Per-frame AU change: Euclidean norm of the difference to the previous frame."""
-    filled = np.where(np.isnan(values), 0.0, values)
-    change = np.zeros(len(values))
-    if len(values) > 1:
-        diff = np.diff(filled, axis=0)
-        change[1:] = np.sqrt((diff * diff).sum(axis=1))
-    return change
+def _smooth(times, values, width):
+    """Triangular smoothing in time: sum_j values_j * max(0, 1 - |t_i - t_j| / width).
+
+    Prefix sums over the sorted times make it O(n log n) whatever the width, so a
+    huge window allocates nothing beyond a few arrays of the video's length.
+    """
+    t = times - times[0]
+    mass = np.concatenate([[0.0], np.cumsum(values)])
+    moment = np.concatenate([[0.0], np.cumsum(values * t)])
+    lo = np.searchsorted(t, t - width, side="right")
+    mid = np.searchsorted(t, t, side="right")
+    hi = np.searchsorted(t, t + width, side="left")
+    left_mass, left_moment = mass[mid] - mass[lo], moment[mid] - moment[lo]
+    right_mass, right_moment = mass[hi] - mass[mid], moment[hi] - moment[mid]
+    left = left_mass - (t * left_mass - left_moment) / width
+    right = right_mass - (right_moment - t * right_mass) / width
+    return np.maximum(left + right, 0.0)
 
 
-def _peaks(score, n, min_distance):
-    """Up to n frame indices of the highest scores, at least min_distance apart."""
-    order = np.argsort(-score, kind="stable")
-    taken = np.zeros(len(score), dtype=bool)
+def _separated(times, order, n, distance):
+    """Up to n of the candidate rows (in priority order), pairwise more than distance apart."""
+    taken = np.zeros(len(times), dtype=bool)
     picks = []
     for idx in order:
         if taken[idx]:
@@ -31,37 +46,63 @@ def _peaks(score, n, min_distance):
         picks.append(idx)
         if len(picks) == n:
             break
-        taken[max(0, idx - min_distance + 1): idx + min_distance] = True
+        lo = np.searchsorted(times, times[idx] - distance, side="left")
+        hi = np.searchsorted(times, times[idx] + distance, side="right")
+        taken[lo:hi] = True
     return np.sort(np.asarray(picks, dtype=np.int64))
 
 
 class KeyframeWindows(TransformerMixin, BaseEstimator):
-    """Keep windows of frames around keyframes of each video.
+    """Keep windows of frames around keyframes of each video, measured in time.
 
     As in AU-text fusion for interview videos, the AUs are summarised over
     short windows around the moments where the face changes most, instead of
-    every frame. Keyframes are the frames of largest AU activity change
-    (Euclidean norm of the frame-to-frame difference of the AU vector,
-    smoothed by a triangular kernel the width of a window), kept at least one window apart; or frames
-    spread uniformly.
+    every frame. Keyframes are the frames of largest AU activity (Euclidean
+    norm of the change of the AU vector since the previous frame, smoothed by
+    a triangular kernel the width of a window), kept more than one window
+    apart; or frames spread uniformly in time.
+
+    Time is read from the table, not from row positions: the ``frame`` column
+    (video frame numbers) or, with ``half_window_seconds``, the ``timestamp``
+    column (seconds). Lost tracking is never activity: rows whose AUs are all
+    NaN, whose ``success`` is false or whose ``confidence`` is below
+    ``min_confidence`` never become keyframes, and no change is measured
+    across them or across a jump in time (dropped frames, a step longer than
+    1.5 typical steps).
 
     Parameters
     ----------
     n_keyframes : int, default=5
-        Keyframes per video (fewer when the video is short).
+        Keyframes per video (fewer when the video is short: at most one per
+        window length of video).
     half_window : int, default=7
-        Frames kept on each side of a keyframe (a window has
-        ``2 * half_window + 1`` frames).
+        Video frames kept on each side of a keyframe, counted on the ``frame``
+        column (a window spans ``2 * half_window + 1`` frames of video, fewer
+        rows when frames were dropped or sampled). Without a ``frame`` column,
+        frames are counted on the ``timestamp`` column in units of its typical
+        step, else on row positions.
+    half_window_seconds : float or None, default=None
+        When set, windows are ``keyframe time +- half_window_seconds`` on the
+        ``timestamp`` column (seconds) and ``half_window`` is not used; every
+        table then needs a ``timestamp`` column.
     method : {"activity", "uniform"}, default="activity"
     aus : list of str or None, default=None
         AUs whose change defines activity; None uses every AU column.
+    min_confidence : float or None, default=None
+        Rows whose ``confidence`` is below it count as lost tracking; they are
+        kept in the windows with ``success`` set to False, so that
+        :class:`AUStatistics` skips them too.
 
     Notes
     -----
     The output is an (n_videos, 1) object array of frame tables, one per input
-    video, holding the kept frames in time order plus a ``keyframe`` column
-    (0 .. n_keyframes-1, the window each frame belongs to). ``attrs`` are kept.
-    A video with no frame stays empty.
+    video, holding the kept frames in time order plus a ``keyframe`` column:
+    the window each frame belongs to, 0 .. k-1 in temporal order. Windows
+    never overlap and never reach outside the video; a video no longer than
+    one window is kept whole as window 0. A video with no frame, or with
+    tracking lost in every frame, comes out empty. ``attrs`` are kept. A table
+    must hold one face (one ``face_id``); keep one first, e.g.
+    ``table[table.face_id == 0]``.
 
     Examples
     --------
@@ -71,20 +112,29 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
     >>> out = KeyframeWindows(n_keyframes=1, half_window=2).fit_transform([video])
     >>> out.shape, out[0, 0]["AU12"].tolist()
     ((1, 1), [0.0, 0.0, 1.0, 1.0, 1.0])
+    >>> timed = video.assign(timestamp=np.arange(100) / 25)  # 25 frames per second
+    >>> out = KeyframeWindows(n_keyframes=1, half_window_seconds=0.2).fit_transform([timed])
+    >>> out[0, 0]["timestamp"].round(2).tolist()
+    [1.8, 1.84, 1.88, 1.92, 1.96, 2.0, 2.04, 2.08, 2.12, 2.16, 2.2]
     """
 
     _parameter_constraints = {
         "n_keyframes": [Interval(Integral, 1, None, closed="left")],
         "half_window": [Interval(Integral, 0, None, closed="left")],
+        "half_window_seconds": [Interval(Real, 0, None, closed="left"), None],
         "method": [StrOptions({"activity", "uniform"})],
         "aus": ["array-like", None],
+        "min_confidence": [Interval(Real, None, None, closed="neither"), None],
     }
 
-    def __init__(self, n_keyframes=5, half_window=7, method="activity", aus=None):
+    def __init__(self, n_keyframes=5, half_window=7, half_window_seconds=None,
+                 method="activity", aus=None, min_confidence=None):
         self.n_keyframes = n_keyframes
         self.half_window = half_window
+        self.half_window_seconds = half_window_seconds
         self.method = method
         self.aus = aus
+        self.min_confidence = min_confidence
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -106,25 +156,98 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
     def _aus(self):
         return None if self.aus is None else [au_label(a) for a in self.aus]
 
-    def keyframes(self, table):
-        """Row positions of the keyframes of one frame table."""
+    def _time(self, table, index):
+        """Time of each row and the half-width of a window, in the same unit."""
         n = len(table)
-        if n == 0:
-            return np.empty(0, dtype=np.int64)
-        width = 2 * self.half_window + 1
-        k = min(self.n_keyframes, max(1, n // width))
-        if self.method == "uniform":
-            centres = (np.arange(k) + 0.5) * n / k
-            return np.unique(np.floor(centres).astype(np.int64))
+        if self.half_window_seconds is not None:
+            if "timestamp" not in table:
+                raise ValueError(
+                    f"Video {index} has no 'timestamp' column, but half_window_seconds="
+                    f"{self.half_window_seconds} asks for windows in seconds. Read the file with "
+                    "read_openface / read_fex (they give timestamps), or count windows in frames "
+                    "with half_window and half_window_seconds=None."
+                )
+            column, times = "timestamp", numeric_column(table, "timestamp", index)
+            half = float(self.half_window_seconds)
+        elif "frame" in table:
+            column, times = "frame", numeric_column(table, "frame", index)
+            half = float(self.half_window)
+        elif "timestamp" in table:
+            column, times = "timestamp", numeric_column(table, "timestamp", index)
+            times = times / typical_step(times)  # in frames
+            half = float(self.half_window)
+        else:
+            return np.arange(n, dtype=float), float(self.half_window)
+        if not np.isfinite(times).all() or (np.diff(times) < 0).any():
+            raise ValueError(
+                f"Video {index}: the {column!r} column must be finite and non-decreasing (rows "
+                f"in time order). Sort the table by time (table.sort_values({column!r})) and drop "
+                "rows without a time."
+            )
+        return times, half
+
+    def _lost(self, table, values, index):
+        """Rows where tracking failed: all AUs NaN, success false, low confidence."""
+        lost = np.isnan(values).all(axis=1) if values.shape[1] else np.zeros(len(table), bool)
+        if "success" in table:
+            lost |= ~(numeric_column(table, "success", index) > 0.5)
+        if self.min_confidence is not None and "confidence" in table:
+            lost |= ~(numeric_column(table, "confidence", index) >= self.min_confidence)
+        return lost
+
+    def _plan(self, table, index=0):
+        """Keyframe rows, the [start, stop) row range of each window, and the lost rows."""
+        n = len(table)
+        if "face_id" in table and table["face_id"].nunique(dropna=True) > 1:
+            raise ValueError(
+                f"Video {index} holds several faces (face_id {sorted(table['face_id'].dropna().unique())[:5]}); "
+                "keyframes follow one face. Keep one first, e.g. table[table.face_id == 0]."
+            )
         aus = self._aus()
         cols = aus if aus is not None else au_columns(table)
         values = table.reindex(columns=cols).to_numpy(dtype=float, na_value=np.nan)
-        score = _activity(values)
-        if width > 1:  # triangular smoothing: sustained change wins, peaks stay centred
-            kernel = self.half_window + 1.0 - np.abs(np.arange(-self.half_window,
-                                                               self.half_window + 1))
-            score = np.convolve(score, kernel / kernel.sum(), mode="same")
-        return _peaks(score, k, width)
+        lost = self._lost(table, values, index)
+        empty = np.empty(0, dtype=np.int64)
+        if n == 0 or lost.all():
+            return empty, empty, empty, lost
+        times, half = self._time(table, index)
+        step = typical_step(times)
+        span = times[-1] - times[0] + step  # the stretch of video the rows cover
+        length = 2.0 * half + step  # the stretch one window covers
+        ok = np.flatnonzero(~lost)
+        if span <= length:  # no longer than a window: keep it whole
+            k = 1
+        else:
+            k = min(self.n_keyframes, max(1, int(np.floor(span / length + 1e-9))))
+        if self.method == "uniform":
+            centres = times[0] + (np.arange(k) + 0.5) * span / k
+            after = np.clip(np.searchsorted(times[ok], centres), 0, len(ok) - 1)
+            before = np.maximum(after - 1, 0)
+            # the nearer of the two tracked rows around each centre
+            near = np.where(np.abs(times[ok][before] - centres)
+                            <= np.abs(times[ok][after] - centres), before, after)
+            keys = _separated(times, ok[near], k, 2.0 * half)
+        else:
+            change = np.zeros(n)
+            if len(ok) > 1:
+                diff = np.diff(values[ok], axis=0)
+                norm = np.sqrt(np.nansum(diff * diff, axis=1))
+                adjacent = np.diff(times[ok]) <= GAP_STEPS * step  # no gap between the two rows
+                change[ok[1:]] = np.where(adjacent, norm, 0.0)
+            score = _smooth(times, change, half + step)
+            score[lost] = -np.inf  # a lost frame is never a keyframe
+            order = np.argsort(-score, kind="stable")[: len(ok)]
+            keys = _separated(times, order, k, 2.0 * half)
+        if span <= length:
+            return keys[:1], np.array([0]), np.array([n]), lost
+        starts = np.searchsorted(times, times[keys] - half, side="left")
+        stops = np.searchsorted(times, times[keys] + half, side="right")
+        starts[1:] = np.maximum(starts[1:], stops[:-1])  # rounding never makes windows overlap
+        return keys, starts, stops, lost
+
+    def keyframes(self, table):
+        """Row positions of the keyframes of one frame table, in time order."""
+        return self._plan(table)[0]
 
     def transform(self, X):
         """Keep the windows around the keyframes of each video.
@@ -136,21 +259,19 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_videos, 1), dtype=object
-            One frame table per video.
+            One frame table per video, with a ``keyframe`` column (window id).
         """
         tables = as_frame_tables(X)
         out = []
-        for table in tables:
-            keys = self.keyframes(table)
-            n = len(table)
-            owner = np.full(n, -1, dtype=np.int64)
-            # Later windows never overwrite earlier ones (they are one window apart).
-            for w, key in enumerate(keys[::-1]):
-                lo, hi = max(0, key - self.half_window), min(n, key + self.half_window + 1)
-                owner[lo:hi] = len(keys) - 1 - w
-            keep = np.flatnonzero(owner >= 0)
+        for i, table in enumerate(tables):
+            _, starts, stops, lost = self._plan(table, i)
+            rows = [np.arange(a, b) for a, b in zip(starts, stops, strict=True)]
+            keep = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
             part = table.iloc[keep].reset_index(drop=True)
-            part["keyframe"] = owner[keep]
+            part["keyframe"] = np.repeat(np.arange(len(rows), dtype=np.int64),
+                                         np.asarray([len(r) for r in rows], dtype=np.int64))
+            if self.min_confidence is not None and "confidence" in table:
+                part["success"] = ~lost[keep]
             part.attrs = dict(table.attrs)
             out.append(part)
         return object_column(out)

@@ -14,6 +14,7 @@ _OPENFACE_C = re.compile(r"^AU(\d+)_c$")
 _AU_COLUMN = re.compile(r"^AU(\d+)$")
 _IMOTIONS = re.compile(r"^AU(\d+) Evidence$")
 _FAILED = ("drop", "nan", "keep")
+_CLOCK = r"(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)"  # py-feat 2.1 writes approx_time as "MM:SS"
 
 
 def _check_failed(failed):
@@ -70,7 +71,9 @@ def read_openface(path, failed="drop", min_confidence=None):
     pandas.DataFrame
         Frame table: ``frame``, ``timestamp`` (s), ``face_id`` (when present),
         ``confidence``, ``success``, the ``AUxx`` intensities, then the
-        ``AUxx_present`` columns.
+        ``AUxx_present`` columns. Files of OpenFace's image mode
+        (``FaceLandmarkImg``: a ``face`` column, no ``frame``) describe one
+        image: ``face`` becomes ``face_id`` and every row gets ``frame`` 0.
 
     Examples
     --------
@@ -95,6 +98,10 @@ def read_openface(path, failed="drop", min_confidence=None):
             "with -aus, or read py-feat output with read_fex."
         )
     table = pd.DataFrame(index=raw.index)
+    if "face" in raw and "face_id" not in raw:  # image mode: "face, confidence, ..."
+        raw = raw.rename(columns={"face": "face_id"})
+        if "frame" not in raw:
+            table["frame"] = np.zeros(len(raw), dtype=np.int64)  # all faces are in one image
     for column in ("frame", "timestamp", "face_id", "confidence"):
         if column in raw:
             table[column] = raw[column].to_numpy()
@@ -109,7 +116,24 @@ def read_openface(path, failed="drop", min_confidence=None):
     return _finish(table, au_cols, ok, failed, "0-5", "openface", path)
 
 
-def read_fex(path_or_fex, failed="drop"):
+def _clock_seconds(values):
+    """Seconds from py-feat's ``approx_time``: numbers, or "MM:SS" / "HH:MM:SS" strings.
+
+    Returns None when a value is neither (the caller falls back to other columns).
+    """
+    series = pd.Series(values)
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(dtype=float)
+    parts = series.astype(str).str.strip().str.fullmatch(_CLOCK)
+    if not parts.all():
+        return None
+    pieces = series.astype(str).str.strip().str.extract(_CLOCK)
+    hours = pd.to_numeric(pieces[0], errors="coerce").fillna(0.0)
+    return (hours * 3600 + pieces[1].astype(float) * 60 + pieces[2].astype(float)).to_numpy()
+
+
+def read_fex(path_or_fex, failed="drop", fps=None):
     """Read py-feat output (a ``Fex`` or a CSV that py-feat wrote) into a frame table.
 
     py-feat's AU columns (``AU01``, ...) are detection probabilities in [0, 1]
@@ -123,13 +147,20 @@ def read_fex(path_or_fex, failed="drop"):
         the ``Fex`` itself.
     failed : {"drop", "nan", "keep"}, default="drop"
         Rows without a face: drop them or keep them (their AUs are NaN).
+    fps : float or None, default=None
+        Frame rate of the video. When given, ``timestamp = frame / fps``
+        (exact); otherwise it is read from ``approx_time``.
 
     Returns
     -------
     pandas.DataFrame
-        Frame table: ``frame``, ``timestamp`` (py-feat's ``approx_time`` when
-        present), ``face_id`` (py-feat's ``Identity`` codes, when present),
-        ``confidence`` (``FaceScore``), ``success``, then the ``AUxx`` columns.
+        Frame table: ``frame``, ``timestamp`` in seconds (``frame / fps``;
+        else py-feat's ``approx_time``, numbers or "MM:SS" strings - py-feat
+        2.1 writes whole seconds, so ``attrs["timestamp_resolution"] == 1.0``
+        then; else a ``timestamp`` column; none when neither parses),
+        ``face_id`` (py-feat's ``Identity`` codes 0, 1, ...; NaN where the
+        identity is missing), ``confidence`` (``FaceScore``), ``success``, then
+        the ``AUxx`` columns.
 
     Examples
     --------
@@ -156,14 +187,25 @@ def read_fex(path_or_fex, failed="drop"):
             f"{where} has no AU columns (AU01, AU02, ...). Is it py-feat output? OpenFace "
             "files are read with read_openface."
         )
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}.")
     table = pd.DataFrame(index=raw.index)
     table["frame"] = (raw["frame"].to_numpy() if "frame" in raw else np.arange(len(raw)))
-    for src in ("approx_time", "timestamp"):
-        if src in raw:
-            table["timestamp"] = raw[src].to_numpy(dtype=float)
-            break
+    resolution = None
+    if fps is not None:
+        table["timestamp"] = table["frame"].to_numpy(dtype=float) / float(fps)
+    else:
+        for src in ("approx_time", "timestamp"):
+            seconds = _clock_seconds(raw[src]) if src in raw else None
+            if seconds is not None:
+                table["timestamp"] = seconds
+                clock = src == "approx_time" and not pd.api.types.is_numeric_dtype(raw[src])
+                whole = clock and np.array_equal(seconds, np.floor(seconds))
+                resolution = 1.0 if whole else None
+                break
     if "Identity" in raw:
-        table["face_id"] = pd.factorize(raw["Identity"])[0]
+        codes = pd.factorize(raw["Identity"])[0]  # -1 where missing
+        table["face_id"] = np.where(codes >= 0, codes, np.nan)
     if "FaceScore" in raw:
         table["confidence"] = raw["FaceScore"].to_numpy(dtype=float)
     au_cols = list(au_map.values())
@@ -173,6 +215,10 @@ def read_fex(path_or_fex, failed="drop"):
     if "input" in raw and raw["input"].nunique() == 1:
         table.attrs["input"] = str(raw["input"].iloc[0])
     out = _finish(table, au_cols, ok, failed, "0-1", "py-feat", path)
+    if "input" in table.attrs:
+        out.attrs["input"] = table.attrs["input"]
+    if resolution is not None:
+        out.attrs["timestamp_resolution"] = resolution
     return out
 
 

@@ -4,12 +4,13 @@ import re
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._facs import CO_ACTIVATIONS, au_label, co_activation_name
-from ._frames import as_frame_tables, au_columns, resolve_threshold, table_scale
+from ._frames import GAP_STEPS, as_frame_tables, au_columns, resolve_threshold, scale_max
 
 #: Statistics computed by default, one column per AU and statistic.
 DEFAULT_STATISTICS = (
@@ -18,6 +19,7 @@ DEFAULT_STATISTICS = (
 )
 _NAMED = {"mean", "std", "min", "max", "active_rate", "active_mean", "onsets",
           "onset_rate", "burst_mean"}
+_AU_NAME = re.compile(r"^AU\d+$")
 _PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
 _CHUNK_ELEMENTS = 1 << 22  # padded cells per chunk (about 32 MiB of float64)
 
@@ -38,46 +40,152 @@ def _check_statistics(statistics):
     return stats
 
 
-def _blocks(tables, aus):
-    """The (n_frames, n_aus) float array of each table (views where possible)."""
-    blocks, lengths = [], np.empty(len(tables), dtype=np.int64)
-    layouts = {}  # column tuple -> positions of the AUs (-1 when absent)
+_EXTRAS = ("keyframe", "time", "success")  # per-row columns read besides the AUs
+
+
+def _layout(columns, aus, index):
+    """Positions of the AUs (-1 when absent) and of the extra columns in one column layout."""
+    labels = {}
+    for pos, column in enumerate(columns):
+        if isinstance(column, str) and _AU_NAME.match(column):
+            label = au_label(column)
+            if label in labels:
+                raise ValueError(
+                    f"Video {index} has AU {label} twice (columns {columns[labels[label]]!r} and "
+                    f"{column!r}). Keep one column per AU (AU6 and AU06 are the same AU)."
+                )
+            labels[label] = pos
+    duplicated = sorted({str(c) for c in columns if list(columns).count(c) > 1}
+                        & {"keyframe", "frame", "timestamp", "success"})
+    if duplicated:
+        raise ValueError(f"Video {index} has duplicate columns {duplicated}; keep one of each.")
+    names = list(columns)
+    time = "frame" if "frame" in names else "timestamp" if "timestamp" in names else None
+    extras = [names.index(c) if c in names else -1 for c in ("keyframe", time, "success")]
+    return np.array([labels.get(a, -1) for a in aus]), np.array(extras)
+
+
+def _as_float(table, positions, index):
+    """The columns at positions (-1: absent, NaN) of a table as one float64 array."""
+    present = positions >= 0
+    try:  # one numeric block: avoids pandas' per-column work
+        block = table.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        block = None
+    if block is None:
+        block = np.full((len(table), table.shape[1]), np.nan)
+        for pos in np.unique(positions[present]):
+            try:
+                block[:, pos] = pd.to_numeric(table.iloc[:, pos], errors="raise")
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"Video {index}: column {table.columns[pos]!r} holds non-numeric values "
+                    f"({exc}). AU intensities, frame, timestamp, keyframe and success must be "
+                    "numbers; convert them with pd.to_numeric or drop the rows."
+                ) from exc
+    if present.all():
+        same = len(positions) == block.shape[1] and (positions == np.arange(len(positions))).all()
+        return block if same else block[:, positions]
+    out = np.full((block.shape[0], len(positions)), np.nan)
+    out[:, present] = block[:, positions[present]]
+    return out
+
+
+def _extract(tables, aus):
+    """Each table's (n_frames, n_aus) AU array, and its extra columns when it has any."""
+    blocks, extras = [], []
+    lengths = np.empty(len(tables), dtype=np.int64)
+    layouts = {}  # column tuple -> (AU positions, extra positions)
     for i, table in enumerate(tables):
         key = tuple(table.columns)
-        positions = layouts.get(key)
-        if positions is None:
-            positions = layouts[key] = table.columns.get_indexer(aus)
-        if (positions >= 0).all():
-            try:  # one numeric block: avoids pandas' per-call column lookup
-                block = table.to_numpy(dtype=np.float64, na_value=np.nan)
-                if block.shape[1] != len(positions) or (positions != np.arange(len(positions))).any():
-                    block = block[:, positions]
-            except (TypeError, ValueError):
-                block = table.iloc[:, positions].to_numpy(dtype=np.float64, na_value=np.nan)
+        layout = layouts.get(key)
+        if layout is None:
+            layout = layouts[key] = _layout(key, aus, i)
+        au_pos, extra_pos = layout
+        if (extra_pos < 0).all():
+            blocks.append(_as_float(table, au_pos, i))
+            extras.append(None)
         else:
-            block = table.reindex(columns=aus).to_numpy(dtype=np.float64, na_value=np.nan)
-        blocks.append(block)
-        lengths[i] = block.shape[0]
-    return blocks, lengths
+            both = _as_float(table, np.concatenate([au_pos, extra_pos]), i)
+            blocks.append(both[:, : len(aus)])
+            extras.append(both[:, len(aus):])
+        lengths[i] = len(table)
+    return blocks, extras, lengths
 
 
 def _chunks(lengths, budget):
     """Group videos (sorted by length) so each padded chunk holds <= budget cells."""
     order = np.argsort(lengths, kind="stable")
-    chunks, start = [], 0
-    n = len(order)
+    sizes = np.maximum(lengths[order], 1)
+    chunks, start, n = [], 0, len(order)
     while start < n:
-        stop = start + 1
-        while stop < n and (stop + 1 - start) * max(lengths[order[stop]], 1) <= budget:
-            stop += 1
+        # Sorted lengths: the chunk's padded size is its count times its last length.
+        count = np.arange(1, n - start + 1)
+        fits = np.flatnonzero(count * sizes[start:] <= budget)
+        stop = start + (int(fits[-1]) + 1 if fits.size else 1)
         chunks.append(order[start:stop])
         start = stop
     return chunks
 
 
+def _gather(parts, lengths, width):
+    """Stack per-video (n_i, c) arrays into a (c, n_videos, width) array padded with NaN."""
+    long = np.concatenate(parts) if parts else np.empty((0, 0))
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    frames = np.arange(width)
+    inside = frames[None, :] < lengths[:, None]
+    rows = np.where(inside, offsets[:, None] + frames[None, :], 0)
+    cube = long.T[:, rows] if len(long) else np.full((long.shape[1], len(lengths), width), np.nan)
+    cube[:, ~inside] = np.nan
+    return cube, inside
+
+
+def _row_flags(extras, lengths, width, inside):
+    """Per-row tracking, window starts and run breaks of one chunk, from its extra columns.
+
+    Returns ``ok`` (tracking succeeded), ``window_start`` (row index where each row's
+    window begins) and ``cut`` (a run of active frames cannot continue into this row:
+    first row of a window, or a jump in time).
+    """
+    n, frames = len(lengths), np.arange(width)
+    if all(e is None for e in extras):
+        return None, np.zeros((n, width), dtype=np.int64), None
+    parts = [e if e is not None else np.full((ln, 3), np.nan) for e, ln in zip(extras, lengths,
+                                                                              strict=True)]
+    window, time, success = _gather(parts, lengths, width)[0]
+    ok = np.isnan(success) | (success > 0.5)
+    ok &= inside
+    new_window = np.ones((n, width), dtype=bool)
+    new_window[:, 1:] = window[:, 1:] != window[:, :-1]
+    new_window[:, 1:] &= ~(np.isnan(window[:, 1:]) & np.isnan(window[:, :-1]))
+    window_start = np.maximum.accumulate(np.where(new_window, frames, 0), axis=1)
+    cut = new_window.copy()
+    if width > 1:
+        steps = np.diff(time, axis=1)
+        positive = np.where(steps > 0, steps, np.inf)  # typical step: median of positive steps
+        positive.sort(axis=1)
+        n_positive = np.isfinite(positive).sum(axis=1)
+        mid = np.maximum(n_positive - 1, 0)
+        lo = np.take_along_axis(positive, (mid // 2)[:, None], axis=1)[:, 0]
+        hi = np.take_along_axis(positive, ((mid + 1) // 2)[:, None], axis=1)[:, 0]
+        typical = np.where(n_positive > 0, (lo + hi) / 2, np.inf)
+        cut[:, 1:] |= (steps > GAP_STEPS * typical[:, None]) | (steps < 0)
+    return ok, window_start, cut
+
+
 def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None,
-                     co_activations=(), chunk_elements=_CHUNK_ELEMENTS):
+                     co_activations=(), chunk_elements=_CHUNK_ELEMENTS, infer_thresholds=None):
     """Compute per-video statistics of AU columns (the engine of AUStatistics).
+
+    Rows are frames in time order. A ``keyframe`` column (as written by
+    :class:`KeyframeWindows`) splits a table into windows; a ``frame`` (else
+    ``timestamp``) column shows jumps in time; ``success`` marks lost tracking.
+    Frames with NaN intensity or failed tracking are left out of every
+    statistic. Onsets and active runs are counted within each window, never
+    across its border; a run of active frames ends at lost tracking or a jump
+    in time, but an onset is only counted where the AU is seen turning on: the
+    AU inactive at the last tracked frame before, or the first tracked frame
+    of a window. Counts are then pooled over the windows of a video.
 
     Parameters
     ----------
@@ -86,9 +194,13 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
         AU columns, in output order; missing columns give NaN statistics.
     statistics : sequence of str
     thresholds : ndarray of shape (n_videos,)
-        Absolute activation threshold of each video (its own scale).
+        Absolute activation threshold of each video (its own scale); NaN
+        means: infer the scale from the values (see ``infer_thresholds``).
     co_activations : sequence of tuple of str
         AU combinations whose joint activation rate is added.
+    infer_thresholds : tuple of float or None
+        Thresholds on the 0-1 and the 0-5 scale, used for videos whose
+        threshold is NaN: the 0-5 one when any finite value exceeds 1.
 
     Returns
     -------
@@ -98,7 +210,7 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
     """
     stats = list(statistics)
     n_videos, n_aus, n_stats = len(tables), len(aus), len(stats)
-    blocks, lengths = _blocks(tables, aus)
+    blocks, extras, lengths = _extract(tables, aus)
     if thresholds is None:
         thresholds = np.full(n_videos, 0.5)
     thresholds = np.asarray(thresholds, dtype=float)
@@ -111,13 +223,21 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
     budget = max(chunk_elements // max(n_aus, 1), 1)
     for chunk in _chunks(lengths, budget):
         n_c = len(chunk)
-        max_len = int(lengths[chunk].max()) if n_c else 0
-        if max_len == 0:
+        width = int(lengths[chunk].max()) if n_c else 0
+        if width == 0 or n_aus == 0:
             continue
-        # Padded cube (video, AU, frame); NaN marks padding and missing values.
-        cube = np.full((n_c, n_aus, max_len), np.nan)
-        for j, video in enumerate(chunk):
-            cube[j, :, : lengths[video]] = blocks[video].T
+        # Padded cube (AU, video, frame); NaN marks padding, missing values and lost tracking.
+        cube, inside = _gather([blocks[v] for v in chunk], lengths[chunk], width)
+        ok, window_start, cut = _row_flags([extras[v] for v in chunk], lengths[chunk], width,
+                                           inside)
+        if ok is not None and not ok[inside].all():
+            cube[:, ~ok] = np.nan
+        if np.isinf(cube).any():
+            a, j, f = np.argwhere(np.isinf(cube))[0]
+            raise ValueError(
+                f"Video {chunk[j]}: {aus[a]} is infinite at row {f}. AU intensities must be "
+                "finite; mark frames without a face with NaN."
+            )
         valid = ~np.isnan(cube)
         count = valid.sum(axis=2)
         has = count > 0
@@ -132,8 +252,9 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
             dev[~valid] = 0.0
             res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
             del dev
-        if "max" in stats:  # fmax/fmin skip NaN
-            res["max"] = np.fmax.reduce(cube, axis=2)
+        top = np.fmax.reduce(cube, axis=2)  # fmax/fmin skip NaN
+        if "max" in stats:
+            res["max"] = top
         if "min" in stats:
             res["min"] = np.fmin.reduce(cube, axis=2)
         if percentiles:
@@ -147,10 +268,30 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
                 v_high = np.take_along_axis(ordered, high[:, :, None], axis=2)[:, :, 0]
                 res[name] = v_low + frac * (v_high - v_low)
         if need_active:
-            thr = thresholds[chunk][:, None, None]
-            active = cube >= thr  # False on NaN
+            thr = thresholds[chunk]
+            if infer_thresholds is not None and np.isnan(thr).any():
+                above = np.fmax.reduce(top, axis=0) > 1.0  # any value above 1: the 0-5 scale
+                thr = np.where(np.isnan(thr), np.where(above, infer_thresholds[1],
+                                                       infer_thresholds[0]), thr)
+            active = cube >= thr[None, :, None]  # False on NaN
             n_active = active.sum(axis=2)
-            onsets = (active[:, :, :1]).sum(axis=2) + (active[:, :, 1:] & ~active[:, :, :-1]).sum(axis=2)
+            # A run starts where the previous row was not an active row of the same run.
+            continued = np.zeros_like(active)
+            continued[:, :, 1:] = active[:, :, :-1]
+            if cut is not None:
+                continued &= ~cut[None]
+            n_runs = (active & ~continued).sum(axis=2)
+            if ok is None and count.sum() == n_aus * lengths[chunk].sum():
+                onsets = n_runs  # nothing lost and one window: every run is an onset
+            else:
+                # The last tracked row before each row, in the same window: code 2 * row + active.
+                code = np.where(valid, 2 * np.arange(width, dtype=np.int32) + active, -1)
+                np.maximum.accumulate(code, axis=2, out=code)
+                previous = np.full_like(code, -1)
+                previous[:, :, 1:] = code[:, :, :-1]
+                seen_on = (previous >= 0) & (previous % 2 == 1) & (
+                    previous // 2 >= window_start[None])
+                onsets = (active & ~seen_on).sum(axis=2)
             if "active_rate" in stats:
                 res["active_rate"] = n_active / safe_count
             if "active_mean" in stats:
@@ -161,16 +302,16 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
             if "onset_rate" in stats:
                 res["onset_rate"] = onsets / safe_count
             if "burst_mean" in stats:
-                res["burst_mean"] = np.where(onsets > 0, n_active / np.maximum(onsets, 1), 0.0)
+                res["burst_mean"] = np.where(n_runs > 0, n_active / np.maximum(n_runs, 1), 0.0)
             for k, members in enumerate(combos):
-                joint_valid = valid[:, members, :].all(axis=1)
-                joint = active[:, members, :].all(axis=1)
+                joint_valid = valid[members].all(axis=0)
+                joint = active[members].all(axis=0)
                 n_valid = joint_valid.sum(axis=1)
                 co_out[chunk, k] = np.where(n_valid > 0, joint.sum(axis=1) / np.maximum(n_valid, 1),
                                             np.nan)
-        block = np.stack([res[s] for s in stats], axis=2)
+        block = np.stack([res[s] for s in stats], axis=2)  # (AU, video, statistic)
         block[~has] = np.nan
-        out[chunk] = block
+        out[chunk] = block.transpose(1, 0, 2)
     return np.concatenate([out.reshape(n_videos, n_aus * n_stats), co_out], axis=1)
 
 
@@ -210,17 +351,35 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         frame) becomes a column ``"AU06+AU12_rate"``. ``"default"``: those of
         :data:`CO_ACTIVATIONS` whose AUs are all among ``aus_``.
     au_scale : str or None, default=None
-        Intensity scale of every table (``"0-5"`` or ``"0-1"``). None: each
-        table's ``attrs["au_scale"]``, inferred from its values when absent.
+        Intensity scale of every table (``"0-5"`` or ``"0-1"``; any
+        ``"<low>-<high>"`` with high > low). None: each table's
+        ``attrs["au_scale"]``, inferred from its values when absent (0-5 when
+        a value of the described AUs exceeds 1).
     fill_value : float, default=nan
         Replaces NaN statistics (videos without any frame, AUs missing from a
         table). NaN keeps them for a ``SimpleImputer`` or a NaN-aware model.
 
     Notes
     -----
-    Rows are taken as consecutive frames of one face (onsets and bursts follow
-    row order). For tables with several faces per frame (``face_id``), keep
-    one face first, e.g. ``table[table.face_id == 0]``.
+    Rows are frames of one face in time order. Time is respected:
+
+    - a ``keyframe`` column (from :class:`KeyframeWindows`) splits a video into
+      windows; onsets and runs are counted within each window, never across
+      its border (runs of 3 and 2 active frames in two windows stay two), and
+      the counts are then pooled over the windows;
+    - frames with NaN intensity or ``success`` false (lost tracking) are left
+      out of every statistic, and a jump in the ``frame`` (else ``timestamp``)
+      column longer than 1.5 typical steps (dropped frames) is a gap too;
+    - a gap ends a run (``burst_mean`` never bridges it), but an onset is only
+      counted where the AU is seen turning on: inactive at the last tracked
+      frame before (in the same window), or active at the first tracked frame
+      of a window. So lost tracking never creates an onset.
+
+    For tables with several faces per frame (``face_id``), keep one face
+    first, e.g. ``table[table.face_id == 0]``. AU columns ``AU6`` and ``AU06``
+    are the same AU (a table with both is refused); intensities must be
+    numbers and finite (NaN marks lost tracking), otherwise ``transform``
+    raises an error naming the video and column.
 
     Attributes
     ----------
@@ -281,8 +440,10 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         """
         tables = as_frame_tables(X)
         self.statistics_ = _check_statistics(self.statistics)
+        if self.au_scale is not None:
+            scale_max(self.au_scale)
         if self.aus is None:
-            seen = {c for t in tables for c in au_columns(t)}
+            seen = {au_label(c) for t in tables for c in au_columns(t)}  # AU6 is AU06
             if not seen:
                 raise ValueError(
                     "No AU columns (AU01, AU02, ...) in the frame tables given to fit; pass "
@@ -327,11 +488,20 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_out_")
         tables = as_frame_tables(X)
-        thresholds = np.array([
-            resolve_threshold(self.threshold, self.au_scale or table_scale(t)) for t in tables
-        ])
+        resolved = {}  # scale -> threshold; NaN: infer the scale from the values
+        thresholds = np.empty(len(tables))
+        for i, table in enumerate(tables):
+            scale = self.au_scale or table.attrs.get("au_scale")
+            if scale not in resolved:
+                try:
+                    resolved[scale] = (np.nan if scale is None
+                                       else resolve_threshold(self.threshold, str(scale)))
+                except ValueError as exc:
+                    raise ValueError(f"Video {i}: {exc}") from exc
+            thresholds[i] = resolved[scale]
+        infer = (resolve_threshold(self.threshold, "0-1"), resolve_threshold(self.threshold, "0-5"))
         out = frame_statistics(tables, self.aus_, self.statistics_, thresholds,
-                               self.co_activations_)
+                               self.co_activations_, infer_thresholds=infer)
         if not np.isnan(self.fill_value):
             out = np.where(np.isnan(out), self.fill_value, out)
         return out

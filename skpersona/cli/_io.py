@@ -212,8 +212,13 @@ def dump_model(bundle, path):
     return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
 
 
-def load_model(path, trust=()):
-    """Load a model file written by ``skpersona fit``, trusting only known types."""
+def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
+               trust_remote_code=False):
+    """Load a model file written by ``skpersona fit``, trusting only known types.
+
+    The estimator's parameters are then checked: destinations and code that they
+    name must be allowed by name (:func:`skpersona.utils.check_loaded_estimator`).
+    """
     import skops.io as sio
 
     path = Path(path)
@@ -238,4 +243,12 @@ def load_model(path, trust=()):
     bundle = sio.load(path, trusted=untrusted)
     if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
         raise UsageError(f"{os.fspath(path)!r} was not written by `skpersona fit`.")
+    from ..utils import UnsafeModelError, check_loaded_estimator
+
+    try:
+        check_loaded_estimator(bundle, allow_base_urls=allow_base_urls,
+                               allow_api_key_envs=allow_api_key_envs,
+                               trust_remote_code=trust_remote_code)
+    except UnsafeModelError as exc:
+        raise UsageError(f"model file {os.fspath(path)!r}: {exc}") from exc
     return bundle

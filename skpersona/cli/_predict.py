@@ -11,7 +11,10 @@ def run(args):
     from ._io import load_model, read_table, table_format, write_table
 
     table_format(args.output, "output")
-    bundle = load_model(args.model, trust=args.trust or ())
+    bundle = load_model(args.model, trust=args.trust or (),
+                        allow_base_urls=args.allow_base_url or (),
+                        allow_api_key_envs=args.allow_api_key_env or (),
+                        trust_remote_code=args.trust_remote_code)
     table = read_table(args.table)
     X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
                            feature_columns=bundle["features"])
@@ -35,8 +38,11 @@ def add_parser(sub, common):
         "predict", parents=[common], formatter_class=fmt,
         help="predict traits with a saved model",
         description="Predict traits for the rows of a table with a model written by "
-        "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's estimators "
-        "and the types skops trusts by default are loaded unless you --trust others.",
+        "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's "
+        "estimators and the types skops trusts by default are loaded unless you --trust others; "
+        "a model whose parameters send data to a server or run a model folder's code is "
+        "refused unless you allow that by name (--allow-base-url, --allow-api-key-env, "
+        "--trust-remote-code).",
         epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
                "-o predictions.csv")
     p.add_argument("model", help="model file written by 'skpersona fit'")
@@ -47,5 +53,14 @@ def add_parser(sub, common):
                    "(default: video_id, id or video, the first present)")
     p.add_argument("--trust", action="append", metavar="TYPE",
                    help="also trust this type in the model file (repeatable)")
+    p.add_argument("--allow-base-url", action="append", metavar="URL",
+                   help="let an LLMTraitRater in the model file send texts to this API root "
+                   "(repeatable; a model file cannot choose destinations on its own)")
+    p.add_argument("--allow-api-key-env", action="append", metavar="NAME",
+                   help="let the model file send the value of this environment variable as "
+                   "an API key (repeatable)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="let a TextEmbedder in the model file run code from its model folder "
+                   "(trust_remote_code, auto_map, custom modules)")
     p.set_defaults(func=run)
     return p

@@ -3,23 +3,32 @@
 The generative model (PersonaX Level II):
 
 * latents: one content block ``z_m`` per modality plus shared latents ``s``;
-* prior: ``s ~ N(0, I)`` and, for every content latent in a fixed causal order,
-  ``z_i = mu_i(parents, s) + sigma_i(s) * e_i`` with ``e ~ N(0, I)``: a
-  triangular (autoregressive) normalizing flow from isotropic Gaussian noise
-  ``e`` to ``z``. The parent term is ``sum_j A[j, i] * f_ji(z_j)`` with
-  ``f_ji(z) = z + tanh(a_ji) * tanh(b_ji * z)``: each adjacency entry
-  multiplies its parent's input, so it gets gradients through the mechanism
-  (not only through the sparsity penalty), and ``f_ji`` is bounded so that the
-  mechanism cannot undo a shrinking ``A`` by growing its own weights;
+  the prior is a structural causal model over *all* of them (content and
+  shared), with a learned adjacency ``A`` (rows parents) kept acyclic by the
+  NOTEARS constraint ``h(A) = tr(exp(A * A)) - d`` rather than by a fixed order;
+* scale: before a latent enters any mechanism it is standardised,
+  ``u_j = (z_j - mean_j) / std_j`` (batch statistics while training, running
+  statistics afterwards), and the SCM is written on ``u``:
+  ``u_i = sum_j (L[j, i] * u_j + B[j, i] * tanh(C[j, i] * u_j)) + b_i + sigma_i * e_i``
+  with ``e ~ N(0, I)``; the strength of edge ``j -> i`` is the group norm
+  ``A[j, i] = ||(L[j, i], B[j, i])||``, on which the L1 (group-lasso) penalty and
+  the acyclicity constraint act. Rescaling a latent changes neither ``u`` nor
+  ``A``, so the penalty (in units of standard deviations) cannot be dodged by a
+  change of scale; the Jacobian of the standardisation enters ``log p(z)`` so
+  the density stays exact;
 * observation: every measurement of modality ``m`` has its own decoder of
-  ``(z_m, s)``.
+  ``(z_m, s)`` and a learned Gaussian noise level per feature.
 
 Inference: every measurement has its own encoder giving a Gaussian over
 ``(z_m, s)``; the measurements of one modality (and, for ``s``, all
 measurements) are pooled as a product of experts, so each measurement's
 learned noise (its posterior variance) sets its weight. A conditional
 normalizing flow of affine coupling layers, with a fixed permutation between
-coupling layers, makes the joint posterior non-Gaussian.
+coupling layers, can make the joint posterior non-Gaussian.
+
+The objective is the negative ELBO per sample (sums over features and over
+latents, averaged over samples): reconstruction negative log-likelihood plus
+``KL(q(z, s | x) || p(z, s))``.
 """
 
 import math
@@ -88,62 +97,82 @@ class ConditionalFlow(nn.Module):
         return u, logdet
 
 
+def acyclicity(adjacency):
+    """NOTEARS ``h(A) = tr(exp(A * A)) - d``: zero exactly when ``A`` is a DAG."""
+    return torch.trace(torch.matrix_exp(adjacency * adjacency)) - adjacency.shape[0]
+
+
 class CausalPrior(nn.Module):
-    """Learnable additive-noise SCM over content latents, a triangular flow from N(0, I).
+    """Learnable additive-noise SCM over standardised latents with a learned DAG.
 
     Parameters
     ----------
-    n_latents, n_shared : int
-        Number of content and shared latents.
+    n_latents : int
+        Number of latents the SCM covers (content and shared).
     allowed : tensor of shape (n_latents, n_latents)
-        Non-negative weights, 0 for a forbidden edge ``j -> i`` (rows parents),
-        strictly upper triangular in the causal order; the L1 penalty of an
-        allowed edge is divided by its weight (above 1 favours the edge).
-    hidden : int
-        Width of the network mapping ``s`` to each latent's offset and scale.
+        Non-negative weights, 0 for a forbidden edge ``j -> i`` (rows parents);
+        the L1 penalty of an allowed edge is divided by its weight (above 1
+        favours the edge). The diagonal is always forbidden.
+    momentum : float
+        Update rate of the running statistics used outside training.
     """
 
-    def __init__(self, n_latents, n_shared, allowed, hidden):
+    def __init__(self, n_latents, allowed, momentum=0.05):
         super().__init__()
-        allowed = torch.as_tensor(allowed, dtype=torch.float32)
-        if torch.any(torch.triu(allowed, diagonal=1) != allowed):
-            raise ValueError("The allowed adjacency must be strictly upper triangular (a DAG).")
+        allowed = torch.as_tensor(allowed, dtype=torch.float32).clone()
+        allowed.fill_diagonal_(0.0)
+        if torch.any(allowed < 0):
+            raise ValueError("The allowed adjacency must be non-negative.")
         self.register_buffer("mask", (allowed > 0).float())
         self.register_buffer(
             "penalty", torch.where(allowed > 0, 1 / allowed.clamp(min=1e-12), torch.zeros(()))
         )
-        self.weight = nn.Parameter(torch.zeros(n_latents, n_latents))
-        self.bend_gain = nn.Parameter(torch.zeros(n_latents, n_latents))
+        self.register_buffer("running_mean", torch.zeros(n_latents))
+        self.register_buffer("running_var", torch.ones(n_latents))
+        self.momentum = momentum
+        # Edge j -> i: A[j, i] * u_j + B[j, i] * tanh(C[j, i] * u_j); its strength is the
+        # group norm of (A, B), and the tanh is bounded, so no parameter can grow to
+        # make up for a shrinking strength.
+        self.linear = nn.Parameter(torch.zeros(n_latents, n_latents))
+        self.bend = nn.Parameter(torch.zeros(n_latents, n_latents))
         self.bend_slope = nn.Parameter(torch.ones(n_latents, n_latents))
         self.bias = nn.Parameter(torch.zeros(n_latents))
         self.log_scale = nn.Parameter(torch.zeros(n_latents))
-        self.n_shared = n_shared
-        self.shared_net = _mlp(n_shared, 2 * n_latents, hidden, 1) if n_shared else None
 
     def adjacency(self):
-        return self.weight * self.mask
+        """Edge strengths (group norms), zero where an edge is forbidden."""
+        return torch.sqrt(self.linear.pow(2) + self.bend.pow(2) + 1e-20) * self.mask
 
     def sparsity(self):
-        return (self.penalty * self.adjacency().abs()).sum()
+        return (self.penalty * self.adjacency()).sum()
 
-    def noise(self, z, s):
-        """Return the exogenous noise ``e`` of ``z`` and ``log |de/dz|``."""
-        inputs = z[:, :, None]
-        effect = inputs + torch.tanh(self.bend_gain) * torch.tanh(self.bend_slope * inputs)
-        loc = (self.adjacency()[None] * effect).sum(dim=1) + self.bias
-        log_scale = self.log_scale.expand_as(z)
-        if self.shared_net is not None:
-            shift, scale = self.shared_net(s).chunk(2, dim=1)
-            loc = loc + shift
-            log_scale = log_scale + torch.tanh(scale)
-        return (z - loc) * torch.exp(-log_scale), -log_scale.sum(dim=1)
+    def acyclicity(self):
+        return acyclicity(self.adjacency())
 
-    def log_prob(self, z, s):
-        e, logdet = self.noise(z, s)
-        log_p = -0.5 * (e.pow(2) + _LOG_2PI).sum(dim=1) + logdet
-        if self.n_shared:
-            log_p = log_p - 0.5 * (s.pow(2) + _LOG_2PI).sum(dim=1)
-        return log_p
+    def standardise(self, z):
+        """``(z - mean) / std`` and ``log |du/dz|`` per sample."""
+        if self.training and z.shape[0] > 1:
+            mean, var = z.mean(dim=0), z.var(dim=0, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        log_std = 0.5 * torch.log(var + 1e-8)
+        return (z - mean) * torch.exp(-log_std), -log_std.sum().expand(z.shape[0])
+
+    def noise(self, u):
+        """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``."""
+        inputs = u[:, :, None]
+        effect = self.linear * inputs + self.bend * torch.tanh(self.bend_slope * inputs)
+        loc = (self.mask[None] * effect).sum(dim=1) + self.bias
+        e = (u - loc) * torch.exp(-self.log_scale)
+        return e, -self.log_scale.sum().expand(u.shape[0])
+
+    def log_prob(self, z):
+        u, logdet_u = self.standardise(z)
+        e, logdet_e = self.noise(u)
+        return -0.5 * (e.pow(2) + _LOG_2PI).sum(dim=1) + logdet_e + logdet_u
 
 
 class MultimodalVAE(nn.Module):
@@ -160,8 +189,8 @@ class MultimodalVAE(nn.Module):
     n_shared : int
         Shared latents.
     allowed : tensor or None
-        Allowed adjacency among content latents (see :class:`CausalPrior`);
-        None uses an isotropic Gaussian prior (the beta-VAE).
+        Allowed adjacency among all latents, content then shared (see
+        :class:`CausalPrior`); None uses an isotropic Gaussian prior (the beta-VAE).
     hidden, n_layers : int
         Width and depth of encoders and decoders.
     n_flow_layers : int
@@ -193,18 +222,22 @@ class MultimodalVAE(nn.Module):
         self.n_measurements = len(measurement_columns)
         self.encoders = nn.ModuleList()
         self.decoders = nn.ModuleList()
+        self.log_noise = nn.ParameterList()
         for cols, m in zip(measurement_columns, self.measurement_modality):
             width = self.latent_dims[m] + self.n_shared
             self.encoders.append(_mlp(len(cols), 2 * width, hidden, n_layers))
             self.decoders.append(_mlp(width, len(cols), hidden, n_layers))
+            self.log_noise.append(nn.Parameter(torch.full((len(cols),), -1.0)))
         dim = self.n_latents + self.n_shared
         self.flow = ConditionalFlow(dim, dim, hidden, n_flow_layers) if n_flow_layers else None
-        self.prior = (
-            None if allowed is None else CausalPrior(self.n_latents, self.n_shared, allowed, hidden)
-        )
+        self.prior = None if allowed is None else CausalPrior(dim, allowed)
 
     def _measurement(self, X, k):
         return X[:, getattr(self, f"cols_{k}")]
+
+    def _latent_index(self, m):
+        dim = self.n_latents + self.n_shared
+        return list(range(self.offsets[m], self.offsets[m + 1])) + list(range(self.n_latents, dim))
 
     def encode(self, X):
         """Pool the measurements' Gaussians: return base mean and log-variance of (z, s)."""
@@ -213,11 +246,9 @@ class MultimodalVAE(nn.Module):
         precision = X.new_zeros(n, dim)
         weighted = X.new_zeros(n, dim)
         for k, encoder in enumerate(self.encoders):
-            m = self.measurement_modality[k]
             mu, logvar = encoder(self._measurement(X, k)).chunk(2, dim=1)
             logvar = logvar.clamp(-12.0, 8.0)
-            idx = list(range(self.offsets[m], self.offsets[m + 1]))
-            idx += list(range(self.n_latents, dim))
+            idx = self._latent_index(self.measurement_modality[k])
             prec = torch.exp(-logvar)
             precision[:, idx] = precision[:, idx] + prec
             weighted[:, idx] = weighted[:, idx] + prec * mu
@@ -230,12 +261,10 @@ class MultimodalVAE(nn.Module):
         return self.flow(u, mu)
 
     def decode(self, latent):
-        z, s = latent[:, : self.n_latents], latent[:, self.n_latents :]
-        outputs = []
-        for k, decoder in enumerate(self.decoders):
-            m = self.measurement_modality[k]
-            outputs.append(decoder(torch.cat([z[:, self.offsets[m] : self.offsets[m + 1]], s], 1)))
-        return outputs
+        return [
+            decoder(latent[:, self._latent_index(self.measurement_modality[k])])
+            for k, decoder in enumerate(self.decoders)
+        ]
 
     def embed(self, X):
         """Posterior mean of the latents (the base mean pushed through the flow)."""
@@ -245,22 +274,23 @@ class MultimodalVAE(nn.Module):
     def forward(self, X):
         mu, logvar = self.encode(X)
         latent, logdet = self.posterior(mu, logvar, sample=True)
-        recon = torch.stack(
-            [
-                (out - self._measurement(X, k)).pow(2).mean()
-                for k, out in enumerate(self.decode(latent))
-            ]
-        ).mean()
+        # Gaussian negative log-likelihood, summed over features and measurements.
+        recon = 0.0
+        for k, out in enumerate(self.decode(latent)):
+            log_noise = self.log_noise[k].clamp(-7.0, 3.0)
+            err = (out - self._measurement(X, k)) * torch.exp(-log_noise)
+            recon = recon + (0.5 * (err.pow(2) + _LOG_2PI) + log_noise).sum(dim=1)
         # Entropy of the Gaussian base, exact; the flow's log-det adds to it.
         entropy = 0.5 * (logvar + 1 + _LOG_2PI).sum(dim=1) + logdet
+        zero = X.new_zeros(())
         if self.prior is None:
             if self.flow is None:  # closed form KL(N(mu, var) || N(0, I))
                 kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
             else:
                 kl = -entropy + 0.5 * (latent.pow(2) + _LOG_2PI).sum(dim=1)
-            sparsity = recon.new_zeros(())
+            sparsity = acyclic = zero
         else:
-            z, s = latent[:, : self.n_latents], latent[:, self.n_latents :]
-            kl = -entropy - self.prior.log_prob(z, s)
+            kl = -entropy - self.prior.log_prob(latent)
             sparsity = self.prior.sparsity()
-        return {"recon": recon, "kl": kl.mean(), "sparsity": sparsity}
+            acyclic = self.prior.acyclicity()
+        return {"recon": recon.mean(), "kl": kl.mean(), "sparsity": sparsity, "acyclicity": acyclic}

@@ -27,16 +27,23 @@ def _latent_names(modality_names, latent_dim, shared_dim):
     return names, [f"s_{i + 1}" for i in range(shared_dim)]
 
 
-def _default_graph(n_modalities, latent_dim):
-    """A chain inside each modality, and each modality's first latent causing the next's."""
+def _default_graph(n_modalities, latent_dim, kind="chain"):
+    """Named DAGs among content latents (see ``make_multimodal_causal``'s ``graph``)."""
     size = n_modalities * latent_dim
     graph = np.zeros((size, size), dtype=int)
     for m in range(n_modalities):
         base = m * latent_dim
-        for i in range(latent_dim - 1):
-            graph[base + i, base + i + 1] = 1
-        if m + 1 < n_modalities:
-            graph[base, base + latent_dim] = 1
+        if kind == "chain":
+            for i in range(latent_dim - 1):
+                graph[base + i, base + i + 1] = 1
+            if m + 1 < n_modalities:
+                graph[base, base + latent_dim] = 1
+        elif kind == "cross":
+            if m + 1 < n_modalities:
+                for i in range(latent_dim):
+                    graph[base + i, base + latent_dim + i] = 1
+        else:
+            raise ValueError(f"graph must be 'chain', 'cross' or an adjacency matrix, got {kind!r}.")
     return graph
 
 
@@ -145,11 +152,18 @@ def make_multimodal_causal(
         Measurements per modality (one int for all, or one per modality).
     n_features : int, default=10
         Features per measurement; at least ``latent_dim + shared_dim``.
-    graph : array-like of shape (n_latents, n_latents) or None, default=None
+    graph : {"chain", "cross"}, array-like of shape (n_latents, n_latents) or None, \
+            default=None
         Adjacency of the DAG among content latents, ``graph[i, j] = 1`` for
-        ``i -> j``, latents in modality order. None gives a chain inside each
-        modality plus ``z<m>_1 -> z<m+1>_1`` (for two modalities of two
-        latents: PersonaX's ``z1_1 -> z1_2, z1_1 -> z2_1, z2_1 -> z2_2``).
+        ``i -> j``, latents in modality order. ``"chain"`` (or None) gives a
+        chain inside each modality plus ``z<m>_1 -> z<m+1>_1`` (for two
+        modalities of two latents: PersonaX's ``z1_1 -> z1_2, z1_1 -> z2_1,
+        z2_1 -> z2_2``). ``"cross"`` gives ``z<m>_i -> z<m+1>_i`` for every
+        ``i``: each content latent has its own neighbour in the other
+        modality, the structural sparsity under which multimodal CRL
+        identifies single latents (not only blocks); inside a modality the
+        ``"chain"`` edges can be traded for other latents of the same block
+        without changing the distribution of the observations.
     mixing_depth : int, default=2
         Nonlinear layers of each mixing.
     noise : float, default=0.05
@@ -204,7 +218,9 @@ def make_multimodal_causal(
     if len(counts) != n_modalities or min(counts) < 1:
         raise ValueError("n_measurements must be a positive int or one positive int per modality.")
     size = n_modalities * latent_dim
-    graph = _default_graph(n_modalities, latent_dim) if graph is None else np.asarray(graph)
+    if graph is None or isinstance(graph, str):
+        graph = _default_graph(n_modalities, latent_dim, "chain" if graph is None else graph)
+    graph = np.asarray(graph)
     if graph.shape != (size, size):
         raise ValueError(f"graph must have shape ({size}, {size}), got {graph.shape}.")
     graph = (graph != 0).astype(int)
@@ -212,13 +228,17 @@ def make_multimodal_causal(
         rng, graph, n_samples, shared_dim, shared_strength, noise_distribution
     )
     blocks, columns, noise_levels = [], [], {}
+    # One seed per modality, then one stream per measurement: measurement j keeps
+    # its mixing and noise when measurements are added (fixed-mixing comparisons).
+    modality_seeds = rng.randint(np.iinfo(np.int32).max, size=n_modalities)
     for m, name in enumerate(names):
         inputs = np.hstack([latents[:, m * latent_dim : (m + 1) * latent_dim], shared])
         for j in range(counts[m]):
+            stream = np.random.RandomState([int(modality_seeds[m]), j])
             prefix = name if counts[m] == 1 else f"{name}.v{j + 1}"
-            level = noise * rng.uniform(0.5, 1.5)
-            mixed = _invertible_mlp(rng, inputs, n_features, mixing_depth)
-            blocks.append(mixed + level * rng.standard_normal(mixed.shape))
+            level = noise * stream.uniform(0.5, 1.5)
+            mixed = _invertible_mlp(stream, inputs, n_features, mixing_depth)
+            blocks.append(mixed + level * stream.standard_normal(mixed.shape))
             columns.extend(f"{prefix}__x{k}" for k in range(n_features))
             noise_levels[prefix] = level
     z_names, s_names = _latent_names(names, latent_dim, shared_dim)

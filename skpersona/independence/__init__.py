@@ -9,6 +9,9 @@
   :func:`chi2_independence_score`, :func:`gsq_independence_score`.
 * :func:`make_independence_scorer` -- scorers for ``cross_validate`` and
   ``GridSearchCV`` (bias audits through metadata routing, residual independence).
+* :class:`IndependenceTester` -- data given once, tests called by column index in
+  loops (PC, FCI) with cached correlation matrix and encodings;
+  :func:`register_causallearn` plugs it into causal-learn's ``pc`` and ``fci``.
 * :class:`DependencyScreen` -- every pair of a mixed table through several tests,
   multiple-testing correction, agreement, dependency graph, plot, and a prior mask
   for the CRL estimator; :func:`aggregate_ratings` for PersonaX ratings.
@@ -28,12 +31,14 @@ from ._score_functions import (
 from ._scorer import IndependenceScorer, make_independence_scorer
 from ._screen import DependencyScreen
 from ._test import METHODS, IndependenceTestResult, independence_test
+from ._tester import IndependenceTester, register_causallearn
 
 __all__ = [
     "METHODS",
     "DependencyScreen",
     "IndependenceScorer",
     "IndependenceTestResult",
+    "IndependenceTester",
     "adjust_pvalues",
     "aggregate_ratings",
     "chi2_independence_score",
@@ -45,4 +50,5 @@ __all__ = [
     "kci_score",
     "make_independence_scorer",
     "rcit_score",
+    "register_causallearn",
 ]

@@ -188,8 +188,12 @@ def as_block(values, name):
     return frame
 
 
-def _is_numeric(series):
+def is_numeric(series):
+    """Numeric and not boolean (booleans are categories)."""
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+_is_numeric = is_numeric
 
 
 def _is_nonnumeric(series):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -16,6 +16,7 @@ from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
+from ._tester import IndependenceTester
 
 _RESULT_COLUMNS = [
     "x",
@@ -40,10 +41,16 @@ def _auto_methods(discrete, n_samples, conditional):
     return ("rcit",) if conditional else ("rcit", "hsic_rff")
 
 
-def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
-    """All tests of one pair; failures are caught and reported, never guessed."""
-    sub = frame
-    if missing == "pairwise":
+def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=None):
+    """All tests of one pair; failures are caught and reported, never guessed.
+
+    Without missing values in the pair's columns the tests run through the shared
+    :class:`IndependenceTester` of each method (columns encoded once, correlation
+    matrix kept); otherwise on the rows left after dropping missing values.
+    """
+    sub = frame[[a, b, *cond]]
+    complete = testers is not None and not sub.isna().any().any()
+    if missing == "pairwise" and not complete:
         sub = sub.dropna()
     rows = []
     for method, seed in zip(methods, seeds):
@@ -61,14 +68,17 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = independence_test(
-                    sub[a],
-                    sub[b],
-                    sub[list(cond)] if cond else None,
-                    method=method,
-                    random_state=int(seed),
-                    **test_options.get(method, {}),
-                )
+                if complete:
+                    res = testers[method].test(a, b, list(cond) or None, random_state=int(seed))
+                else:
+                    res = independence_test(
+                        sub[a],
+                        sub[b],
+                        sub[list(cond)] if cond else None,
+                        method=method,
+                        random_state=int(seed),
+                        **test_options.get(method, {}),
+                    )
             row.update(statistic=res.statistic, pvalue=res.pvalue)
             # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
             notes = dict.fromkeys(str(w.message) for w in caught)
@@ -77,6 +87,14 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options):
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         rows.append(row)
     return rows
+
+
+def _run_chunk(frame, chunk, missing, test_options, testers):
+    return [
+        row
+        for (a, b, cond, methods), seeds in chunk
+        for row in _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers)
+    ]
 
 
 class DependencyScreen(BaseEstimator):
@@ -375,16 +393,21 @@ class DependencyScreen(BaseEstimator):
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
-        iterator = zip(plan, seeds)
+        used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
+        data = frame[used]
+        testers = self._testers(data, {m for *_, ms in plan for m in ms}, options)
+        tasks = list(zip(plan, seeds))
+        # One task per pair when running in this process (no copies; progress per pair);
+        # a few chunks per worker otherwise, so the table travels once per chunk.
+        n_workers = effective_n_jobs(self.n_jobs)
+        size = 1 if n_workers == 1 else max(1, -(-len(tasks) // (4 * n_workers)))
+        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         if self.verbose:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(iterator, total=len(plan), desc="DependencyScreen")
+            chunks = tqdm(chunks, desc="DependencyScreen")
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_run_pair)(
-                frame[[a, b, *cond]], a, b, cond, methods, self.missing, s, options
-            )
-            for (a, b, cond, methods), s in iterator
+            delayed(_run_chunk)(data, chunk, self.missing, options, testers) for chunk in chunks
         )
         table = pd.DataFrame([row for rows in results for row in rows])
         if table.empty:
@@ -403,6 +426,18 @@ class DependencyScreen(BaseEstimator):
         self.agreement_ = self._agreement(self.pvalues_)
         self.adjacency_ = self._adjacency(self.agreement_, variables)
         return self
+
+    def _testers(self, data, methods, options):
+        """One :class:`IndependenceTester` per method over the screened table."""
+        testers = {}
+        for method in methods:
+            try:
+                testers[method] = IndependenceTester(
+                    data, method, max_categories=self.max_categories, **options.get(method, {})
+                )
+            except (TypeError, ValueError):
+                return None  # unusable options or table: each pair reports its own error
+        return testers
 
     def _conditioning_sets(self):
         cond = self.conditioning

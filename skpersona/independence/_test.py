@@ -223,27 +223,9 @@ def independence_test(
     conditional = z is not None
     discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
     method = resolve_method(method, discrete, n, conditional)
-    if conditional and method in _UNCONDITIONAL_ONLY:
-        raise ValueError(
-            f"method={method!r} is unconditional; pass z=None, or use 'kci', 'rcit', "
-            "'fastkci', 'fisherz', 'chi2' or 'gsq' to condition on z."
-        )
-    allowed_options = {"rcit", "fastkci"} | ({"kci"} if conditional else set())
-    if options and method not in allowed_options:
-        raise TypeError(
-            f"Unexpected option(s) {sorted(options)} for method={method!r}; extra options "
-            "apply to 'rcit', 'fastkci' and conditional 'kci' only."
-        )
+    check_method(method, conditional, options)
     rng = check_random_state(random_state)
-    if method in _DENSE_KERNEL and n > DENSE_KERNEL_WARN_SAMPLES:
-        gib = (4 if conditional else 3) * n * n * 8 / 2**30
-        warnings.warn(
-            f"method={method!r} builds dense {n} x {n} kernel matrices (about {gib:.1f} GiB"
-            f"{' and O(n^3) time' if conditional else ''}); method='rcit' or 'hsic_rff' "
-            "scale linearly in n.",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_dense_kernel(method, n, conditional, stacklevel=2)
 
     if method in _DISCRETE:
         codes = {name: to_codes(block, name) for name, block in blocks.items()}
@@ -255,27 +237,64 @@ def independence_test(
             name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
             for name, block in blocks.items()
         }
-        xm, ym, zm = mats["x"], mats["y"], mats.get("z")
-        if method == "kci":
-            stat, pvalue, details = kci_test(xm, ym, zm, **options)
-        elif method == "fisherz":
-            stat, pvalue, details = fisherz_test(xm, ym, zm)
-        elif method == "hsic":
-            stat, pvalue, details = hsic_gamma_test(xm, ym, rng)
-        elif method == "hsic_perm":
-            stat, pvalue, details = hsic_permutation_test(xm, ym, rng, n_permutations)
-        elif method == "hsic_rff":
-            stat, pvalue, details = hsic_rff_test(xm, ym, rng, n_features)
-        else:
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
-            stat, pvalue, details = runner(xm, ym, zm, seed, options)
+        stat, pvalue, details = run_continuous(
+            method, mats["x"], mats["y"], mats.get("z"), rng, n_permutations, n_features, options
+        )
+    return make_result(stat, pvalue, method, n, conditional, details)
+
+
+def check_method(method, conditional, options):
+    """Refuse a conditioning set for an unconditional test, and options it does not take."""
+    if conditional and method in _UNCONDITIONAL_ONLY:
+        raise ValueError(
+            f"method={method!r} is unconditional; pass z=None, or use 'kci', 'rcit', "
+            "'fastkci', 'fisherz', 'chi2' or 'gsq' to condition on z."
+        )
+    allowed_options = {"rcit", "fastkci"} | ({"kci"} if conditional else set())
+    if options and method not in allowed_options:
+        raise TypeError(
+            f"Unexpected option(s) {sorted(options)} for method={method!r}; extra options "
+            "apply to 'rcit', 'fastkci' and conditional 'kci' only."
+        )
+
+
+def warn_dense_kernel(method, n, conditional, stacklevel=2):
+    """Warn before a dense-kernel test builds n x n matrices for a large n."""
+    if method in _DENSE_KERNEL and n > DENSE_KERNEL_WARN_SAMPLES:
+        gib = (4 if conditional else 3) * n * n * 8 / 2**30
+        warnings.warn(
+            f"method={method!r} builds dense {n} x {n} kernel matrices (about {gib:.1f} GiB"
+            f"{' and O(n^3) time' if conditional else ''}); method='rcit' or 'hsic_rff' "
+            "scale linearly in n.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options):
+    """Run a test on encoded float matrices; returns ``(statistic, pvalue, details)``."""
+    if method == "kci":
+        return kci_test(xm, ym, zm, **options)
+    if method == "fisherz":
+        return fisherz_test(xm, ym, zm)
+    if method == "hsic":
+        return hsic_gamma_test(xm, ym, rng)
+    if method == "hsic_perm":
+        return hsic_permutation_test(xm, ym, rng, n_permutations)
+    if method == "hsic_rff":
+        return hsic_rff_test(xm, ym, rng, n_features)
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
+    return runner(xm, ym, zm, seed, options)
+
+
+def make_result(stat, pvalue, method, n, conditional, details):
+    """An :class:`IndependenceTestResult`, refusing non-finite p-values."""
     if not np.isfinite(pvalue):
         raise ValueError(f"The {method} test returned a non-finite p-value ({pvalue}).")
-    pvalue = float(min(max(pvalue, 0.0), 1.0))
     return IndependenceTestResult(
         statistic=float(stat),
-        pvalue=pvalue,
+        pvalue=float(min(max(pvalue, 0.0), 1.0)),
         method=method,
         n=int(n),
         conditional=conditional,

@@ -10,12 +10,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
+<<<<<<< HEAD
 from ..utils._cache_dir import resolve_cache_dir
+=======
+from ..utils._file_safety import FileSafeParamsMixin, Risk
+from ._backends import BACKENDS
+>>>>>>> main
 from ._inputs import as_text_items, check_texts
-from ._models import DEFAULT_MODEL, load_model, model_identity, resolve_model_name
+from ._models import DEFAULT_MODEL, load_model, model_code, model_identity, resolve_model_name
 
 
-class TextEmbedder(TransformerMixin, BaseEstimator):
+class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     """Embed texts with a sentence-transformers model.
 
     Each text becomes one fixed-size vector. Texts longer than the model's
@@ -72,7 +77,19 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         False: no cache. An entry is about 2 KB for 384 dimensions; see
         :func:`skpersona.utils.cache_info` and :func:`skpersona.utils.clear_cache`.
     trust_remote_code : bool, default=False
-        Passed to sentence-transformers when loading the model.
+        Passed to sentence-transformers when loading the model. Taken from a
+        loaded file (skops, pickle) only once confirmed, like a ``model_name``
+        folder that holds code: see :func:`skpersona.utils.check_loaded_estimator`.
+    backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
+        What runs the transformer. ``"torch"`` is sentence-transformers as it is (the
+        most accurate). The others run on the CPU from an ONNX export of the loaded
+        model, made once and kept under ``<cache_dir>/exported-models`` (or
+        ``~/.cache/skpersona/exported-models`` without ``cache_dir``); nothing is
+        downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
+        embeddings up to float rounding (cosine difference below 1e-6);
+        ``"onnx-int8"`` runs a dynamically int8-quantised model, the fastest, with
+        embeddings that differ slightly (see the user guide's speed/accuracy
+        table). They need the ``onnx`` extra (``pip install 'skpersona[onnx]'``).
     verbose : bool, default=False
         Show sentence-transformers' progress bar, and transformers' "Loading
         weights" bar when a process first loads the model (hidden otherwise, in
@@ -105,7 +122,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
 
     The cache key of a text is built from the text, the content hash of the
     model folder (or the hub name, see :func:`model_identity`), ``prefix``,
-    ``max_tokens_``, ``chunk_pooling``, ``chunk_overlap`` and ``normalize``.
+    ``max_tokens_``, ``chunk_pooling``, ``chunk_overlap``, ``normalize`` and
+    ``backend`` (with its quantisation).
 
     Examples
     --------
@@ -130,6 +148,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         "empty": [StrOptions({"embed", "zeros", "error"})],
         "cache_dir": [str, os.PathLike, "boolean", None],
         "trust_remote_code": ["boolean"],
+        "backend": [StrOptions(set(BACKENDS))],
         "verbose": ["verbose"],
     }
 
@@ -147,6 +166,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         empty="embed",
         cache_dir="auto",
         trust_remote_code=False,
+        backend="torch",
         verbose=False,
     ):
         self.model_name = model_name
@@ -160,12 +180,34 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         self.empty = empty
         self.cache_dir = cache_dir
         self.trust_remote_code = trust_remote_code
+        self.backend = backend
         self.verbose = verbose
 
     def get_model(self):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
+<<<<<<< HEAD
         return load_model(self.model_name, self.device, self.trust_remote_code,
                           verbose=bool(self.verbose))
+=======
+        self._check_file_risks()  # code named by a loaded file runs only once confirmed
+        trust = bool(self.trust_remote_code)
+        if self.backend == "torch":
+            return load_model(self.model_name, self.device, trust)
+        # exported backends run on the CPU; exports live beside the embedding cache
+        return load_model(self.model_name, "cpu", trust, backend=self.backend,
+                          export_dir=self.cache_dir)
+
+    def _file_risks(self):
+        risks = []
+        if self.trust_remote_code:
+            risks.append(Risk("trust_remote_code", True, "trust_remote_code",
+                              "runs code shipped with the model"))
+        code = model_code(self.model_name)
+        if code:
+            risks.append(Risk("model_name", os.fspath(self.model_name), "trust_remote_code",
+                              code))
+        return risks
+>>>>>>> main
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -182,6 +224,11 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         self
         """
         check_texts(as_text_items(X), "X")
+        if self.backend != "torch" and self.device not in (None, "cpu"):
+            raise ValueError(
+                f"backend={self.backend!r} runs on the CPU, but device={self.device!r}. Use "
+                "backend='torch' for a GPU, or device=None / 'cpu'."
+            )
         model = self.get_model()
         limit = model.max_seq_length
         if self.max_tokens is not None and limit is not None and self.max_tokens > limit:
@@ -246,6 +293,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
             self.chunk_overlap if self.chunk_pooling is not None else 0,
             bool(self.normalize),
         ]
+        if self.backend != "torch":  # torch keys stay as they were, so old caches still hit
+            params.append(f"backend={self.backend}")
         return [cache_key(params, text) for text in texts]
 
     def _embed_unique(self, texts):

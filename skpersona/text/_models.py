@@ -1,5 +1,6 @@
 """Loading sentence-transformers models once per process, and naming them for caches."""
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ from ._quiet import quiet_transformers
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
-_MODELS = {}  # (resolved name, device, trust_remote_code) -> SentenceTransformer
+_MODELS = {}  # (resolved name, device, trust_remote_code, backend) -> SentenceTransformer
 _LOCK = threading.Lock()
 
 
@@ -33,7 +34,11 @@ def resolve_model_name(model_name):
     return os.fspath(model_name)
 
 
+<<<<<<< HEAD
 def load_model(model_name, device=None, trust_remote_code=False, *, verbose=False):
+=======
+def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None):
+>>>>>>> main
     """Load a SentenceTransformer once per process and return the shared instance.
 
     Repeated fits (cross-validation, grid searches, unpickled estimators) reuse
@@ -47,16 +52,24 @@ def load_model(model_name, device=None, trust_remote_code=False, *, verbose=Fals
         Torch device (``"cpu"``, ``"cuda"``, ...); None lets sentence-transformers choose.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers (needed by some LLM-based embedders).
+<<<<<<< HEAD
     verbose : bool, default=False
         Show transformers' progress bars and informational logs while loading;
         False hides them for this call only (see :func:`quiet_transformers`).
+=======
+    backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
+        What runs the transformer; the others are exported once from the loaded model
+        into ``export_dir`` and run on the CPU (see :class:`TextEmbedder`).
+    export_dir : path-like or None, default=None
+        Cache folder of exported models (None: the user cache, ``~/.cache/skpersona``).
+>>>>>>> main
 
     Returns
     -------
     sentence_transformers.SentenceTransformer
     """
     resolved = resolve_model_name(model_name)
-    key = (resolved, device, bool(trust_remote_code))
+    key = (resolved, device, bool(trust_remote_code), backend)
     with _LOCK:
         model = _MODELS.get(key)
         if model is None:
@@ -78,6 +91,10 @@ def load_model(model_name, device=None, trust_remote_code=False, *, verbose=Fals
                     f"{resolved!r}): {exc}. Pass a local model folder or a model name that "
                     f"sentence-transformers can download.{hint}"
                 ) from exc
+            if backend != "torch":
+                from ._backends import use_backend
+
+                model = use_backend(model, backend, model_identity(model_name), export_dir)
             _MODELS[key] = model
     return model
 
@@ -115,3 +132,35 @@ def model_identity(model_name):
             parts.append([rel.as_posix(), memoised_file_digest(file)])
         identity = "sha256:" + cache_key("sentence-transformers-folder", parts)
     return identity
+
+
+def model_code(model_name):
+    """Why a local model folder would run code when loaded, or None for plain weights.
+
+    A folder runs code when it ships Python files, when a ``config.json`` maps
+    classes to its own modules (``auto_map``), or when ``modules.json`` names a
+    module type outside sentence-transformers. Hub names are not looked into
+    (their code needs ``trust_remote_code=True``, which is itself checked).
+    """
+    path = Path(resolve_model_name(model_name))
+    if not path.is_dir():
+        return None
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path)
+        if any(p.startswith(".") for p in rel.parts[:-1]) or not file.is_file():
+            continue
+        if file.suffix in (".py", ".pyc", ".so"):
+            return f"the model folder holds code ({rel.as_posix()})"
+        if file.suffix == ".json" and file.stat().st_size < (1 << 20):
+            try:
+                content = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(content, dict) and "auto_map" in content:
+                return f"{rel.as_posix()} maps classes to the folder's own code (auto_map)"
+            if rel.as_posix() == "modules.json" and isinstance(content, list):
+                types = [m.get("type") for m in content if isinstance(m, dict)]
+                foreign = [t for t in types if not str(t).startswith("sentence_transformers.")]
+                if foreign:
+                    return f"modules.json loads module types outside sentence-transformers {foreign}"
+    return None

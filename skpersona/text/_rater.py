@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..traits import resolve_traits
+from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ._chat import ChatClient, redact
 from ._inputs import as_text_items, check_texts
 
@@ -37,6 +38,8 @@ Text:
 \"\"\""""
 
 _VALID = {0, 1, 2, 3}
+#: A local Ollama server: the one destination a loaded file may use unconfirmed.
+DEFAULT_BASE_URL = "http://localhost:11434/v1"
 
 
 def _normalise_key(key):
@@ -140,7 +143,7 @@ def aggregate_votes(votes, fill_value=np.nan):
     return out
 
 
-class LLMTraitRater(TransformerMixin, BaseEstimator):
+class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     """Rate traits from text with one or more LLMs through an OpenAI-compatible API.
 
     PersonaX style: each model rates each trait on a 3-point scale (1 low,
@@ -160,7 +163,10 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
     models : list of str, default=("llama3.1:8b",)
         Model names as the server knows them; each votes.
     base_url : str, default="http://localhost:11434/v1"
-        API root (the default is a local Ollama server).
+        API root (the default is a local Ollama server). Requests go there
+        only: redirects are not followed. A ``base_url`` (or ``api_key_env``)
+        that comes from a loaded file (skops, pickle) is used only once
+        confirmed: see :func:`skpersona.utils.check_loaded_estimator`.
     api_key_env : str or None, default=None
         Name of the environment variable holding the API key, e.g.
         ``"OPENAI_API_KEY"``. The key is read at request time and sent only in
@@ -268,7 +274,7 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         models=("llama3.1:8b",),
-        base_url="http://localhost:11434/v1",
+        base_url=DEFAULT_BASE_URL,
         api_key_env=None,
         traits="big_five",
         prompt=None,
@@ -337,6 +343,16 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
         self._render(template, "")  # fails early on unknown placeholders
         return self
 
+    def _file_risks(self):
+        risks = []
+        if self.base_url != DEFAULT_BASE_URL:
+            risks.append(Risk("base_url", self.base_url, "base_url",
+                              "every text is sent there"))
+        if self.api_key_env is not None:
+            risks.append(Risk("api_key_env", self.api_key_env, "api_key_env",
+                              "this variable's value is sent as the API key"))
+        return risks
+
     def _render(self, template, text):
         example = json.dumps({t: 2 for t in self.traits_})
         try:
@@ -371,6 +387,7 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_traits)
         """
         check_is_fitted(self, "traits_")
+        self._check_file_risks()  # a loaded file may not choose where texts and keys go
         texts, blank = check_texts(as_text_items(X), "X")
         client = ChatClient(self.base_url, self.api_key_env, self.timeout, self.max_retries,
                             self.backoff, self.cache_dir)

@@ -6,10 +6,15 @@ initialised (fixed seed) RetinaFace-R34 and multitask-v2 models saved as
 loaders (``hf_hub_download(..., cache_dir=...)`` under ``HF_HUB_OFFLINE=1``)
 read them. Two shapings keep the tests fast, without touching py-feat's code:
 
-* RetinaFace's classification head gets zero weights and a bias that makes
-  only the largest anchor (512 px, coarsest level) a face (``faces=True``)
-  or no anchor at all (``faces=False``); the box head is zeroed, so boxes
-  are the anchors. A random head would make nearly every anchor a face.
+* RetinaFace's heads are constant (zero weights, chosen biases), so the
+  detections do not depend on the frame: only the largest anchor (512 px,
+  coarsest level) is a face (``faces=True``), or no anchor at all
+  (``faces=False``). The box head widens every such anchor 7.4-fold, so the
+  anchors of all positions overlap enough (IoU > 0.4 for frames up to about
+  640 x 480) for non-maximum suppression to keep exactly one box per frame,
+  as a real detector does on a one-face video. (With the box head at zero
+  the anchors themselves were the boxes, and NMS kept about 9 of them.) A
+  random head would make nearly every anchor a face.
 * The multitask model uses the small ``convnextv2_atto`` backbone (the
   checkpoint's config, which py-feat reads from the file's metadata).
 
@@ -52,6 +57,8 @@ def make_retinaface(cache_dir, faces=True, seed=0):
         for conv in net.BboxHead._convs:
             conv.weight.zero_()
             conv.bias.zero_()
+        # (cx, cy, log w, log h) deltas of the 512 px anchor: w, h times exp(10 * 0.2)
+        net.BboxHead._convs[2].bias.view(-1, 4)[1, 2:] = 10.0
     return _place(cache_dir, "py-feat/retinaface_r34", "model.safetensors", net.state_dict())
 
 

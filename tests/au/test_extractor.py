@@ -148,6 +148,45 @@ def test_local_multitask_weights_file(feat_data, feat_weights):
     assert len(out[0, 0]) == 1
 
 
+def test_generated_detector_finds_one_face_per_frame(feat_data, feat_weights):
+    """The fixture's RetinaFace gives one box per frame, as on a real one-face video."""
+    out = AUExtractor(torch_threads=1, weights_dir=feat_weights, max_frames=3, faces="all",
+                      max_size=640).fit_transform([feat_data / "single_face.mp4"])[0, 0]
+    assert out["frame"].tolist() == [0, 1, 2] and (out["face_id"] == 0).all()
+
+
+def test_detect_every_reuses_boxes_between_key_frames(feat_data, feat_weights, monkeypatch):
+    path = [feat_data / "single_face.mp4"]
+    params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=11, max_size=320,
+                  batch_size=4)  # key frames 0, 5, 10 fall in different batches
+    exact = AUExtractor(**params).fit_transform(path)[0, 0]
+    detector = next(iter(extractor_module._DETECTORS.values()))
+    detected = []
+    original = detector.detect_faces
+
+    def counting(images, **kwargs):
+        detected.append(images.shape[0])
+        return original(images, **kwargs)
+
+    monkeypatch.setattr(detector, "detect_faces", counting)
+    sparse = AUExtractor(**params, detect_every=5).fit_transform(path)[0, 0]
+    assert sum(detected) == 3  # frames 0, 5 and 10 only
+    # the generated detector's box is the same on every frame, so reusing it is exact;
+    # the AUs do differ between frames, so a crop of the wrong frame would show
+    aus = _au_columns()
+    assert np.ptp(exact[aus].to_numpy(), axis=0).max() > 1e-4
+    pd.testing.assert_frame_equal(sparse, exact, check_exact=False, atol=1e-5, rtol=0)
+    assert AUExtractor(**params, detect_every=5)._params() != AUExtractor(**params)._params()
+
+
+def test_detect_every_without_faces(feat_data, feat_weights_noface):
+    weights_dir, multitask = feat_weights_noface
+    table = AUExtractor(torch_threads=1, weights_dir=weights_dir, multitask_weights=multitask,
+                        max_frames=4, max_size=128, detect_every=3).fit_transform(
+        [feat_data / "no_face.mp4"])[0, 0]
+    assert len(table) == 0 and table.attrs["n_frames_sampled"] == 4
+
+
 @pytest.mark.parametrize("damage", ["truncated", "wrong_arrays"])
 def test_corrupt_cache_entry_is_extracted_again(feat_data, feat_weights, tmp_path, damage):
     params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=2, max_size=128,

@@ -91,3 +91,61 @@ def test_read_imotions(feat_data, name):
     assert table["timestamp"].is_monotonic_increasing
     everything = read_imotions(feat_data / name, failed="keep")
     assert len(everything) >= len(table)
+
+
+@pytest.mark.parametrize("name", ["news_sample_002.csv", "news_sample_003.csv",
+                                  "news_sample_005.csv"])
+def test_read_fex_pyfeat_video_outputs(shared_data, name):
+    # py-feat 2.1's own video outputs: approx_time "MM:SS", an all-empty Identity column
+    path = shared_data / "pyfeat_outputs" / name
+    raw = pd.read_csv(path)
+    assert raw["approx_time"].iloc[0] == "00:00" and raw["Identity"].isna().all()
+    table = read_fex(path)
+    assert len(table) == len(raw) and table["frame"].tolist() == raw["frame"].tolist()
+    minutes, seconds = raw["approx_time"].str.split(":", expand=True).astype(int).T.to_numpy()
+    np.testing.assert_array_equal(table["timestamp"], 60 * minutes + seconds)
+    assert table["timestamp"].is_monotonic_increasing and table["timestamp"].iloc[-1] == 1
+    assert table.attrs["timestamp_resolution"] == 1.0
+    assert table["face_id"].isna().all()  # no identity is not identity -1
+    assert table.attrs["input"] == raw["input"].iloc[0]
+    exact = read_fex(path, fps=25)
+    np.testing.assert_allclose(exact["timestamp"], raw["frame"] / 25)
+    assert "timestamp_resolution" not in exact.attrs
+    # the windows of KeyframeWindows run on these times
+    from skpersona.au import AUStatistics, KeyframeWindows
+
+    windows = KeyframeWindows(n_keyframes=2, half_window=2).fit_transform([table])
+    assert windows[0, 0]["keyframe"].is_monotonic_increasing
+    assert np.isfinite(AUStatistics().fit(windows).transform(windows)).any()
+
+
+def test_read_fex_times_and_identities(tmp_path, shared_data):
+    raw = pd.read_csv(shared_data / "pyfeat_outputs" / "news_sample_002.csv").iloc[:6]
+    raw["approx_time"] = ["00:59", "01:00", "01:00.5", "1:02:03", "01:04", "01:05"]
+    raw["Identity"] = ["Person_1", np.nan, "Person_0", "Person_1", np.nan, "Person_0"]
+    path = tmp_path / "fex.csv"
+    raw.to_csv(path, index=False)
+    table = read_fex(path)
+    np.testing.assert_allclose(table["timestamp"], [59, 60, 60.5, 3723, 64, 65])
+    assert "timestamp_resolution" not in table.attrs
+    np.testing.assert_array_equal(table["face_id"], [0, np.nan, 1, 0, np.nan, 1])
+    raw["approx_time"] = "soon"  # neither a number nor a clock: no timestamp, frame stays
+    raw.to_csv(path, index=False)
+    table = read_fex(path)
+    assert "timestamp" not in table and table["frame"].tolist() == raw["frame"].tolist()
+    with pytest.raises(ValueError, match="fps must be a positive"):
+        read_fex(path, fps=0)
+
+
+def test_read_openface_image_mode(feat_data, tmp_path):
+    # OpenFace's FaceLandmarkImg writes "face, confidence, ..." (no frame, timestamp,
+    # success): two faces of one image, rebuilt from py-feat's real OpenFace_Test.csv rows.
+    raw = pd.read_csv(feat_data / "OpenFace_Test.csv").iloc[:2]
+    image = raw.drop(columns=["frame", " timestamp", " success"]).copy()
+    image.insert(0, "face", [0, 1])
+    path = tmp_path / "image.csv"
+    image.to_csv(path, index=False)
+    table = read_openface(path)
+    assert table["face_id"].tolist() == [0, 1] and table["frame"].tolist() == [0, 0]
+    assert list(table.columns[:4]) == ["frame", "face_id", "confidence", "success"]
+    np.testing.assert_allclose(table["AU04"], raw[" AU04_r"])

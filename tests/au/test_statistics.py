@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skpersona.au import AUStatistics
 from skpersona.au._statistics import frame_statistics
@@ -13,21 +15,58 @@ ALL = ["mean", "std", "min", "max", "p10", "p50", "p90", "active_rate", "active_
        "onset_rate", "burst_mean"]
 
 
-def _reference(values, thr):
-    """Statistics of one AU series, written plainly."""
-    valid = values[~np.isnan(values)]
-    if valid.size == 0:
+def _gaps(table):
+    """Rows where a run cannot continue from the row before (new window or jump in time)."""
+    n = len(table)
+    window = table["keyframe"] if "keyframe" in table else pd.Series(0, index=table.index)
+    cut = (window != window.shift()).to_numpy().copy()
+    time_col = "frame" if "frame" in table else "timestamp" if "timestamp" in table else None
+    if time_col is not None and n > 1:
+        steps = table[time_col].astype(float).diff()
+        positive = steps[steps > 0]
+        if len(positive):
+            cut |= ((steps > 1.5 * positive.median()) | (steps < 0)).to_numpy()
+    return cut
+
+
+def _reference(table, au, thr):
+    """Statistics of one AU of one video, window by window with pandas, then pooled."""
+    values = table[au].astype(float) if au in table else pd.Series(np.nan, index=table.index)
+    if "success" in table:
+        values = values.where(table["success"].astype(float) > 0.5)
+    valid = values.dropna()
+    if valid.empty:
         return dict.fromkeys(ALL, np.nan)
-    active = np.nan_to_num(values, nan=-np.inf) >= thr
-    onsets = int(active[0]) + int((active[1:] & ~active[:-1]).sum())
+    cut = pd.Series(_gaps(table), index=table.index)
+    window = table["keyframe"] if "keyframe" in table else pd.Series(0, index=table.index)
+    window_id = (window != window.shift()).cumsum()
+    onsets = runs = 0
+    for _, rows in table.groupby(window_id, sort=False):
+        v = values.loc[rows.index]
+        active = (v >= thr) & v.notna()
+        seen = active[v.notna()]  # the AU as seen on tracked frames only
+        onsets += int((seen & ~seen.shift(1, fill_value=False)).sum())
+        previous = active.shift(1, fill_value=False) & ~cut.loc[rows.index]
+        runs += int((active & ~previous).sum())
+    n_active = int((valid >= thr).sum())
     return {
-        "mean": valid.mean(), "std": valid.std(), "min": valid.min(), "max": valid.max(),
-        "p10": np.percentile(valid, 10), "p50": np.median(valid), "p90": np.percentile(valid, 90),
-        "active_rate": active.sum() / valid.size,
-        "active_mean": valid[valid >= thr].mean() if (valid >= thr).any() else 0.0,
-        "onsets": onsets, "onset_rate": onsets / valid.size,
-        "burst_mean": active.sum() / onsets if onsets else 0.0,
+        "mean": valid.mean(), "std": valid.std(ddof=0), "min": valid.min(), "max": valid.max(),
+        "p10": valid.quantile(0.1), "p50": valid.median(), "p90": valid.quantile(0.9),
+        "active_rate": n_active / len(valid),
+        "active_mean": valid[valid >= thr].mean() if n_active else 0.0,
+        "onsets": onsets, "onset_rate": onsets / len(valid),
+        "burst_mean": n_active / runs if runs else 0.0,
     }
+
+
+def _check_against_reference(tables, out, aus, thr=1.0):
+    for i, table in enumerate(tables):
+        for a, au in enumerate(aus):
+            ref = _reference(table, au, thr)
+            for s, stat in enumerate(ALL):
+                np.testing.assert_allclose(out[i, a * len(ALL) + s], ref[stat], equal_nan=True,
+                                           rtol=1e-9, atol=1e-12,
+                                           err_msg=f"video {i} {au} {stat}")
 
 
 def test_matches_reference_with_nans_and_empty_videos():
@@ -40,17 +79,46 @@ def test_matches_reference_with_nans_and_empty_videos():
     out = stats.transform(tables)
     names = list(stats.get_feature_names_out())
     assert out.shape == (15, len(names)) and len(names) == 6 * len(ALL) + 1
+    _check_against_reference(tables, out, stats.aus_)
     for i, table in enumerate(tables):
-        for au in stats.aus_:
-            ref = _reference(table[au].to_numpy(dtype=float), 1.0)
-            for stat in ALL:
-                got = out[i, names.index(f"{au}_{stat}")]
-                np.testing.assert_allclose(got, ref[stat], equal_nan=True,
-                                           err_msg=f"video {i} {au} {stat}")
         both = table[["AU06", "AU12"]].dropna()
         expected = ((both >= 1.0).all(axis=1)).mean() if len(both) else np.nan
         np.testing.assert_allclose(out[i, -1], expected, equal_nan=True)
     assert np.isnan(out[2]).all()
+
+
+def _stat(table, au, stat, **params):
+    stats = AUStatistics(statistics=[stat], aus=[au], co_activations=None, au_scale="0-5",
+                         **params)
+    return float(stats.fit([table]).transform([table])[0, 0])
+
+
+def test_episodes_never_cross_window_borders():
+    # Two windows back to back: an active run of 3 at the end of window 0, of 2 at the
+    # start of window 1. They are two episodes, not one of 5.
+    table = pd.DataFrame({"AU12": [0, 0, 3, 3, 3, 3, 3, 0, 0, 0.0],
+                          "keyframe": [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]})
+    assert _stat(table, "AU12", "onsets") == 2
+    assert _stat(table, "AU12", "burst_mean") == 2.5
+    assert _stat(table.drop(columns="keyframe"), "AU12", "onsets") == 1
+
+
+def test_tracking_gaps_break_runs_but_never_create_onsets():
+    on = [0, 3, 3, 3, 3, 3, 0.0]
+    # lost tracking in the middle of a smile: NaN row, success == 0 row, dropped frames
+    nan_gap = pd.DataFrame({"AU12": [0, 3, 3, np.nan, 3, 3, 0.0]})
+    failed = pd.DataFrame({"AU12": on, "success": [1, 1, 1, 0, 1, 1, 1]})
+    dropped = pd.DataFrame({"AU12": [0, 3, 3, 3, 3, 0.0], "frame": [0, 1, 2, 30, 31, 32]})
+    for table in (nan_gap, failed, dropped):
+        assert _stat(table, "AU12", "onsets") == 1, table
+        assert _stat(table, "AU12", "burst_mean") == 2.0, table
+    # a failed row is no data: its value is left out of every statistic
+    failed.loc[3, "AU12"] = 0.0
+    assert _stat(failed, "AU12", "onsets") == 1
+    assert _stat(failed, "AU12", "mean") == pytest.approx(12 / 6)
+    # the AU seen off before the gap and on after it: that is an onset
+    off_on = pd.DataFrame({"AU12": [0, 0, np.nan, 3, 3.0]})
+    assert _stat(off_on, "AU12", "onsets") == 1
 
 
 def test_chunking_and_order_do_not_change_results():
@@ -143,3 +211,93 @@ def test_many_videos_fast():
     elapsed = time.perf_counter() - start
     assert out.shape[0] == 1000 and np.isfinite(out).all()
     assert elapsed < 10, f"1,000 videos x 450 frames x 20 AUs took {elapsed:.1f} s"
+
+
+# Property tests: random videos with windows, lost tracking and dropped frames.
+
+@st.composite
+def _videos(draw, max_videos=4, max_len=40):
+    """Frame tables with keyframe windows, NaN rows, failed rows and jumps in frame numbers."""
+    tables = []
+    for _ in range(draw(st.integers(1, max_videos))):
+        n = draw(st.integers(0, max_len))
+        levels = draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.5, 4.0, np.nan]),
+                               min_size=2 * n, max_size=2 * n))
+        table = pd.DataFrame(np.asarray(levels, dtype=float).reshape(n, 2),
+                             columns=["AU06", "AU12"])
+        if draw(st.booleans()):
+            steps = draw(st.lists(st.sampled_from([1, 1, 1, 2, 7]), min_size=n, max_size=n))
+            table.insert(0, "frame", np.cumsum(steps) if n else np.zeros(0, int))
+        if draw(st.booleans()):
+            table["success"] = draw(st.lists(st.sampled_from([1, 1, 1, 0]), min_size=n,
+                                             max_size=n))
+        if draw(st.booleans()):
+            sizes = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+            table["keyframe"] = np.cumsum(sizes) // 3 if n else np.zeros(0, int)
+        tables.append(table)
+    return tables
+
+
+@settings(max_examples=60, deadline=None)
+@given(_videos())
+def test_property_matches_window_by_window_pandas_reference(tables):
+    out = frame_statistics(tables, ["AU06", "AU12"], ALL, np.ones(len(tables)))
+    _check_against_reference(tables, out, ["AU06", "AU12"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(_videos(max_videos=1), st.data())
+def test_property_a_tracking_gap_never_creates_an_onset(tables, data):
+    table = tables[0]
+    at = data.draw(st.integers(0, len(table)))
+    gap = table.iloc[[min(at, len(table) - 1)]].copy() if len(table) else table.copy()
+    gap[["AU06", "AU12"]] = np.nan
+    with_gap = pd.concat([table.iloc[:at], gap, table.iloc[at:]], ignore_index=True)
+    stats = ["onsets", "active_rate", "mean"]
+    before = frame_statistics([table], ["AU06", "AU12"], stats, np.ones(1))
+    after = frame_statistics([with_gap], ["AU06", "AU12"], stats, np.ones(1))
+    np.testing.assert_allclose(after, before, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_videos(max_videos=6), st.randoms(use_true_random=False))
+def test_property_permuting_videos_permutes_rows(tables, random):
+    order = list(range(len(tables)))
+    random.shuffle(order)
+    full = frame_statistics(tables, ["AU06", "AU12"], ALL, np.ones(len(tables)),
+                            [("AU06", "AU12")])
+    shuffled = frame_statistics([tables[i] for i in order], ["AU06", "AU12"], ALL,
+                                np.ones(len(tables)), [("AU06", "AU12")], chunk_elements=64)
+    np.testing.assert_allclose(shuffled, full[order], rtol=1e-12, atol=1e-12)
+
+
+def test_bad_inputs_get_errors_naming_the_input():
+    good = pd.DataFrame({"AU06": [0.0, 2.0, 3.0], "AU12": [1.0, 0.0, 4.0]})
+    good.attrs["au_scale"] = "0-5"
+    stats = AUStatistics(statistics=["mean", "onsets"]).fit([good])
+    inf = good.assign(AU12=[1.0, np.inf, 0.0])
+    with pytest.raises(ValueError, match=r"Video 1: AU12 is infinite at row 1"):
+        stats.transform([good, inf])
+    text = good.assign(AU12=["1.0", "n/a", "2"])
+    with pytest.raises(ValueError, match=r"Video 1: column 'AU12' holds non-numeric"):
+        stats.transform([good, text])
+    twice = pd.concat([good, good[["AU06"]]], axis=1)
+    with pytest.raises(ValueError, match=r"Video 0 has AU AU06 twice"):
+        stats.transform([twice])
+    both = good.assign(AU6=good["AU06"])
+    with pytest.raises(ValueError, match=r"AU6 and AU06 are the same AU"):
+        stats.transform([both])
+    with pytest.raises(ValueError, match=r"Invalid AU intensity scale '0-0'"):
+        AUStatistics(au_scale="0-0").fit([good])
+    bad_attrs = good.copy()
+    bad_attrs.attrs["au_scale"] = "5-0"
+    with pytest.raises(ValueError, match=r"Video 1: Invalid AU intensity scale '5-0'"):
+        stats.transform([good, bad_attrs])
+
+
+def test_unpadded_au_names_are_the_same_au():
+    padded = pd.DataFrame({"AU06": [0.0, 2.0, 3.0], "AU12": [1.0, 0.0, 4.0]})
+    short = padded.rename(columns={"AU06": "AU6"})
+    stats = AUStatistics(statistics=["mean", "onsets"], au_scale="0-5").fit([short, padded])
+    assert stats.aus_ == ["AU06", "AU12"]
+    np.testing.assert_array_equal(stats.transform([short]), stats.transform([padded]))

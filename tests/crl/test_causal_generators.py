@@ -97,3 +97,26 @@ def test_causal_digits_latents_set_colour_size_and_position():
     assert np.corrcoef(rows, z["z2_2"])[0, 1] > 0.8  # vertical position
     edges = np.argwhere(data.graph.to_numpy()).tolist()
     assert edges == [[0, 1], [0, 2], [2, 3]]
+
+
+def test_added_measurements_keep_the_mixing_of_the_first():
+    one = make_multimodal_causal(n_samples=80, n_features=5, n_measurements=1, random_state=2)
+    three = make_multimodal_causal(n_samples=80, n_features=5, n_measurements=3, random_state=2)
+    np.testing.assert_array_equal(one.latents.to_numpy(), three.latents.to_numpy())
+    for m in ("1", "2"):
+        np.testing.assert_array_equal(
+            one.data.filter(like=f"{m}__").to_numpy(), three.data.filter(like=f"{m}.v1__").to_numpy()
+        )
+    assert not np.allclose(
+        three.data.filter(like="1.v1__").to_numpy(), three.data.filter(like="1.v2__").to_numpy()
+    )
+
+
+def test_named_graphs():
+    cross = make_multimodal_causal(n_samples=20, graph="cross", random_state=0).graph
+    edges = {(i, j) for i in cross.index for j in cross.columns if cross.loc[i, j]}
+    assert edges == {("z1_1", "z2_1"), ("z1_2", "z2_2")}
+    chain = make_multimodal_causal(n_samples=20, graph="chain", random_state=0).graph
+    assert int(chain.to_numpy().sum()) == 3
+    with pytest.raises(ValueError, match="'chain', 'cross'"):
+        make_multimodal_causal(n_samples=20, graph="star")

@@ -23,18 +23,43 @@ def test_posterior_flow_log_det_is_exact_and_layers_are_permuted():
     assert torch.allclose(logdet[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
 
 
-def test_causal_prior_is_a_triangular_flow_with_exact_density():
+def _random_prior(allowed):
     torch.manual_seed(0)
-    allowed = torch.triu(torch.ones(3, 3), diagonal=1)
-    prior = CausalPrior(3, 1, allowed, hidden=8)
+    prior = CausalPrior(allowed.shape[0], allowed).eval()
     with torch.no_grad():
-        prior.weight.normal_()
-    z, s = torch.randn(1, 3), torch.randn(1, 1)
-    e, logdet = prior.noise(z, s)
-    jac = torch.autograd.functional.jacobian(lambda v: prior.noise(v, s)[0], z)[0, :, 0, :]
+        for name in ("linear", "bend", "bend_slope", "bias", "log_scale"):
+            getattr(prior, name).normal_()
+        prior.running_mean.normal_()
+        prior.running_var.uniform_(0.5, 3.0)
+    return prior
+
+
+def _noise_and_log_det(prior, z):
+    u, log_det_u = prior.standardise(z)
+    e, log_det_e = prior.noise(u)
+    return e, log_det_u + log_det_e
+
+
+def test_causal_prior_on_a_dag_is_a_triangular_flow_with_exact_density():
+    prior = _random_prior(torch.triu(torch.ones(3, 3), diagonal=1))
+    z = torch.randn(1, 3)
+    _, log_det = _noise_and_log_det(prior, z)
+    jac = torch.autograd.functional.jacobian(lambda v: _noise_and_log_det(prior, v)[0], z)
+    jac = jac[0, :, 0, :]
     # e_i depends on z_j only for j <= i in the causal order: lower triangular Jacobian
     assert torch.allclose(torch.triu(jac, diagonal=1), torch.zeros(3, 3))
-    assert torch.allclose(logdet[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
+    assert torch.allclose(log_det[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
+    e = _noise_and_log_det(prior, z)[0]
+    expected = torch.distributions.Normal(0.0, 1.0).log_prob(e).sum() + log_det[0]
+    assert torch.allclose(prior.log_prob(z)[0], expected, atol=1e-5)
+
+
+def test_acyclicity_is_zero_exactly_on_dags():
+    dag = _random_prior(torch.triu(torch.ones(3, 3), diagonal=1))
+    cyclic = _random_prior(torch.ones(3, 3))
+    assert abs(float(dag.acyclicity())) < 1e-5
+    assert float(cyclic.acyclicity()) > 1e-2
+    assert torch.all(torch.diag(cyclic.adjacency()) == 0)  # no self-loops, even if allowed
 
 
 def _arrows(ax):

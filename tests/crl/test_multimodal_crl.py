@@ -1,3 +1,4 @@
+import copy
 import pickle
 
 import numpy as np
@@ -32,13 +33,43 @@ def test_named_latents_and_pandas_output(data, fitted):
     out = clone(fitted).set_output(transform="pandas").fit(data.data).transform(data.data)
     assert isinstance(out, pd.DataFrame) and out.columns.tolist() == names
     assert fitted.modalities_ == ["1", "2"]
-    assert list(fitted.adjacency_.index) == names[:4] == list(fitted.adjacency_.columns)
+    assert list(fitted.adjacency_.index) == names == list(fitted.adjacency_.columns)
     assert set(np.unique(fitted.graph_.to_numpy())) <= {0, 1}
 
 
-def test_adjacency_is_strictly_triangular_in_causal_order(fitted):
-    weights = fitted.adjacency_.to_numpy()
-    assert np.all(np.tril(weights) == 0)
+def test_graph_is_a_dag_and_causal_order_follows_it(fitted):
+    graph = fitted.graph_.to_numpy()
+    order = [fitted.graph_.index.get_loc(n) for n in fitted.causal_order_]
+    assert sorted(fitted.causal_order_) == sorted(fitted.get_feature_names_out())
+    position = np.argsort(order)
+    for i, j in np.argwhere(graph):
+        assert position[i] < position[j]
+    # the strongest edges are kept, one that closes a cycle is not
+    assert np.all(np.diag(fitted.adjacency_.to_numpy()) == 0)
+
+
+def test_greedy_dag_breaks_cycles_at_the_weakest_edge():
+    from skpersona.crl._estimators import _greedy_dag
+
+    weights = np.array([[0, 0.9, 0], [0, 0, 0.8], [0.3, 0, 0]])
+    np.testing.assert_array_equal(_greedy_dag(weights, 0.1), [[0, 1, 0], [0, 0, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(_greedy_dag(weights, 0.85), [[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+
+
+def test_causal_order_forbids_backward_edges_across_modalities(data):
+    crl = MultimodalCRL(causal_order=["1", "2"], **FAST).fit(data.data)
+    assert crl.modality_order_ == ["1", "2"] and list(crl.order_scores_) == ["1 > 2"]
+    backward = crl.adjacency_.loc[["z2_1", "z2_2"], ["z1_1", "z1_2"]].to_numpy()
+    assert np.all(backward == 0)
+    forward = crl.adjacency_.loc[["z1_1", "z1_2"], ["z2_1", "z2_2"]].to_numpy()
+    assert np.all(forward != 0)
+
+
+def test_without_causal_order_every_modality_order_is_scored(data, fitted):
+    assert set(fitted.order_scores_) == {"1 > 2", "2 > 1"}
+    best = max(fitted.order_scores_, key=fitted.order_scores_.get)
+    assert fitted.modality_order_ == best.split(" > ")
+    assert -fitted.selection_loss_ == pytest.approx(fitted.order_scores_[best])
 
 
 def test_adjacency_gets_gradients_through_the_mechanisms(data):
@@ -50,10 +81,52 @@ def test_adjacency_gets_gradients_through_the_mechanisms(data):
     out = module(X)
     # reconstruction + KL only: no sparsity term, so any gradient comes through the SCM
     (out["recon"] + out["kl"]).backward()
-    grad = module.prior.weight.grad.numpy()
-    allowed = np.triu(np.ones_like(grad, dtype=bool), k=1)
-    assert np.all(np.abs(grad[allowed]) > 0)
-    assert np.all(grad[~allowed] == 0)
+    allowed = module.prior.mask.numpy() > 0
+    for name in ("linear", "bend"):
+        grad = getattr(module.prior, name).grad.numpy()
+        assert np.all(np.abs(grad[allowed]) > 0), name
+        assert np.all(grad[~allowed] == 0), name
+
+
+def _rescale_latent(crl, j, factor):
+    """The same model with latent j multiplied by factor: encoders, decoders, prior statistics."""
+    module = crl.net_.module_
+    with torch.no_grad():
+        for k, (encoder, decoder) in enumerate(zip(module.encoders, module.decoders)):
+            idx = module._latent_index(module.measurement_modality[k])
+            if j not in idx:
+                continue
+            pos, width = idx.index(j), len(idx)
+            encoder[-1].weight[pos] *= factor  # mean
+            encoder[-1].bias[pos] *= factor
+            encoder[-1].bias[width + pos] += 2 * np.log(factor)  # log-variance
+            decoder[0].weight[:, pos] /= factor
+        module.prior.running_mean[j] *= factor
+        module.prior.running_var[j] *= factor**2
+
+
+@pytest.mark.parametrize("j, factor", [(1, 5.0), (4, 0.2)])
+def test_rescaling_a_latent_changes_neither_the_loss_nor_the_graph(data, fitted, j, factor):
+    rescaled = copy.deepcopy(fitted)
+    _rescale_latent(rescaled, j, factor)
+    np.testing.assert_allclose(
+        rescaled.transform(data.data)[:, j], factor * fitted.transform(data.data)[:, j], rtol=1e-4
+    )
+    before, after = fitted.loss_terms(data.data), rescaled.loss_terms(data.data)
+    for term in ("recon", "kl", "sparsity", "loss"):
+        assert after[term] == pytest.approx(before[term], rel=1e-4, abs=1e-4), term
+    pd.testing.assert_frame_equal(rescaled.adjacency_, fitted.adjacency_)
+    pd.testing.assert_frame_equal(rescaled.graph_, fitted.graph_)
+    # while training, the prior standardises by the batch: no statistics to carry over
+    X = torch.as_tensor(fitted._standardise(data.data.to_numpy()))
+    losses = []
+    for model in (fitted, rescaled):
+        module = copy.deepcopy(model.net_.module_).train()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1)
+            out = module(X)
+        losses.append(float(model.net_.get_loss(out, None, training=True).detach()))
+    assert losses[1] == pytest.approx(losses[0], rel=1e-4)
 
 
 def test_prior_mask_zeros_stay_zero(data):
@@ -70,8 +143,10 @@ def test_latent_level_prior_mask_and_favoured_edges(data):
     mask = pd.DataFrame(np.zeros((4, 4)), index=names, columns=names)
     mask.loc["z1_1", "z2_1"] = 2.0  # allowed, half the L1 penalty
     crl = MultimodalCRL(prior_mask=mask, **FAST).fit(data.data)
-    nonzero = crl.adjacency_.to_numpy() != 0
-    assert nonzero.sum() == 1 and crl.adjacency_.loc["z1_1", "z2_1"] != 0
+    # the prior allows a 1 -> 2 edge only: the order 2 > 1 is nested in 1 > 2, not searched
+    assert list(crl.order_scores_) == ["1 > 2"]
+    content = crl.adjacency_.loc[names, names].to_numpy() != 0
+    assert content.sum() == 1 and crl.adjacency_.loc["z1_1", "z2_1"] != 0
     penalty = crl.net_.module_.prior.penalty.numpy()
     assert penalty[0, 2] == pytest.approx(0.5)
 
@@ -138,11 +213,16 @@ def test_reproducible_clone_and_pickle(data, fitted):
     assert restored.score(data.data) == fitted.score(data.data)
 
 
-def test_score_is_negative_held_out_loss(data, fitted):
+def test_score_is_the_held_out_elbo_whatever_the_weights(data, fitted):
     terms = fitted.loss_terms(data.data)
-    expected = -(terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"])
-    assert fitted.score(data.data) == pytest.approx(expected, rel=1e-5)
-    assert np.isfinite(fitted.score(data.data))
+    assert fitted.score(data.data) == pytest.approx(-(terms["recon"] + terms["kl"]), rel=1e-6)
+    expected = terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"]
+    assert terms["loss"] >= expected - 1e-5 * abs(expected)  # plus the acyclicity terms
+    # validation loss (early stopping, restarts, order search) is the negative ELBO too
+    reweighted = MultimodalCRL(**{**FAST, "a_ind": 0.1, "a_sp": 3.0}).fit(data.data)
+    history = reweighted.net_.history
+    assert reweighted.selection_loss_ == pytest.approx(min(history[:, "valid_loss"]))
+    assert np.isfinite(reweighted.score(data.data))
 
 
 def test_early_stopping_uses_a_validation_split(data):

@@ -1,0 +1,505 @@
+"""``IndependenceTester``: data given once, tests called by column in a loop.
+
+Constraint-based causal discovery (PC, FCI) calls a test thousands of times on the
+same table. Encoding and checking the columns once, and keeping the correlation
+matrix for Fisher-z and the category codes for chi-square / G-square, makes a call
+cost about what causal-learn's ``CIT`` objects cost, while giving the p-values of
+:func:`independence_test`.
+"""
+
+import json
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from ._classical import contingency_test
+from ._encoding import (
+    MAX_AUTO_CATEGORIES,
+    as_block,
+    check_blocks,
+    column_is_discrete,
+    is_numeric,
+    rescale_extreme,
+    to_codes,
+    to_continuous,
+)
+from ._test import (
+    _DISCRETE,
+    ALIASES,
+    METHODS,
+    check_method,
+    make_result,
+    resolve_method,
+    run_continuous,
+    warn_dense_kernel,
+)
+
+_SQRT2 = math.sqrt(2.0)
+
+
+class IndependenceTester:
+    """Reusable (conditional) independence tests over the columns of one table.
+
+    Give the data once, then call ``tester(x, y, z)`` with column indices (or
+    names) as often as a search needs: columns are checked and encoded once, the
+    correlation matrix (Fisher-z) and category codes (chi-square, G-square) are
+    kept, and p-values are cached per ``(x, y, z)``. P-values equal those of
+    :func:`independence_test` on the same columns.
+
+    The call signature, the ``method`` attribute and the p-value return follow
+    causal-learn's ``CIT`` objects, so a tester can be handed to causal-learn's
+    skeleton search directly; :func:`register_causallearn` makes it available by
+    name to ``pc`` and ``fci``.
+
+    Parameters
+    ----------
+    data : DataFrame or array-like of shape (n_samples, n_variables)
+        The table. Mixed types are encoded as in :func:`independence_test`
+        (numbers as numbers, including numbers stored as text; strings, booleans
+        and categoricals as categories). Missing values are not allowed.
+    method : str, default="fisherz"
+        Any method of :func:`independence_test` (``"auto"`` resolves per call from
+        the columns involved, as there).
+    max_categories : int, default=10
+        Integer-valued numeric columns with at most this many values count as
+        discrete for ``method="auto"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the randomised tests; an int gives every call the p-value of
+        ``independence_test(..., random_state=random_state)``.
+    cache : bool, default=True
+        Keep the p-value of every ``(x, y, z)`` asked.
+    n_permutations, n_features : int
+        As in :func:`independence_test`.
+    **options
+        Extra options for causal-learn's tests, as in :func:`independence_test`.
+
+    Attributes
+    ----------
+    method : str
+        The method (causal-learn reads this attribute).
+    n_samples : int
+    columns : list of str
+        Column names (``x0``, ``x1``, ... for arrays).
+    n_calls : int
+        Calls made, cache hits included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpersona.independence import IndependenceTester, independence_test
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=500)
+    >>> b = a + rng.normal(size=500)
+    >>> c = b + rng.normal(size=500)
+    >>> tester = IndependenceTester(np.column_stack([a, b, c]), method="fisherz")
+    >>> tester(0, 2) < 0.01, tester(0, 2, [1]) > 0.05
+    (True, True)
+    >>> round(tester(0, 2, [1]), 12) == round(independence_test(a, c, b, "fisherz").pvalue, 12)
+    True
+    """
+
+    def __init__(
+        self,
+        data,
+        method="fisherz",
+        *,
+        max_categories=MAX_AUTO_CATEGORIES,
+        random_state=None,
+        cache=True,
+        n_permutations=1000,
+        n_features=100,
+        **options,
+    ):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+        self.method = ALIASES.get(method, method)
+        frame = as_block(data, "x")
+        if not isinstance(data, pd.DataFrame):
+            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        self.columns = list(frame.columns)
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError("data has duplicate column names; give every column its own name.")
+        self._frame = frame
+        self.n_samples = len(frame)
+        if self.n_samples < 5:
+            raise ValueError(
+                f"An independence test needs at least 5 samples, got {self.n_samples}."
+            )
+        self.max_categories = max_categories
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+        self.cache = cache
+        self.n_permutations = n_permutations
+        self.n_features = n_features
+        self.options = options
+        self.n_calls = 0
+        self._index = {name: i for i, name in enumerate(self.columns)}
+        self._errors = {}
+        self._numeric = {}
+        self._check_numeric_columns()
+        self._discrete = {}
+        self._codes = {}
+        self._continuous = {}
+        self._pvalues = {}
+        self._results = {}
+        self._fisherz = None
+
+    # ------------------------------------------------------------------ columns
+    def _check_numeric_columns(self):
+        """Check all numeric columns at once with numpy (pandas per column is slow)."""
+        names = [c for c in self.columns if is_numeric(self._frame[c])]
+        if not names:
+            return
+        values = self._frame[names].to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(values).sum(axis=0)
+        infinite = np.isinf(values).any(axis=0)
+        constant = np.all(values == values[:1], axis=0)
+        for k, name in enumerate(names):
+            i = self._index[name]
+            self._numeric[i] = values[:, k]
+            if missing[k]:
+                self._errors[i] = ValueError(
+                    f"Column {name!r} of data contains {int(missing[k])} NaN/missing value(s). "
+                    "Drop or impute those rows first."
+                )
+            elif infinite[k]:
+                self._errors[i] = ValueError(
+                    f"Column {name!r} of data contains infinite values; remove or clip them first."
+                )
+            elif constant[k]:
+                self._errors[i] = ValueError(
+                    f"Column {name!r} of data is constant: a test of independence has no "
+                    "information about it. Drop that column."
+                )
+            else:
+                self._errors[i] = None
+
+    def _column_index(self, key):
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            index = int(key)
+            if not -len(self.columns) <= index < len(self.columns):
+                raise IndexError(
+                    f"Column index {index} is out of range for data with "
+                    f"{len(self.columns)} columns."
+                )
+            return index % len(self.columns)
+        if isinstance(key, str) and key in self._index:
+            return self._index[key]
+        raise KeyError(f"{key!r} is neither a column index nor a column name of the data.")
+
+    def _indices(self, key):
+        if key is None:
+            return ()
+        if isinstance(key, str) or not isinstance(key, Iterable):
+            return (self._column_index(key),)
+        return tuple(sorted({self._column_index(k) for k in key}))
+
+    def _check_column(self, i):
+        """Check a column once (missing, infinite, constant, identifier); re-raise after."""
+        if i not in self._errors:
+            name = self.columns[i]
+            try:
+                check_blocks({"data": self._frame[[name]]})
+                self._errors[i] = None
+            except (TypeError, ValueError) as exc:
+                self._errors[i] = exc
+        error = self._errors[i]
+        if error is not None:
+            raise type(error)(str(error))
+
+    def _is_discrete(self, i):
+        if i not in self._discrete:
+            self._discrete[i] = column_is_discrete(
+                self._frame[self.columns[i]], self.max_categories
+            )
+        return self._discrete[i]
+
+    def _codes_of(self, i, block):
+        if i not in self._codes:
+            values = self._numeric.get(i)
+            if values is not None and np.all(values == np.round(values)):
+                self._codes[i] = np.unique(values, return_inverse=True)[1].astype(np.int64)
+            else:
+                try:
+                    self._codes[i] = to_codes(self._frame[[self.columns[i]]], block)
+                except ValueError as exc:
+                    self._codes[i] = exc
+        codes = self._codes[i]
+        if isinstance(codes, Exception):
+            raise ValueError(str(codes).replace(f"of {block}", f"of the data ({block})"))
+        return codes
+
+    def _joint_codes(self, indices, block):
+        codes = [self._codes_of(i, block) for i in indices]
+        if len(codes) == 1:
+            return codes[0]
+        cards = [int(c.max()) + 1 for c in codes]
+        if math.prod(cards) < 2**62:  # mixed radix, no sort
+            joint = np.zeros(self.n_samples, dtype=np.int64)
+            for c, k in zip(codes, cards):
+                joint *= k
+                joint += c
+            return joint
+        _, joint = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+        return np.asarray(joint, dtype=np.int64).ravel()
+
+    def _matrix(self, indices, drop_first):
+        parts = []
+        for i in indices:
+            key = (i, drop_first)
+            if key not in self._continuous:
+                if i in self._numeric:
+                    matrix = self._numeric[i][:, None]
+                else:
+                    column = self._frame[[self.columns[i]]]
+                    matrix = to_continuous(column, self.columns[i], drop_first=drop_first)
+                self._continuous[key] = rescale_extreme(matrix)
+            parts.append(self._continuous[key])
+        return parts[0] if len(parts) == 1 else np.hstack(parts)
+
+    # ------------------------------------------------------------------ testing
+    def __call__(self, x, y, z=None):
+        """p-value of ``x _||_ y | z`` (causal-learn's ``CIT`` call signature).
+
+        Parameters
+        ----------
+        x, y : int, str or list of them
+            Column indices or names (several columns form one block).
+        z : list of int or str, or None, default=None
+            Conditioning columns.
+
+        Returns
+        -------
+        float
+        """
+        self.n_calls += 1
+        if self.cache and isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral):
+            # Fast path for causal-learn's loops: integer x, y and a list of indices z.
+            try:
+                key = (min(x, y), max(x, y), () if z is None else tuple(sorted(set(z))))
+                hit = self._pvalues.get(key)
+            except TypeError:  # names mixed with indices: the slow path sorts it out
+                hit = None
+            if hit is not None:
+                return hit
+        return self.test(x, y, z).pvalue
+
+    def test(self, x, y, z=None, *, random_state=None):
+        """Full result of ``x _||_ y | z``, as :func:`independence_test` returns it.
+
+        Parameters
+        ----------
+        x, y : int, str or list of them
+            Column indices or names.
+        z : list of int or str, or None, default=None
+            Conditioning columns.
+        random_state : int, RandomState instance or None, default=None
+            Overrides the tester's ``random_state`` for this call (randomised
+            tests only; the result is not cached).
+
+        Returns
+        -------
+        IndependenceTestResult
+        """
+        xs, ys, zs = self._indices(x), self._indices(y), self._indices(z)
+        if not xs or not ys:
+            raise ValueError("x and y must name at least one column each.")
+        overlap = (set(xs) & set(ys)) | ((set(xs) | set(ys)) & set(zs))
+        if overlap:
+            raise ValueError(
+                f"x, y and z must not share columns; {[self.columns[i] for i in overlap]} "
+                "appear twice."
+            )
+        if xs > ys:
+            xs, ys = ys, xs
+        key = (xs[0], ys[0], zs) if len(xs) == len(ys) == 1 else (xs, ys, zs)
+        cacheable = self.cache and random_state is None
+        if cacheable and key in self._results:
+            return self._results[key]
+        for i in xs + ys + zs:
+            self._check_column(i)
+        conditional = bool(zs)
+        method = self.method
+        if method == "auto":
+            discrete = all(self._is_discrete(i) for i in xs + ys + zs)
+            method = resolve_method(method, discrete, self.n_samples, conditional)
+        check_method(method, conditional, self.options)
+        if method == "fisherz":
+            result = self._fisherz_test(xs, ys, zs)
+        elif method in _DISCRETE:
+            stat, pvalue, details = contingency_test(
+                self._joint_codes(xs, "x"),
+                self._joint_codes(ys, "y"),
+                self._joint_codes(zs, "z") if zs else None,
+                statistic=method,
+            )
+            result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
+        else:
+            warn_dense_kernel(method, self.n_samples, conditional, stacklevel=3)
+            if random_state is not None:
+                rng = check_random_state(random_state)
+            elif isinstance(self.random_state, numbers.Integral):
+                rng = check_random_state(self.random_state)  # as independence_test(seed)
+            else:
+                rng = self._rng
+            stat, pvalue, details = run_continuous(
+                method,
+                self._matrix(xs, False),
+                self._matrix(ys, False),
+                self._matrix(zs, False) if zs else None,
+                rng,
+                self.n_permutations,
+                self.n_features,
+                self.options,
+            )
+            result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
+        if cacheable:
+            self._results[key] = result
+            if len(xs) == len(ys) == 1:
+                self._pvalues[key] = result.pvalue
+        return result
+
+    def _fisherz_test(self, xs, ys, zs):
+        """Fisher-z from the cached correlation matrix of the encoded columns."""
+        if self._fisherz is None:
+            self._prepare_fisherz()
+        groups, corr = self._fisherz
+        ex, ey = groups[xs[0]] if len(xs) == 1 else None, groups[ys[0]] if len(ys) == 1 else None
+        if ex is None or ey is None or len(ex) != 1 or len(ey) != 1:
+            width = [sum(len(groups[i]) for i in b) for b in (xs, ys)]
+            raise ValueError(
+                "fisherz tests one x column against one y column (after one-hot encoding, "
+                f"got {width[0]} and {width[1]}). Use a kernel test (method='kci', 'rcit' or "
+                "'hsic') for multivariate blocks."
+            )
+        ez = [j for i in zs for j in groups[i]]
+        n_cond = len(ez)
+        n = self.n_samples
+        if n - n_cond - 3 <= 0:
+            raise ValueError(f"fisherz needs more than |z| + 3 = {n_cond + 3} samples, got {n}.")
+        var = [ex[0], ey[0], *ez]
+        if n_cond == 0:
+            r = corr[var[0], var[1]]
+        else:
+            try:
+                inv = np.linalg.inv(corr[np.ix_(var, var)])
+            except np.linalg.LinAlgError:
+                inv = None
+            if inv is None or not (inv[0, 0] > 0 and inv[1, 1] > 0) or min(
+                1.0 / inv[0, 0], 1.0 / inv[1, 1]
+            ) <= 1e-12:
+                raise ValueError(
+                    "x or y is a linear function of z (zero residual variance): the partial "
+                    "correlation is undefined."
+                )
+            r = -inv[0, 1] / math.sqrt(inv[0, 0] * inv[1, 1])
+        eps = np.finfo(float).eps
+        r = float(min(max(r, -1 + eps), 1 - eps))
+        stat = math.sqrt(n - n_cond - 3) * abs(math.atanh(r))
+        pvalue = math.erfc(stat / _SQRT2)  # = 2 * norm.sf(stat)
+        return make_result(
+            stat, pvalue, "fisherz", n, bool(zs), {"partial_correlation": r}
+        )
+
+    def _prepare_fisherz(self):
+        groups, parts, start = {}, [], 0
+        for i in range(len(self.columns)):
+            try:
+                self._check_column(i)
+                part = self._matrix((i,), True)
+            except (TypeError, ValueError):
+                groups[i] = ()  # unusable; the column's own error is raised when asked
+                continue
+            groups[i] = tuple(range(start, start + part.shape[1]))
+            parts.append(part)
+            start += part.shape[1]
+        matrix = np.hstack(parts) if parts else np.zeros((self.n_samples, 0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(matrix, rowvar=False) if matrix.shape[1] > 1 else np.ones((1, 1))
+        self._fisherz = (groups, np.atleast_2d(corr))
+
+    def __deepcopy__(self, memo):
+        # Searches (causal-learn's PC) deep-copy their graph, test included: a tester
+        # is read-only apart from its caches, so copies share it rather than the data.
+        return self
+
+    def __repr__(self):
+        return (
+            f"IndependenceTester(<{self.n_samples} x {len(self.columns)} data>, "
+            f"method={self.method!r})"
+        )
+
+
+_REGISTERED = {}
+
+
+def register_causallearn(method="fisherz"):
+    """Register a skpersona test with causal-learn; returns the name to pass.
+
+    causal-learn's ``pc``, ``fci`` and friends take the test as a name and build
+    it from the data (``CIT(data, name, **kwargs)``); this registers a
+    :class:`IndependenceTester` under ``"skpersona_<method>"`` (causal-learn >=
+    0.1.4.2), so the search runs on skpersona's tests with their encoding, checks
+    and caches. Keyword arguments given to the search after the test name reach
+    the tester (``random_state=0``, ``max_categories=5``, ...).
+
+    Parameters
+    ----------
+    method : str, default="fisherz"
+        Any method of :func:`independence_test`.
+
+    Returns
+    -------
+    str
+        The name to give causal-learn, e.g. ``pc(data, 0.05, name)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from causallearn.search.ConstraintBased.PC import pc
+    >>> from skpersona.independence import register_causallearn
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=500)
+    >>> data = np.column_stack([a, a + rng.normal(size=500), rng.normal(size=500)])
+    >>> cg = pc(data, 0.05, register_causallearn("fisherz"), show_progress=False)
+    >>> int(cg.G.graph[0, 1] != 0), int(cg.G.graph[0, 2] != 0)
+    (1, 0)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    name = f"skpersona_{ALIASES.get(method, method)}"
+    if name in _REGISTERED:
+        return name
+    try:
+        from causallearn.utils.cit import CIT_Base, register_ci_test
+    except ImportError as exc:  # pragma: no cover - causal-learn is a dependency
+        raise ImportError(
+            "register_causallearn needs causal-learn >= 0.1.4.2 (register_ci_test)."
+        ) from exc
+    test_method = ALIASES.get(method, method)
+
+    class _CausalLearnTest(CIT_Base):
+        def __init__(self, data, cache_path=None, **kwargs):
+            super().__init__(data, cache_path=cache_path)
+            self.check_cache_method_consistent(name, json.dumps(kwargs, sort_keys=True, default=str))
+            self._tester = IndependenceTester(data, test_method, **kwargs)
+
+        def __deepcopy__(self, memo):
+            return self  # see IndependenceTester.__deepcopy__
+
+        def __call__(self, X, Y, condition_set=None):
+            Xs, Ys, S, cache_key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
+            if cache_key in self.pvalue_cache:
+                return self.pvalue_cache[cache_key]
+            p = self._tester(Xs if len(Xs) > 1 else Xs[0], Ys if len(Ys) > 1 else Ys[0], S)
+            self.pvalue_cache[cache_key] = p
+            return p
+
+    _CausalLearnTest.__name__ = _CausalLearnTest.__qualname__ = f"SkpersonaCIT_{test_method}"
+    register_ci_test(name, _CausalLearnTest)
+    _REGISTERED[name] = _CausalLearnTest
+    return name

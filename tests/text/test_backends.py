@@ -1,0 +1,101 @@
+"""TextEmbedder's ONNX Runtime / int8 / OpenVINO backends against the torch path (real model)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skpersona.datasets import load_first_impressions
+from skpersona.text import TextEmbedder
+from skpersona.text._backends import export_root
+
+TEXTS = [
+    "I love meeting new people and going to parties.",
+    "I prefer quiet evenings with a good book.",
+    "",
+    "Deadlines stress me out and I worry a lot. " * 40,  # longer than 256 tokens: chunked
+]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    return tmp_path_factory.mktemp("text-cache")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return TextEmbedder(device="cpu").fit(TEXTS).transform(TEXTS)
+
+
+def _cosine(a, b):
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_float_backends_match_torch(backend, exports, reference):
+    out = TextEmbedder(backend=backend, cache_dir=exports).fit(TEXTS).transform(TEXTS)
+    assert out.shape == reference.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, reference, atol=2e-5)
+    assert np.max(1 - _cosine(out, reference)) < 1e-6
+    # the export is kept in the cache folder, keyed by the model's content
+    assert len(list((exports / "exported-models").rglob("model.onnx"))) == 1
+
+
+def test_int8_is_close_and_separate_in_the_cache(exports, reference, monkeypatch):
+    emb = TextEmbedder(backend="onnx-int8", cache_dir=exports).fit(TEXTS)
+    out = emb.transform(TEXTS)
+    cos = _cosine(out, reference)
+    # quantised weights: close to, but not equal to, the float model
+    assert np.min(cos) > 0.95 and np.max(np.abs(out - reference)) > 1e-4
+    # its embeddings are cached under their own keys: a torch embedder does not see them,
+    # and the int8 embedder does not see the float backends' ones
+    def fail(self, texts):
+        raise AssertionError("cache miss")
+
+    monkeypatch.setattr(TextEmbedder, "_compute", fail)
+    np.testing.assert_array_equal(clone(emb).fit(TEXTS).transform(TEXTS), out)
+    for other in ("torch", "onnx"):
+        with pytest.raises(AssertionError, match="cache miss"):
+            clone(emb).set_params(backend=other).fit(TEXTS).transform(TEXTS[:1])
+
+
+def test_corrupt_export_is_made_again(tmp_path, reference):
+    emb = TextEmbedder(backend="onnx", cache_dir=tmp_path)
+    from skpersona.text._backends import exported_model_path
+    from skpersona.text._models import load_model, model_identity
+
+    torch_model = load_model("all-MiniLM-L6-v2", "cpu")
+    path = exported_model_path(torch_model, model_identity("all-MiniLM-L6-v2"), "onnx", tmp_path)
+    path.write_bytes(b"not an onnx model")
+    again = exported_model_path(torch_model, model_identity("all-MiniLM-L6-v2"), "onnx", tmp_path)
+    assert again == path and path.stat().st_size > 1_000_000
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    np.testing.assert_allclose(emb.fit(TEXTS).transform(TEXTS[:2]), reference[:2], atol=2e-5)
+
+
+def test_backend_errors_and_default_location(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        TextEmbedder(backend="onnx", device="cuda").fit(TEXTS)
+    with pytest.raises(ValueError, match="backend"):
+        TextEmbedder(backend="tensorrt").fit(TEXTS)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert export_root() == tmp_path / "skpersona" / "exported-models"
+    assert export_root("~/x") == export_root("~/x").expanduser()
+
+
+@pytest.mark.slow
+def test_int8_keeps_first_impressions_accuracy(exports):
+    """TextEmbedder -> RidgeCV on 300 FI training clips, scored on 150 validation clips."""
+    from sklearn.linear_model import RidgeCV
+
+    from skpersona.metrics import mean_accuracy_score
+
+    train = load_first_impressions(split="training")
+    valid = load_first_impressions(split="validation")
+    X_tr, y_tr = train.data["transcript"][:300], train.target[:300]
+    X_va, y_va = valid.data["transcript"][:150], valid.target[:150]
+    scores = {}
+    for backend in ("torch", "onnx-int8"):
+        emb = TextEmbedder(backend=backend, cache_dir=exports).fit(X_tr)
+        head = RidgeCV(alphas=np.logspace(-1, 4, 11)).fit(emb.transform(X_tr), y_tr)
+        scores[backend] = mean_accuracy_score(y_va, head.predict(emb.transform(X_va)))
+    assert abs(scores["onnx-int8"] - scores["torch"]) < 0.002
