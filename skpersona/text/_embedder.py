@@ -10,12 +10,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
-<<<<<<< HEAD
 from ..utils._cache_dir import resolve_cache_dir
-=======
 from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ._backends import BACKENDS
->>>>>>> main
 from ._inputs import as_text_items, check_texts
 from ._models import DEFAULT_MODEL, load_model, model_code, model_identity, resolve_model_name
 
@@ -83,8 +80,9 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
         What runs the transformer. ``"torch"`` is sentence-transformers as it is (the
         most accurate). The others run on the CPU from an ONNX export of the loaded
-        model, made once and kept under ``<cache_dir>/exported-models`` (or
-        ``~/.cache/skpersona/exported-models`` without ``cache_dir``); nothing is
+        model, made once and kept under ``<cache_dir>/exported-models`` (with the
+        default ``cache_dir="auto"``, in ``exported-models`` of the user cache folder,
+        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``); nothing is
         downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
         embeddings up to float rounding (cosine difference below 1e-6);
         ``"onnx-int8"`` runs a dynamically int8-quantised model, the fastest, with
@@ -185,17 +183,14 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
 
     def get_model(self):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
-<<<<<<< HEAD
-        return load_model(self.model_name, self.device, self.trust_remote_code,
-                          verbose=bool(self.verbose))
-=======
         self._check_file_risks()  # code named by a loaded file runs only once confirmed
         trust = bool(self.trust_remote_code)
+        verbose = bool(self.verbose)
         if self.backend == "torch":
-            return load_model(self.model_name, self.device, trust)
+            return load_model(self.model_name, self.device, trust, verbose=verbose)
         # exported backends run on the CPU; exports live beside the embedding cache
         return load_model(self.model_name, "cpu", trust, backend=self.backend,
-                          export_dir=self.cache_dir)
+                          export_dir=resolve_cache_dir(self.cache_dir, None), verbose=verbose)
 
     def _file_risks(self):
         risks = []
@@ -207,7 +202,6 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
             risks.append(Risk("model_name", os.fspath(self.model_name), "trust_remote_code",
                               code))
         return risks
->>>>>>> main
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -34,11 +34,8 @@ def resolve_model_name(model_name):
     return os.fspath(model_name)
 
 
-<<<<<<< HEAD
-def load_model(model_name, device=None, trust_remote_code=False, *, verbose=False):
-=======
-def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None):
->>>>>>> main
+def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None,
+               *, verbose=False):
     """Load a SentenceTransformer once per process and return the shared instance.
 
     Repeated fits (cross-validation, grid searches, unpickled estimators) reuse
@@ -52,17 +49,14 @@ def load_model(model_name, device=None, trust_remote_code=False, backend="torch"
         Torch device (``"cpu"``, ``"cuda"``, ...); None lets sentence-transformers choose.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers (needed by some LLM-based embedders).
-<<<<<<< HEAD
-    verbose : bool, default=False
-        Show transformers' progress bars and informational logs while loading;
-        False hides them for this call only (see :func:`quiet_transformers`).
-=======
     backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
         What runs the transformer; the others are exported once from the loaded model
         into ``export_dir`` and run on the CPU (see :class:`TextEmbedder`).
     export_dir : path-like or None, default=None
         Cache folder of exported models (None: the user cache, ``~/.cache/skpersona``).
->>>>>>> main
+    verbose : bool, default=False
+        Show transformers' progress bars and informational logs while loading;
+        False hides them for this call only (see ``quiet_transformers``).
 
     Returns
     -------
