@@ -154,7 +154,7 @@ def test_bare_arrays_from_automl_tools_warn():
         FusionAutoML(max_iter=1, verbose=0, seed=0).fit(X, Y)  # named columns: silent
 
 
-@pytest.mark.slow  # TPOT starts a local Dask cluster and evolves a population
+@pytest.mark.slow  # TPOT evolves a population on a (here in-process) Dask cluster
 def test_tpot_with_a_fusion_node():
     import tpot
     from tpot.search_spaces.nodes import EstimatorNode
@@ -163,8 +163,12 @@ def test_tpot_with_a_fusion_node():
     node = EstimatorNode(FusionRegressor, configspace_space(params=["hidden_size", "lr"]),
                          hyperparameter_parser=lambda params: {**params, "max_epochs": 5,
                                                                "random_state": 0})
-    est = tpot.TPOTRegressor(search_space=node, scorers=[SCORERS["mean_accuracy"]],
-                             scorers_weights=[1], cv=2, generations=1, population_size=2,
-                             max_time_mins=2, n_jobs=1, verbose=0, random_state=0)
-    est.fit(X, Y["extraversion"])
+    from distributed import Client, LocalCluster
+
+    with Client(LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                             dashboard_address=None)) as client:
+        est = tpot.TPOTRegressor(search_space=node, scorers=[SCORERS["mean_accuracy"]],
+                                 scorers_weights=[1], cv=2, generations=1, population_size=2,
+                                 max_time_mins=2, verbose=0, random_state=0, client=client)
+        est.fit(X, Y["extraversion"])
     assert isinstance(est.fitted_pipeline_, FusionRegressor)
