@@ -1,35 +1,56 @@
-"""Benchmark of multimodal causal representation learning (issue 7).
+"""Benchmark of multimodal causal representation learning (issues 7 and 12).
 
-* identifiability: MCC between true and learned latents on held-out data for
-  ``MultimodalCRL`` and the ``BetaVAE`` baseline (reference), several seeds,
-  on ``make_multimodal_causal`` (and, in the full run, ``make_causal_digits``);
-* graph recovery: structural Hamming distance (SHD) of ``MultimodalCRL``'s
-  latent graph to the true DAG, after matching learned to true latents,
-  against the empty graph (reference);
-* fit time against the number of samples, against ``BetaVAE`` (reference).
+Setting (PersonaX-like): two modalities, two content latents each plus one
+shared latent, a sparse DAG in which every content latent has its own
+neighbour in the other modality (``make_multimodal_causal(graph="cross")``,
+Laplace exogenous noise), three measurements per modality, each an
+independent invertible nonlinear mixing of its modality's latents.
 
-Every model is fitted on a training set (with its own internal validation split
-for early stopping) and scored on a separate test set.
+* identifiability: held-out MCC (mean and min over seeds) of ``MultimodalCRL``
+  against ``BetaVAE`` (reference), ``FastICA`` and ``PCA`` fitted on the same
+  training data;
+* graph recovery: structural Hamming distance (SHD) of the learned content
+  graph to the true DAG (after matching learned to true latents), against the
+  empty graph and against Level I's graph - ``DependencyScreen`` run on the
+  *true* latents (an oracle Level I that observes the latents; pairwise
+  marginal tests), its dependencies oriented along the true order, so that it
+  loses only by confusing dependence with a direct edge; graph stability
+  (mean pairwise SHD between seeds' graphs); whether the learned order of the
+  modalities is the true one;
+* the multi-measurement setting with the mixing held fixed: 1, 2 and 3
+  measurements per modality (measurement ``j`` is the same in every setting);
+* ``make_causal_digits`` (two small RGB images, PersonaX's chain DAG);
+* time per epoch.
 
-Run ``python benchmarks/bench_crl.py`` (a few minutes on 2 cores) or add
-``--quick`` (about a minute).
+Every model is fitted on a training set (its own internal validation split
+drives early stopping, restarts and the order search: selection never sees a
+true latent) and scored on a separate test set.
+
+Run ``python benchmarks/bench_crl.py`` (5 seeds; about 20 minutes on 2 busy
+cores) or add ``--quick`` (2 seeds, fewer epochs).
 """
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA, FastICA
+from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skpersona.crl import BetaVAE, MultimodalCRL, match_latents  # noqa: E402
 from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
-from skpersona.datasets import (  # noqa: E402
-    make_causal_digits,
-    make_multimodal_causal,
-)
+from skpersona.datasets import make_causal_digits, make_multimodal_causal  # noqa: E402
+from skpersona.independence import DependencyScreen  # noqa: E402
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
 
 
 def shd(true, estimated):
@@ -44,149 +65,211 @@ def shd(true, estimated):
     return diff
 
 
-def matched_graph(model, latents_test, Z, n_content):
-    """The learned graph re-indexed in the order of the true content latents."""
-    _, cols, _ = match_latents(latents_test[:, :n_content], Z[:, :n_content])
-    graph = model.graph_.to_numpy()
-    return graph[np.ix_(cols, cols)]
+def matched_graph(model, true_latents, Z, n_content):
+    """The learned content graph re-indexed in the order of the true content latents."""
+    _, cols, _ = match_latents(true_latents[:, :n_content], Z[:, :n_content])
+    return model.graph_.to_numpy()[np.ix_(cols, cols)]
 
 
-def run_identifiability(
-    seeds, n_train, n_test, crl_kwargs, vae_kwargs, generator, label, flow_layers=0
-):
+def level_one_graph(true_latents, true_graph, seed):
+    """Oracle Level I: dependencies among the true content latents, oriented by the true order."""
+    n_content = true_graph.shape[0]
+    names = [f"v{i}" for i in range(n_content)]
+    screen = DependencyScreen(methods=["hsic_rff"], random_state=seed)
+    screen.fit(pd.DataFrame(true_latents[:, :n_content], columns=names))
+    dependent = np.nan_to_num(screen.adjacency_.to_numpy()) > 0
+    # orient along a topological order of the true DAG
+    order = list(np.argsort(np.argsort(_depth(true_graph))))
+    return np.array(
+        [[dependent[i, j] and order[i] < order[j] for j in range(n_content)]
+         for i in range(n_content)],
+        dtype=int,
+    )
+
+
+def _depth(graph):
+    graph = np.asarray(graph) != 0
+    depth = np.zeros(len(graph))
+    for _ in range(len(graph)):
+        for i, j in np.argwhere(graph):
+            depth[j] = max(depth[j], depth[i] + 1)
+    return depth + np.arange(len(graph)) * 1e-3  # ties by index
+
+
+def true_modality_order(data):
+    """Modalities sorted by their latents' depth in the true DAG (causes first)."""
+    depth = _depth(data.graph.to_numpy())
+    per_modality = {
+        m: min(depth[k] for k, name in enumerate(data.graph.index) if name.startswith(f"z{m}_"))
+        for m in data.modalities
+    }
+    return sorted(data.modalities, key=lambda m: per_modality[m])
+
+
+def baseline_mccs(train, test, true_test, n_latents, seed):
+    scaler = StandardScaler().fit(train)
+    Xtr, Xte = scaler.transform(train), scaler.transform(test)
+    pca = PCA(n_latents, random_state=seed).fit(Xtr)
+    ica = FastICA(n_latents, random_state=seed, max_iter=1000).fit(Xtr)
+    return mcc(true_test, pca.transform(Xte)), mcc(true_test, ica.transform(Xte))
+
+
+def fit_crl(train, seed, crl_kwargs):
+    start = time.perf_counter()
+    crl = MultimodalCRL(random_state=seed, **crl_kwargs).fit(train)
+    seconds = time.perf_counter() - start
+    n_fits = len(crl.order_scores_) * crl.n_init
+    return crl, seconds, n_fits
+
+
+def evaluate(generator, seeds, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines=True):
     rows = []
     for seed in seeds:
         data = generator(n_train + n_test, seed)
         X, latents = data.data, data.latents.to_numpy()
-        train, test = X.iloc[:n_train], X.iloc[n_train:]
+        train, test, true_test = X.iloc[:n_train], X.iloc[n_train:], latents[n_train:]
         n_content = data.graph.shape[0]
-        start = time.perf_counter()
-        crl = MultimodalCRL(random_state=seed, **crl_kwargs).fit(train)
-        t_crl = time.perf_counter() - start
+        crl, seconds, n_fits = fit_crl(train, seed, crl_kwargs)
         Z = crl.transform(test)
-        start = time.perf_counter()
-        vae = BetaVAE(n_components=latents.shape[1], random_state=seed, **vae_kwargs).fit(train)
-        t_vae = time.perf_counter() - start
-        true_test = latents[n_train:]
         graph = matched_graph(crl, true_test, Z, n_content)
-        flow = np.nan
-        if flow_layers:
-            flow_model = MultimodalCRL(random_state=seed, n_flow_layers=flow_layers, **crl_kwargs)
-            flow = mcc(true_test, flow_model.fit(train).transform(test))
-        rows.append(
-            dict(
-                seed=seed,
-                crl=mcc(true_test, Z),
-                flow=flow,
-                vae=mcc(true_test, vae.transform(test)),
-                shd=shd(data.graph.to_numpy(), graph),
-                shd_empty=shd(data.graph.to_numpy(), np.zeros_like(graph)),
-                t_crl=t_crl,
-                t_vae=t_vae,
-            )
+        true_graph = data.graph.to_numpy()
+        row = dict(
+            seed=seed,
+            crl=mcc(true_test, Z),
+            shd=shd(true_graph, graph),
+            shd_empty=shd(true_graph, np.zeros_like(graph)),
+            shd_level1=shd(true_graph, level_one_graph(true_test, true_graph, seed)),
+            graph=graph,
+            order_ok=crl.modality_order_ == true_modality_order(data),
+            order=" > ".join(crl.modality_order_ or ["learned"]),
+            epoch_s=seconds / max(1, n_fits * crl.n_epochs_),
+            fit_s=seconds,
         )
-        r = rows[-1]
-        print(
-            f"  {label} seed {seed}: MCC crl {r['crl']:.3f}  crl+flow {r['flow']:.3f}  "
-            f"beta-VAE {r['vae']:.3f}  "
-            f"SHD {r['shd']} (empty graph {r['shd_empty']})  fit {t_crl:.0f}s / {t_vae:.0f}s",
-            flush=True,
+        if baselines:
+            vae = BetaVAE(n_components=latents.shape[1], random_state=seed, **vae_kwargs)
+            row["vae"] = mcc(true_test, vae.fit(train).transform(test))
+            row["pca"], row["ica"] = baseline_mccs(train, test, true_test, latents.shape[1], seed)
+        rows.append(row)
+        log(
+            f"  {label} seed {seed}: MCC {row['crl']:.3f} (beta-VAE {row.get('vae', np.nan):.3f}, "
+            f"FastICA {row.get('ica', np.nan):.3f}, PCA {row.get('pca', np.nan):.3f})  "
+            f"SHD {row['shd']} (empty {row['shd_empty']}, Level I {row['shd_level1']})  "
+            f"order {row['order']}  fit {seconds:.0f}s"
         )
     return rows
 
 
-def summarise(rows, label):
-    crl = np.array([r["crl"] for r in rows])
-    vae = np.array([r["vae"] for r in rows])
-    shds = np.array([r["shd"] for r in rows])
-    empty = np.array([r["shd_empty"] for r in rows])
-    print(f"\n### {label}: {len(rows)} seeds, held-out MCC (mean +- std, min..max)")
-    print("| model | MCC | range | ratio vs beta-VAE |")
-    print("|---|---|---|---|")
-    print(
-        f"| MultimodalCRL | {crl.mean():.3f} +- {crl.std():.3f} | {crl.min():.3f}..{crl.max():.3f} "
-        f"| {crl.mean() / vae.mean():.2f} |"
-    )
-    flow = np.array([r["flow"] for r in rows])
-    if not np.isnan(flow).all():
+def _stats(values):
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} | {values.min():.3f} | {values.std():.3f}"
+
+
+def stability(graphs):
+    """Mean pairwise SHD between the seeds' learned graphs (0: the same graph every time)."""
+    pairs = list(itertools.combinations(graphs, 2))
+    return np.mean([shd(a, b) for a, b in pairs]) if pairs else 0.0
+
+
+def report_mcc(rows, title):
+    print(f"\n### {title}: held-out MCC over {len(rows)} seeds")
+    print("| model | mean | min | std | ratio vs beta-VAE (mean) |")
+    print("|---|---|---|---|---|")
+    reference = np.mean([r["vae"] for r in rows])
+    for key, name in [
+        ("crl", "MultimodalCRL"),
+        ("vae", "BetaVAE (reference)"),
+        ("ica", "FastICA"),
+        ("pca", "PCA"),
+    ]:
+        values = [r[key] for r in rows]
+        print(f"| {name} | {_stats(values)} | {np.mean(values) / reference:.2f} |")
+
+
+def report_graph(rows, title):
+    print(f"\n### {title}: latent graph")
+    print("| quantity | per seed | mean |")
+    print("|---|---|---|")
+    for key, name in [
+        ("shd", "SHD, MultimodalCRL"),
+        ("shd_empty", "SHD, empty graph (reference)"),
+        ("shd_level1", "SHD, oracle Level I graph"),
+    ]:
+        values = [r[key] for r in rows]
+        print(f"| {name} | {values} | {np.mean(values):.2f} |")
+    better = sum(r["shd"] < r["shd_empty"] for r in rows)
+    print(f"| seeds with SHD below the empty graph's | {better} of {len(rows)} | |")
+    print(f"| learned modality order | {[r['order'] for r in rows]} | "
+          f"{sum(r['order_ok'] for r in rows)} of {len(rows)} true |")
+    print(f"| graph stability (mean pairwise SHD between seeds) | | "
+          f"{stability([r['graph'] for r in rows]):.2f} |")
+    epoch = [r["epoch_s"] for r in rows]
+    fit = [r["fit_s"] for r in rows]
+    print(f"| time per epoch (s) / per fit incl. order search (s) | | "
+          f"{np.mean(epoch):.3f} / {np.mean(fit):.0f} |")
+
+
+def report_measurements(by_count):
+    print("\n### Measurements per modality, mixing held fixed (MultimodalCRL)")
+    print("| measurements | MCC mean | MCC min | SHD mean | SHD per seed | ratio vs 1 (MCC) |")
+    print("|---|---|---|---|---|---|")
+    reference = np.mean([r["crl"] for r in by_count[1]])
+    for count, rows in by_count.items():
+        values = [r["crl"] for r in rows]
+        shds = [r["shd"] for r in rows]
         print(
-            f"| MultimodalCRL, 2-layer posterior flow | {flow.mean():.3f} +- {flow.std():.3f} | "
-            f"{flow.min():.3f}..{flow.max():.3f} | {flow.mean() / vae.mean():.2f} |"
+            f"| {count} | {np.mean(values):.3f} | {np.min(values):.3f} | {np.mean(shds):.2f} | "
+            f"{shds} | {np.mean(values) / reference:.3f} |"
         )
-    print(f"| BetaVAE (reference) | {vae.mean():.3f} +- {vae.std():.3f} | "
-          f"{vae.min():.3f}..{vae.max():.3f} | 1.00 |")
-    print(
-        f"\nSHD of the learned latent graph: {shds.mean():.2f} +- {shds.std():.2f} "
-        f"(per seed {shds.tolist()}); empty graph (reference): {empty.mean():.2f}"
-    )
-
-
-def run_timing(sizes, epochs, features):
-    print(f"\n### Fit time against n ({epochs} epochs, no early stopping)")
-    print("| n | MultimodalCRL (s) | BetaVAE (s, reference) | ratio |")
-    print("|---|---|---|---|")
-    for n in sizes:
-        data = make_multimodal_causal(n, n_features=features, random_state=0)
-        common = dict(max_epochs=epochs, patience=None, validation_fraction=None, random_state=0)
-        start = time.perf_counter()
-        MultimodalCRL(**common).fit(data.data)
-        t_crl = time.perf_counter() - start
-        start = time.perf_counter()
-        BetaVAE(n_components=5, **common).fit(data.data)
-        t_vae = time.perf_counter() - start
-        print(f"| {n} | {t_crl:.1f} | {t_vae:.1f} | {t_crl / t_vae:.2f} |", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer seeds, samples and epochs")
-    parser.add_argument(
-        "--n-init", type=int, default=1, help="MultimodalCRL restarts chosen on validation loss"
-    )
-    parser.add_argument("--skip-flow", action="store_true", help="leave out the flow ablation")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, fewer samples and epochs")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
+    parser.add_argument("--epochs", type=int, default=None, help="most epochs per fit")
+    parser.add_argument("--skip-measurements", action="store_true", help="only 3 measurements")
     parser.add_argument("--skip-digits", action="store_true", help="leave out the image data")
-    parser.add_argument("--skip-timing", action="store_true", help="leave out fit times")
     args = parser.parse_args(argv)
     if args.quick:
-        seeds, n_train, n_test, epochs = range(2), 1000, 500, 60
-        sizes, timing_epochs = (250, 500, 1000), 5
+        n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
     else:
-        seeds, n_train, n_test, epochs = range(4), 2000, 1000, 150
-        sizes, timing_epochs = (500, 1000, 2000, 4000), 10
-    crl_kwargs = dict(max_epochs=epochs, n_init=args.n_init)
-    vae_kwargs = dict(max_epochs=epochs)
+        n_seeds, n_train, n_test, epochs = 5, 2000, 1000, 150
+    seeds = range(args.seeds or n_seeds)
+    epochs = args.epochs or epochs
+    fast = dict(hidden_size=32, batch_size=256, lr=5e-3, max_epochs=epochs)
+    crl_kwargs, vae_kwargs = dict(fast), dict(fast)
     print(
-        f"## crl benchmark ({'quick' if args.quick else 'full'} run, n_init={args.n_init})",
-        flush=True,
+        f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
+        f"{n_train} training / {n_test} test samples, at most {epochs} epochs)"
     )
 
-    def synthetic(n, seed):
-        return make_multimodal_causal(n, random_state=seed)
+    def synthetic(count):
+        return lambda n, seed: make_multimodal_causal(
+            n, n_measurements=count, graph="cross", noise_distribution="laplace",
+            random_state=seed,
+        )
 
-    rows = run_identifiability(
-        seeds,
-        n_train,
-        n_test,
-        crl_kwargs,
-        vae_kwargs,
-        synthetic,
-        "make_multimodal_causal",
-        flow_layers=0 if (args.quick or args.skip_flow) else 2,
-    )
-    summarise(rows, "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 10 features)")
+    by_count = {}
+    for count in ([3] if args.skip_measurements else [1, 2, 3]):
+        by_count[count] = evaluate(
+            synthetic(count), seeds, n_train, n_test, crl_kwargs, vae_kwargs,
+            f"{count} measurements", baselines=count == 3,
+        )
+    title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
+    report_mcc(by_count[3], title)
+    report_graph(by_count[3], title)
+    if len(by_count) > 1:
+        report_measurements(dict(sorted(by_count.items())))
 
-    if not (args.quick or args.skip_digits):
+    if not args.skip_digits:
 
         def digits(n, seed):
-            return make_causal_digits(n, random_state=seed)
+            return make_causal_digits(n, image_size=10, random_state=seed)
 
-        rows = run_identifiability(
-            range(2), n_train, n_test, crl_kwargs, vae_kwargs, digits, "make_causal_digits"
-        )
-        summarise(rows, "make_causal_digits (two 12x12 RGB images)")
-
-    if not args.skip_timing:
-        run_timing(sizes, timing_epochs, features=10)
+        rows = evaluate(digits, seeds, n_train, n_test, crl_kwargs, vae_kwargs, "digits")
+        title = "make_causal_digits (two 10x10 RGB images, chain DAG)"
+        report_mcc(rows, title)
+        report_graph(rows, title)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ Multimodal causal representation learning with a Level I prior
 
 PersonaX's two levels in one script. Three modalities (``face``, ``text``,
 ``bio``) are generated from latents with a known causal graph: ``face`` and
-``text`` latents are causally linked (``zface_1 -> ztext_1``), ``bio`` is
-independent of both. Level I screens a few summary variables of each modality
-with :class:`~skpersona.independence.DependencyScreen`; its dependency graph
-becomes a prior mask that forbids latent edges between modalities found
+``text`` latents are causally linked (``zface_1 -> ztext_1`` and
+``zface_2 -> ztext_2``), ``bio`` is independent of both. Level I screens a few
+summary variables of each modality with
+:class:`~skpersona.independence.DependencyScreen`; its dependency graph becomes a prior mask that forbids latent edges between modalities found
 independent. Level II fits :class:`~skpersona.crl.MultimodalCRL` with that
-prior and draws the learned latent causal graph next to the true one.
+prior - the direction between ``face`` and ``text`` is left to the data - and
+draws the learned latent causal graph next to the true one.
 """
 
 import matplotlib.pyplot as plt
@@ -24,19 +25,20 @@ from skpersona.independence import DependencyScreen
 # %%
 # Synthetic data with a known latent graph
 # ----------------------------------------
-# Two latents per modality; edges zface_1 -> zface_2, zface_1 -> ztext_1,
-# ztext_1 -> ztext_2 and, apart, zbio_1 -> zbio_2.
+# Two latents per modality; edges zface_1 -> ztext_1, zface_2 -> ztext_2 and,
+# apart, zbio_1 -> zbio_2.
 graph = np.zeros((6, 6), dtype=int)
-graph[0, 1] = graph[0, 2] = graph[2, 3] = graph[4, 5] = 1
+graph[0, 2] = graph[1, 3] = graph[4, 5] = 1
 data = make_multimodal_causal(
-    n_samples=2500,
+    n_samples=2000,
+    noise_distribution="laplace",
     n_modalities=3,
     shared_dim=0,
     graph=graph,
     modality_names=["face", "text", "bio"],
     random_state=0,
 )
-train, test = data.data.iloc[:2000], data.data.iloc[2000:]
+train, test = data.data.iloc[:1500], data.data.iloc[1500:]
 
 # %%
 # Level I: screen summary variables, then turn the graph into a prior mask
@@ -58,11 +60,16 @@ print(prior)
 # %%
 # Level II: multimodal CRL with the prior
 # ---------------------------------------
-crl = MultimodalCRL(shared_dim=0, prior_mask=prior, max_epochs=150, random_state=0)
+crl = MultimodalCRL(
+    shared_dim=0, prior_mask=prior, hidden_size=32, batch_size=256, lr=5e-3, max_epochs=80,
+    random_state=0,
+)
 crl.fit(train)
 latents = crl.set_output(transform="pandas").transform(test)
-mcc = mean_correlation_coefficient(data.latents.iloc[2000:], latents)
+mcc = mean_correlation_coefficient(data.latents.iloc[1500:], latents)
 print(f"held-out MCC: {mcc:.3f}")
+print("orders searched (noise dependence, lower is kept):", crl.order_dependence_)
+print("learned causal order of the latents:", crl.causal_order_)
 print(crl.adjacency_.round(2))
 
 # %%

@@ -287,3 +287,49 @@ def test_cli_screen_reads_a_stray_cell_as_missing_and_refuses_ids(tmp_path, caps
     assert (out.loc[out.x == "video_id", "status"] == "failed").all()
     assert out.loc[out.x == "video_id", "reason"].str.contains("identifier").all()
     assert (out.loc[(out.x == "extraversion") & (out.y == "smiles"), "n"] == 149).all()
+
+
+def test_huge_values_in_the_screen_and_the_tester():
+    from skpersona.independence import IndependenceTester
+
+    x, y = _dependent_pair(n=200)
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": x * 1e160, "b": y * 1e-170, "c": rng.normal(size=200) * 1e200})
+    screen = DependencyScreen(["fisherz", "kci"]).fit(df)
+    assert screen.adjacency_.loc["a", "b"] == 1.0 and screen.adjacency_.loc["a", "c"] == 0.0
+    tester = IndependenceTester(df, "fisherz")
+    assert tester("a", "b") == pytest.approx(independence_test(x, y, method="fisherz").pvalue,
+                                             rel=1e-6)
+    assert tester("a", "b", ["c"]) < 1e-10
+
+
+@_SETTINGS
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(30, 300),
+    kx=st.integers(2, 4),
+    kz=st.integers(1, 4),
+    method=st.sampled_from(["chi2", "gsq"]),
+)
+def test_contingency_pvalues_are_probabilities_and_match_the_tester(seed, n, kx, kz, method):
+    from skpersona.independence import IndependenceTester
+
+    rng = np.random.default_rng(seed)
+    data = np.column_stack([
+        rng.integers(0, kx, size=n), rng.integers(0, 3, size=n), rng.integers(0, kz, size=n)
+    ])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SparseTableWarning)
+        tester = IndependenceTester(data, method)
+        for z in (None, [2]):
+            try:
+                ref = independence_test(
+                    data[:, 0], data[:, 1], None if z is None else data[:, z], method=method
+                )
+            except ValueError as exc:  # a constant column: the tester refuses it too
+                with pytest.raises(ValueError, match="constant"):
+                    tester(0, 1, z)
+                assert "constant" in str(exc)
+                continue
+            assert 0.0 <= ref.pvalue <= 1.0 and ref.statistic >= 0.0
+            assert tester(0, 1, z) == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)

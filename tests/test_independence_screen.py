@@ -58,7 +58,7 @@ def test_screen_recovers_planted_graph(fitted):
 
 def test_pvalues_table_is_tidy_and_methods_side_by_side(fitted, mixed_table):
     table = fitted.pvalues_
-    expected = ["x", "y", "conditioning", "method", "n", "statistic", "pvalue",
+    expected = ["x", "y", "conditioning", "method", "method_used", "n", "statistic", "pvalue",
                 "pvalue_adjusted", "dependent", "status", "reason"]
     assert list(table.columns) == expected
     n_pairs = 7 * 6 // 2
@@ -255,7 +255,8 @@ def test_large_table_uses_linear_time_tests():
     a = rng.normal(size=n)
     df = pd.DataFrame({"a": a, "b": np.cos(a) + 0.5 * rng.normal(size=n), "c": rng.normal(size=n)})
     screen = DependencyScreen(random_state=0).fit(df)
-    assert set(screen.pvalues_.method) == {"rcit", "hsic_rff"}
+    assert set(screen.pvalues_.method) == {"kci_rff", "rcit", "hsic_rff"}
+    assert (screen.pvalues_.method_used == screen.pvalues_.method).all()
     assert screen.adjacency_.loc["a", "b"] == 1.0
     assert screen.adjacency_.loc["a", "c"] == 0.0
 

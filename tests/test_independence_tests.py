@@ -134,8 +134,11 @@ def test_auto_picks_by_type_and_size():
     assert independence_test(g, c).method == "chi2"
     x = rng.normal(size=n)
     assert independence_test(x, g).method == "kci"
-    big = AUTO_KCI_MAX_SAMPLES + 200
-    assert independence_test(rng.normal(size=big), rng.normal(size=big)).method == "rcit"
+    big = AUTO_KCI_MAX_SAMPLES + 200  # exact KCI stays unconditionally (matrix-free)
+    assert independence_test(rng.normal(size=big), rng.normal(size=big)).method == "kci"
+    with pytest.warns(UserWarning, match="chose 'kci_rff'"):
+        given = independence_test(*rng.normal(size=(3, big)), random_state=0)
+    assert given.method == "kci_rff" and given.details["method_requested"] == "auto"
 
 
 def test_mixed_types_and_multicolumn_blocks():

@@ -20,24 +20,53 @@ except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core.multiarray import scalar as _numpy_scalar
 
 
+def _checked_dtype(spec, *args):
+    """``numpy.dtype`` for the unpickler: only the kinds of numbers and text."""
+    if not isinstance(spec, str) or len(spec) > 8 or spec[:1] not in _KINDS:
+        raise pickle.UnpicklingError(
+            f"refusing numpy dtype {spec!r}: the First Impressions files hold only numbers "
+            "and text."
+        )
+    return np.dtype(spec, *args)
+
+
+def _checked_scalar(dtype, data=None):
+    """A numpy scalar, checked before numpy allocates anything.
+
+    A dtype's pickled state can still set its item size (numpy allocates that
+    much for the scalar), so the kind, the size and the stored bytes must agree.
+    """
+    if (not isinstance(dtype, np.dtype) or dtype.kind not in _KINDS or dtype.fields is not None
+            or dtype.subdtype is not None or dtype.itemsize > _MAX_ITEMSIZE[dtype.kind]):
+        raise pickle.UnpicklingError(
+            f"refusing a numpy scalar of dtype {dtype!r}: only numbers and short text expected."
+        )
+    if not isinstance(data, bytes | str) or len(data) != dtype.itemsize:
+        raise pickle.UnpicklingError(f"a numpy scalar's data does not match its dtype {dtype!r}.")
+    return _numpy_scalar(dtype, data)
+
+
+_KINDS = "biufU"  # bool, integers, floats, unicode text
+_MAX_ITEMSIZE = {"b": 1, "i": 8, "u": 8, "f": 16, "U": 4 << 16}
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that builds only plain containers and numpy scalars.
+    """Unpickler that builds only plain containers and numpy scalars of numbers or text.
 
     The official label files are Python 2 pickles of dicts of numpy floats; any
-    other global in the stream is refused, so a tampered file cannot run code.
+    other global in the stream is refused, so a tampered file cannot run code, and
+    the numpy scalars are checked before numpy allocates them.
     """
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"): _checked_scalar,
+        ("numpy._core.multiarray", "scalar"): _checked_scalar,
+        ("numpy", "dtype"): _checked_dtype,
     }
 
     def find_class(self, module, name):
         if (module, name) in self._ALLOWED:
-            if name == "dtype":
-                return np.dtype
-            return _numpy_scalar
+            return self._ALLOWED[(module, name)]
         raise pickle.UnpicklingError(
             f"Refusing to load {module}.{name}: the First Impressions files hold only "
             "dicts of numbers and strings."
@@ -46,7 +75,39 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _safe_load(path, encoding):
     with open(path, "rb") as handle:
-        return _RestrictedUnpickler(io.BytesIO(handle.read()), encoding=encoding).load()
+        raw = handle.read()
+    try:
+        return _RestrictedUnpickler(io.BytesIO(raw), encoding=encoding).load()
+    except Exception as exc:  # truncated, empty, tampered: one clear error naming the file
+        raise ValueError(
+            f"{path} is not a readable First Impressions pickle ({type(exc).__name__}: "
+            f"{exc!s:.200}); get the official ChaLearn LAP release again."
+        ) from exc
+
+
+def _check_labels(labels, path):
+    """The label dict: every trait a {video id: number in [0, 1]} over the same clips."""
+    if not isinstance(labels, dict) or not set(BIG_FIVE) <= set(labels):
+        raise ValueError(f"{path} does not hold the expected trait dict (keys {BIG_FIVE}).")
+    keys = None
+    for trait in [*BIG_FIVE, *(["interview"] if "interview" in labels else [])]:
+        scores = labels[trait]
+        if not isinstance(scores, dict) or not scores:
+            raise ValueError(f"{path}: {trait!r} is not a non-empty dict of clip scores.")
+        if not all(isinstance(k, str) for k in scores):
+            raise ValueError(f"{path}: {trait!r} has clip ids that are not strings.")
+        if keys is None:
+            keys = set(scores)
+        elif set(scores) != keys:
+            raise ValueError(f"{path}: {trait!r} scores other clips than 'extraversion'.")
+        try:
+            values = np.asarray([float(v) for v in scores.values()])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {trait!r} has a score that is not a number.") from exc
+        bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+        if bad.any():
+            raise ValueError(f"{path}: {int(bad.sum())} {trait!r} score(s) are NaN or outside "
+                             "[0, 1].")
 
 
 def load_first_impressions(data_home=None, split="training"):
@@ -78,6 +139,10 @@ def load_first_impressions(data_home=None, split="training"):
     ------
     FileNotFoundError
         When the pickles are not in ``data_home``.
+    ValueError
+        Naming the file, when a pickle is truncated, empty or tampered with
+        (anything but dicts of numbers and text is refused before it is built),
+        or its labels are not the same clips for every trait in [0, 1].
 
     Examples
     --------
@@ -101,8 +166,9 @@ def load_first_impressions(data_home=None, split="training"):
     )
     labels = _safe_load(folder / names[0], encoding="latin1")
     transcripts = _safe_load(folder / names[1], encoding="ASCII")
-    if not isinstance(labels, dict) or not set(BIG_FIVE) <= set(labels):
-        raise ValueError(f"{folder / names[0]} does not hold the expected trait dict.")
+    _check_labels(labels, folder / names[0])
+    if not isinstance(transcripts, dict):
+        raise ValueError(f"{folder / names[1]} does not hold a dict of transcripts.")
     video_ids = sorted(labels["extraversion"])
     target = pd.DataFrame(
         {trait: [float(labels[trait][v]) for v in video_ids] for trait in BIG_FIVE},

@@ -19,6 +19,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..utils import modality_columns
+from ..utils._torch import check_stored_weights
 from ..utils._torch import torch_threads as _torch_threads
 from ._modules import FUSIONS, FusionModule
 
@@ -332,6 +333,8 @@ class _BaseFusion(BaseEstimator):
             )
         super().__setstate__(state)
         if net_state is not None:
+            check_stored_weights(lambda: FusionModule(**self._module_kwargs), net_state,
+                                 type(self).__name__)  # before allocating anything
             # Initialising draws random weights (overwritten below): keep the global RNG.
             with torch.random.fork_rng(devices=[]):
                 net = self._build_net(self._module_kwargs).initialize()

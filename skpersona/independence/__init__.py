@@ -17,6 +17,7 @@
   for the CRL estimator; :func:`aggregate_ratings` for PersonaX ratings.
 """
 
+from ._memory import MemoryLimitError
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._score_functions import (
@@ -38,6 +39,7 @@ __all__ = [
     "DependencyScreen",
     "IndependenceScorer",
     "IndependenceTestResult",
+    "MemoryLimitError",
     "IndependenceTester",
     "adjust_pvalues",
     "aggregate_ratings",

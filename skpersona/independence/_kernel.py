@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, stats
+from scipy.spatial import distance
 
 from ._encoding import check_int
 
@@ -229,8 +230,8 @@ def _kci_unconditional(x, y):
 
 
 def _kci_gamma_unconditional(n, stat, trace_x, trace_y, norm_x, norm_y):
-    mean = trace_x * trace_y / n
-    var = 2.0 * norm_x * norm_y / n**2
+    mean = float(trace_x * trace_y / n)
+    var = float(2.0 * norm_x * norm_y / n**2)
     return _gamma_pvalue(stat, mean, var), mean, var
 
 
@@ -404,8 +405,7 @@ def _median_sigma2(a, rng, max_rows=1000):
     n = a.shape[0]
     if n > max_rows:
         a = a[rng.choice(n, size=max_rows, replace=False)]
-    d = _sq_dists(a)
-    d = d[np.triu_indices_from(d, k=1)]
+    d = distance.pdist(a, "sqeuclidean")  # the upper triangle only, no n x n index arrays
     d = d[d > 0]
     if d.size == 0:
         raise ValueError("All samples are identical: no kernel width can be set.")

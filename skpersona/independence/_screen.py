@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
+from ._memory import check_test_memory
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
 from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
@@ -23,6 +24,7 @@ _RESULT_COLUMNS = [
     "y",
     "conditioning",
     "method",
+    "method_used",
     "n",
     "statistic",
     "pvalue",
@@ -38,7 +40,8 @@ def _auto_methods(discrete, n_samples, conditional):
         return ("chi2", "gsq")
     if n_samples <= AUTO_KCI_MAX_SAMPLES:
         return ("kci", "rcit") if conditional else ("kci", "rcit", "hsic")
-    return ("rcit",) if conditional else ("rcit", "hsic_rff")
+    # Above, exact kernel tests cost O(n^2)-O(n^3): random-feature tests, two implementations.
+    return ("kci_rff", "rcit") if conditional else ("kci_rff", "rcit", "hsic_rff")
 
 
 def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=None):
@@ -59,6 +62,7 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=
             "y": b,
             "conditioning": ",".join(cond),
             "method": method,
+            "method_used": "" if method == "auto" else method,
             "n": len(sub),
             "statistic": np.nan,
             "pvalue": np.nan,
@@ -79,7 +83,7 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=
                         random_state=int(seed),
                         **test_options.get(method, {}),
                     )
-            row.update(statistic=res.statistic, pvalue=res.pvalue)
+            row.update(statistic=res.statistic, pvalue=res.pvalue, method_used=res.method)
             # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
             notes = dict.fromkeys(str(w.message) for w in caught)
             row["reason"] = " | ".join(notes)
@@ -117,10 +121,15 @@ class DependencyScreen(BaseEstimator):
         Tests to run on every pair. ``"auto"``: for a pair whose variables (and
         conditioning set) are all discrete, ``chi2`` and ``gsq``; otherwise
         ``kci``, ``rcit`` and ``hsic`` up to 1,000 rows (``kci`` and ``rcit`` when
-        conditioning) and ``rcit`` and ``hsic_rff`` above (``rcit`` when
-        conditioning). A list applies the same tests to every pair (inapplicable ones
-        are reported as failed). A dict ``{"continuous": [...], "discrete": [...]}``
-        chooses by pair type.
+        conditioning) and ``kci_rff``, ``rcit`` and ``hsic_rff`` above (``kci_rff``
+        and ``rcit`` when conditioning). A list applies the same tests to every pair
+        (inapplicable ones are reported as failed; ``"auto"`` in a list lets each
+        test choose, see ``method_used``). A dict
+        ``{"continuous": [...], "discrete": [...]}`` chooses by pair type. Before any
+        test runs, dense-kernel tests (conditional ``kci``, ``hsic``, ``hsic_perm``)
+        whose memory estimate exceeds their limit (2 GiB, or
+        ``test_options={"kci": {"max_memory": "16GB"}}``) raise
+        :class:`~skpersona.independence.MemoryLimitError`.
     alpha : float, default=0.05
         Level at which an adjusted p-value means "dependent".
     correction : {"bh", "holm", "none"}, default="bh"
@@ -161,7 +170,8 @@ class DependencyScreen(BaseEstimator):
     Attributes
     ----------
     pvalues_ : DataFrame
-        One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``, ``n``,
+        One row per (pair, method): ``x``, ``y``, ``conditioning``, ``method``,
+        ``method_used`` (the test that ran: ``method`` with ``"auto"`` resolved), ``n``,
         ``statistic``, ``pvalue``, ``pvalue_adjusted``, ``dependent`` (nullable
         boolean, missing for failed tests), ``status`` (``"ok"`` or ``"failed"``),
         ``reason`` (why a test failed, or the caveats of one that ran, e.g. a
@@ -301,6 +311,15 @@ class DependencyScreen(BaseEstimator):
             return tuple(chosen)
         return tuple(self.methods)
 
+    @staticmethod
+    def _check_memory(plan, n_samples, options):
+        """Refuse up front (nothing run, nothing allocated) a test over its memory limit."""
+        planned = {(m, bool(cond)) for _, _, cond, methods in plan for m in methods}
+        for method, conditional in sorted(planned):
+            if method in ("hsic", "hsic_perm") or (method == "kci" and conditional):
+                limit = options.get(method, {}).get("max_memory")
+                check_test_memory(method, n_samples, conditional, limit)
+
     def _check_methods(self):
         if isinstance(self.methods, dict):
             listed = [m for v in self.methods.values() for m in (v or [])]
@@ -393,6 +412,7 @@ class DependencyScreen(BaseEstimator):
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
+        self._check_memory(plan, n_samples, options)
         used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
         data = frame[used]
         testers = self._testers(data, {m for *_, ms in plan for m in ms}, options)

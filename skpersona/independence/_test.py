@@ -1,5 +1,6 @@
 """``independence_test``: one entry point for every (conditional) independence test."""
 
+import logging
 import threading
 import warnings
 from contextlib import contextmanager
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._approx import rff_kci_test
 from ._classical import contingency_test, fisherz_test
 from ._encoding import (
     MAX_AUTO_CATEGORIES,
@@ -19,14 +21,21 @@ from ._encoding import (
     to_continuous,
 )
 from ._kernel import hsic_gamma_test, hsic_permutation_test, hsic_rff_test, kci_test
+from ._memory import check_test_memory, estimate_test_memory, parse_memory
+
+logger = logging.getLogger(__name__)
 
 #: Above this many samples ``method="auto"`` leaves the O(n^2)-memory, O(n^3)-time
-#: KCI for RCIT (random Fourier features, linear in n).
+#: conditional KCI for the random-feature KCI (``"kci_rff"``, linear in n).
 AUTO_KCI_MAX_SAMPLES = 1000
+#: The same for unconditional KCI, whose exact path is matrix-free (O(n) memory,
+#: O(n^2) time: about 0.3 s at 5,000 samples).
+AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL = 5000
 
 METHODS = (
     "auto",
     "kci",
+    "kci_rff",
     "rcit",
     "fastkci",
     "fisherz",
@@ -40,7 +49,7 @@ METHODS = (
 #: Other names accepted for a method (causal-learn calls chi-square "chisq").
 ALIASES = {"chisq": "chi2"}
 _UNCONDITIONAL_ONLY = {"hsic", "hsic_perm", "hsic_rff"}
-_DENSE_KERNEL = {"kci", "hsic", "hsic_perm"}
+_DENSE_KERNEL = {"kci", "hsic", "hsic_perm"}  # "kci": when conditioning
 #: Above this many samples the dense-kernel tests warn about their memory use.
 DENSE_KERNEL_WARN_SAMPLES = 5000
 _DISCRETE = {"chi2", "gsq"}
@@ -94,17 +103,53 @@ class IndependenceTestResult:
         return bool(self.pvalue < alpha)
 
 
-def resolve_method(method, discrete, n_samples, conditional):
-    """The test ``method="auto"`` stands for, given the data.
+def choose_method(method, discrete, n_samples, conditional, max_memory=None):
+    """The test ``method="auto"`` stands for, and why: ``(method, reason)``.
 
-    All blocks discrete -> ``"chi2"``; otherwise ``"kci"`` up to
-    :data:`AUTO_KCI_MAX_SAMPLES` samples and ``"rcit"`` above.
+    All blocks discrete -> ``"chi2"``. Otherwise exact ``"kci"`` up to
+    :data:`AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL` samples (unconditional) or
+    :data:`AUTO_KCI_MAX_SAMPLES` (conditional) while its memory estimate stays under
+    ``max_memory``; above, the random-feature KCI ``"kci_rff"`` (linear in n).
+    An explicit method is returned unchanged (reason ``""``).
     """
     if method != "auto":
-        return method
+        return method, ""
     if discrete:
-        return "chi2"
-    return "kci" if n_samples <= AUTO_KCI_MAX_SAMPLES else "rcit"
+        return "chi2", "every block is discrete"
+    cap = AUTO_KCI_MAX_SAMPLES if conditional else AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL
+    limit = parse_memory(max_memory)
+    need = estimate_test_memory("kci", n_samples, conditional)
+    kind = "conditional" if conditional else "unconditional"
+    if n_samples > cap:
+        return "kci_rff", (
+            f"n = {n_samples:,} > {cap:,}: the exact {kind} KCI would be slow; using the "
+            "random-feature KCI ('kci_rff'), linear in n"
+        )
+    if need > limit:
+        return "kci_rff", (
+            f"the exact {kind} KCI would need about {need / 2**30:.1f} GiB, above "
+            f"max_memory = {limit / 2**30:.1f} GiB; using the random-feature KCI ('kci_rff')"
+        )
+    return "kci", f"n = {n_samples:,} <= {cap:,}: the exact {kind} KCI"
+
+
+def resolve_method(method, discrete, n_samples, conditional, max_memory=None, stacklevel=2):
+    """The test ``method="auto"`` stands for (see :func:`choose_method`), and say so.
+
+    The choice is logged (``logging``, INFO, logger ``skpersona.independence._test``);
+    a switch to the approximate ``"kci_rff"`` also warns (``UserWarning``).
+    """
+    chosen, reason = choose_method(method, discrete, n_samples, conditional, max_memory)
+    if method == "auto":
+        logger.info("method='auto' -> %r (%s)", chosen, reason)
+        if chosen == "kci_rff":
+            warnings.warn(
+                f"method='auto' chose 'kci_rff': {reason}. Pass method='kci' for the exact "
+                "test.",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+    return chosen
 
 
 def _causallearn_rcit(x, y, z, seed, options):
@@ -149,6 +194,7 @@ def independence_test(
     n_permutations=1000,
     n_features=100,
     random_state=None,
+    max_memory=None,
     **options,
 ):
     """Test whether ``x`` and ``y`` are independent (given ``z``).
@@ -166,27 +212,37 @@ def independence_test(
         Conditioning variables.
     method : str, default="auto"
         ``"kci"`` (kernel conditional independence, Zhang et al. 2011; causal-learn's
-        defaults, vectorised), ``"rcit"`` (randomised KCI, causal-learn's RIT / RCIT),
+        defaults and p-values; unconditional: matrix-free, O(n) memory),
+        ``"kci_rff"`` (random-feature KCI, RIT / RCoT-style: linear in n, gamma null),
+        ``"rcit"`` (randomised KCI, causal-learn's RIT / RCIT),
         ``"fastkci"`` (causal-learn's FastKCI), ``"fisherz"`` (partial correlation),
         ``"hsic"`` (HSIC, gamma approximation), ``"hsic_perm"`` (HSIC, permutation
         null), ``"hsic_rff"`` (HSIC on random Fourier features, linear in n),
         ``"chi2"`` (alias ``"chisq"``, causal-learn's name) and ``"gsq"``
         (chi-square and G-square, discrete data; a table with no degrees of freedom
         gives ``pvalue=1`` as in causal-learn, a sparse table warns), or
-        ``"auto"``: chi-square when every block is discrete, otherwise KCI up to
-        1,000 samples and RCIT above (KCI costs O(n^2) memory and O(n^3) time when
-        conditioning). The HSIC variants are unconditional only.
+        ``"auto"``: chi-square when every block is discrete, otherwise exact KCI up to
+        5,000 samples (1,000 when conditioning: O(n^2) memory, O(n^3) time) and within
+        ``max_memory``, ``"kci_rff"`` above; the result's ``method`` says which ran, the
+        choice is logged and a switch to ``"kci_rff"`` warns. The HSIC variants are
+        unconditional only.
     n_permutations : int, default=1000
         Permutations of ``"hsic_perm"``.
     n_features : int, default=100
         Random Fourier features per variable of ``"hsic_rff"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the randomised tests (``rcit``, ``fastkci``, ``hsic_perm``,
+        Seeds the randomised tests (``kci_rff``, ``rcit``, ``fastkci``, ``hsic_perm``,
         ``hsic_rff``, and the median heuristic's subsample above 1,000 rows).
+    max_memory : int, float, str or None, default=None
+        Ceiling for the working memory of one test, in bytes or as text (``"8GB"``,
+        ``"512MiB"``); None means 2 GiB. Dense-kernel tests (conditional ``kci``,
+        ``hsic``, ``hsic_perm``) estimate their memory first and refuse above it;
+        ``"auto"`` switches to ``"kci_rff"`` instead.
     **options
-        Extra options for causal-learn's tests: ``approx``, ``num_f``, ``num_f2``
-        for ``rcit``; ``K``, ``J``, ``alpha``, ``epsilon``, ``use_gp`` for
-        ``fastkci``; ``epsilon`` for conditional ``kci``.
+        Extra options: ``approx``, ``num_f``, ``num_f2`` for ``rcit``; ``K``, ``J``,
+        ``alpha``, ``epsilon``, ``use_gp`` for ``fastkci``; ``epsilon`` for
+        conditional ``kci``; ``n_features_xy`` (default 10) and ``n_features_z``
+        (default 100) for ``kci_rff``.
 
     Returns
     -------
@@ -200,6 +256,9 @@ def independence_test(
         On missing or infinite values, constant columns, identifier-like
         categoricals, mismatched lengths, fewer than 5 samples, continuous data given to a contingency test, or a
         conditioning set given to an unconditional test.
+    MemoryLimitError
+        (a ``ValueError``) When a dense-kernel test would need more than
+        ``max_memory``; raised before allocating.
 
     Examples
     --------
@@ -216,56 +275,101 @@ def independence_test(
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
     method = ALIASES.get(method, method)
-    blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
-    if z is not None:
-        blocks["z"] = as_block(z, "z")
-    n = check_blocks(blocks)
     conditional = z is not None
-    discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
-    method = resolve_method(method, discrete, n, conditional)
+    mats = _plain_continuous(x, y, z)
+    if mats is not None:
+        blocks, n, discrete = None, mats["x"].shape[0], False
+    else:
+        blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
+        if z is not None:
+            blocks["z"] = as_block(z, "z")
+        n = check_blocks(blocks)
+        discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
+    requested = method
+    method = resolve_method(method, discrete, n, conditional, max_memory, stacklevel=2)
     check_method(method, conditional, options)
     rng = check_random_state(random_state)
-    warn_dense_kernel(method, n, conditional, stacklevel=2)
+    warn_dense_kernel(method, n, conditional, stacklevel=2, max_memory=max_memory)
 
     if method in _DISCRETE:
+        if blocks is None:  # continuous data: to_codes says why a contingency test cannot run
+            blocks = {k: as_block(v, k) for k, v in (("x", x), ("y", y), ("z", z)) if v is not None}
         codes = {name: to_codes(block, name) for name, block in blocks.items()}
         stat, pvalue, details = contingency_test(
             codes["x"], codes["y"], codes.get("z"), statistic=method
         )
     else:
-        mats = {
-            name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
-            for name, block in blocks.items()
-        }
+        if mats is None:
+            mats = {
+                name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
+                for name, block in blocks.items()
+            }
         stat, pvalue, details = run_continuous(
             method, mats["x"], mats["y"], mats.get("z"), rng, n_permutations, n_features, options
         )
+    if requested == "auto":
+        details = {**details, "method_requested": "auto"}
     return make_result(stat, pvalue, method, n, conditional, details)
+
+
+def _plain_continuous(x, y, z):
+    """Float matrices of plain float ndarrays, skipping the pandas round trip, or None.
+
+    For 1-D / 2-D float arrays with finite, non-constant and not all-integer columns
+    and at least 5 aligned rows, this is what :func:`as_block`, :func:`check_blocks`
+    and :func:`to_continuous` give (continuous blocks, no encoding), in microseconds.
+    Any other input returns None, and the general path reads it and raises its errors.
+    """
+    mats = {}
+    for name, a in (("x", x), ("y", y), ("z", z)):
+        if a is None and name == "z":
+            continue
+        if type(a) is not np.ndarray or a.dtype.kind != "f" or a.ndim not in (1, 2):
+            return None
+        mats[name] = a[:, None] if a.ndim == 1 else a
+    if len({m.shape[0] for m in mats.values()}) != 1 or mats["x"].shape[0] < 5:
+        return None
+    for name, m in mats.items():
+        if m.shape[1] == 0 or not np.isfinite(m).all():
+            return None
+        if (m.min(axis=0) == m.max(axis=0)).any() or (m == np.round(m)).all(axis=0).any():
+            return None  # constant, or integer-valued (maybe discrete) columns
+        mats[name] = rescale_extreme(np.ascontiguousarray(m, dtype=float))
+    return mats
 
 
 def check_method(method, conditional, options):
     """Refuse a conditioning set for an unconditional test, and options it does not take."""
     if conditional and method in _UNCONDITIONAL_ONLY:
         raise ValueError(
-            f"method={method!r} is unconditional; pass z=None, or use 'kci', 'rcit', "
-            "'fastkci', 'fisherz', 'chi2' or 'gsq' to condition on z."
+            f"method={method!r} is unconditional; pass z=None, or use 'kci', 'kci_rff', "
+            "'rcit', 'fastkci', 'fisherz', 'chi2' or 'gsq' to condition on z."
         )
-    allowed_options = {"rcit", "fastkci"} | ({"kci"} if conditional else set())
+    allowed_options = {"rcit", "fastkci", "kci_rff"} | ({"kci"} if conditional else set())
+    options = {k: v for k, v in options.items() if k != "max_memory"}  # every test takes it
     if options and method not in allowed_options:
         raise TypeError(
             f"Unexpected option(s) {sorted(options)} for method={method!r}; extra options "
-            "apply to 'rcit', 'fastkci' and conditional 'kci' only."
+            "apply to 'rcit', 'fastkci', 'kci_rff' and conditional 'kci' only."
         )
 
 
-def warn_dense_kernel(method, n, conditional, stacklevel=2):
-    """Warn before a dense-kernel test builds n x n matrices for a large n."""
-    if method in _DENSE_KERNEL and n > DENSE_KERNEL_WARN_SAMPLES:
-        gib = (4 if conditional else 3) * n * n * 8 / 2**30
+def warn_dense_kernel(method, n, conditional, stacklevel=2, max_memory=None):
+    """Refuse a dense-kernel test over the memory limit; warn for a large n under it.
+
+    Raises :class:`~skpersona.independence.MemoryLimitError` (a ``ValueError``) before
+    anything is allocated when the estimate exceeds ``max_memory`` (default
+    :data:`~skpersona.independence._memory.DEFAULT_MAX_MEMORY`).
+    """
+    dense = method in ("hsic", "hsic_perm") or (method == "kci" and conditional)
+    if not dense:
+        return
+    need, _ = check_test_memory(method, n, conditional, max_memory)
+    if n > DENSE_KERNEL_WARN_SAMPLES:
         warnings.warn(
-            f"method={method!r} builds dense {n} x {n} kernel matrices (about {gib:.1f} GiB"
-            f"{' and O(n^3) time' if conditional else ''}); method='rcit' or 'hsic_rff' "
-            "scale linearly in n.",
+            f"method={method!r} builds dense {n} x {n} kernel matrices (about "
+            f"{need / 2**30:.1f} GiB{' and O(n^3) time' if conditional else ''}); "
+            "method='kci_rff', 'rcit' or 'hsic_rff' scale linearly in n.",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
@@ -273,6 +377,7 @@ def warn_dense_kernel(method, n, conditional, stacklevel=2):
 
 def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options):
     """Run a test on encoded float matrices; returns ``(statistic, pvalue, details)``."""
+    options = {k: v for k, v in options.items() if k != "max_memory"}  # checked before
     if method == "kci":
         return kci_test(xm, ym, zm, **options)
     if method == "fisherz":
@@ -283,6 +388,21 @@ def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options)
         return hsic_permutation_test(xm, ym, rng, n_permutations)
     if method == "hsic_rff":
         return hsic_rff_test(xm, ym, rng, n_features)
+    if method == "kci_rff":
+        unknown = set(options) - {"n_features_xy", "n_features_z"}
+        if unknown:
+            raise TypeError(
+                f"Unknown option(s) {sorted(unknown)} for kci_rff; allowed: "
+                "['n_features_xy', 'n_features_z']."
+            )
+        return rff_kci_test(
+            xm,
+            ym,
+            zm,
+            rng=rng,
+            n_features=options.get("n_features_xy"),
+            n_features_z=options.get("n_features_z"),
+        )
     seed = int(rng.randint(np.iinfo(np.int32).max))
     runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
     return runner(xm, ym, zm, seed, options)

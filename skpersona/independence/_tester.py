@@ -27,6 +27,14 @@ from ._encoding import (
     to_codes,
     to_continuous,
 )
+from ._kernel import (
+    kci_conditional_from_kernels,
+    kci_from_kernels,
+    kci_kernel,
+    kci_residual_operator,
+    kci_residualize,
+    kci_standardize,
+)
 from ._test import (
     _DISCRETE,
     ALIASES,
@@ -50,6 +58,10 @@ class IndependenceTester:
     kept, and p-values are cached per ``(x, y, z)``. P-values equal those of
     :func:`independence_test` on the same columns.
 
+    As in causal-learn's ``CIT``, ``x`` and ``y`` are put in column order before
+    testing (conditional KCI is not symmetric in them), so ``tester(j, i, z)`` and
+    ``tester(i, j, z)`` are one test.
+
     The call signature, the ``method`` attribute and the p-value return follow
     causal-learn's ``CIT`` objects, so a tester can be handed to causal-learn's
     skeleton search directly; :func:`register_causallearn` makes it available by
@@ -72,6 +84,12 @@ class IndependenceTester:
         ``independence_test(..., random_state=random_state)``.
     cache : bool, default=True
         Keep the p-value of every ``(x, y, z)`` asked.
+    max_kernel_bytes : int, default=2**29
+        Memory for KCI's kept kernel matrices (512 MiB): each variable's centred
+        kernel and each conditioning set's residual operator are built once and
+        reused by later calls while they fit (oldest dropped first). When two
+        ``n x n`` matrices do not fit, every call computes its own, as
+        :func:`independence_test` does.
     n_permutations, n_features : int
         As in :func:`independence_test`.
     **options
@@ -110,6 +128,7 @@ class IndependenceTester:
         max_categories=MAX_AUTO_CATEGORIES,
         random_state=None,
         cache=True,
+        max_kernel_bytes=2**29,
         n_permutations=1000,
         n_features=100,
         **options,
@@ -117,9 +136,10 @@ class IndependenceTester:
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
         self.method = ALIASES.get(method, method)
-        frame = as_block(data, "x")
-        if not isinstance(data, pd.DataFrame):
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        if not isinstance(data, pd.DataFrame | pd.Series) and np.ndim(data) == 2:
+            array = np.asarray(data)
+            data = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        frame = as_block(data, "data")
         self.columns = list(frame.columns)
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("data has duplicate column names; give every column its own name.")
@@ -133,6 +153,9 @@ class IndependenceTester:
         self.random_state = random_state
         self._rng = check_random_state(random_state)
         self.cache = cache
+        self.max_kernel_bytes = max_kernel_bytes
+        self._kernels = {}
+        self._kernel_bytes = 0
         self.n_permutations = n_permutations
         self.n_features = n_features
         self.options = options
@@ -326,7 +349,9 @@ class IndependenceTester:
         method = self.method
         if method == "auto":
             discrete = all(self._is_discrete(i) for i in xs + ys + zs)
-            method = resolve_method(method, discrete, self.n_samples, conditional)
+            method = resolve_method(
+                method, discrete, self.n_samples, conditional, self.options.get("max_memory")
+            )
         check_method(method, conditional, self.options)
         if method == "fisherz":
             result = self._fisherz_test(xs, ys, zs)
@@ -338,8 +363,17 @@ class IndependenceTester:
                 statistic=method,
             )
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
+        elif method == "kci" and 2 * 8 * self.n_samples**2 <= self.max_kernel_bytes:
+            stat, pvalue, details = self._kci_test(xs, ys, zs)
+            result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
-            warn_dense_kernel(method, self.n_samples, conditional, stacklevel=3)
+            warn_dense_kernel(
+                method,
+                self.n_samples,
+                conditional,
+                stacklevel=3,
+                max_memory=self.options.get("max_memory"),
+            )
             if random_state is not None:
                 rng = check_random_state(random_state)
             elif isinstance(self.random_state, numbers.Integral):
@@ -362,6 +396,41 @@ class IndependenceTester:
             if len(xs) == len(ys) == 1:
                 self._pvalues[key] = result.pvalue
         return result
+
+    def _kept(self, key, build):
+        """A kernel-sized matrix, kept while it fits in ``max_kernel_bytes``."""
+        if key in self._kernels:
+            return self._kernels[key]
+        value = build()
+        size = getattr(value, "matrix", value).nbytes
+        if size <= self.max_kernel_bytes:
+            while self._kernels and self._kernel_bytes + size > self.max_kernel_bytes:
+                old = self._kernels.pop(next(iter(self._kernels)))  # oldest first
+                self._kernel_bytes -= getattr(old, "matrix", old).nbytes
+            self._kernels[key] = value
+            self._kernel_bytes += size
+        return value
+
+    def _kci_test(self, xs, ys, zs):
+        """KCI from kept kernels: the same statistic and null as :func:`kci_test`."""
+        x = kci_standardize(self._matrix(xs, False))
+        y = kci_standardize(self._matrix(ys, False))
+        if not zs:
+            kx = self._kept(("kci", xs), lambda: kci_kernel(x))
+            ky = self._kept(("kci", ys), lambda: kci_kernel(y))
+            return kci_from_kernels(kx, ky)
+        epsilon = self.options.get("epsilon", 1e-3)
+        z = kci_standardize(self._matrix(zs, False))
+        z_dim = z.shape[1]
+        rz = self._kept(
+            ("rz", zs, epsilon),
+            lambda: kci_residual_operator(kci_kernel(z, z_dim=z_dim), epsilon),
+        )
+        ky = self._kept(("kci", ys, z_dim), lambda: kci_kernel(y, z_dim=z_dim))
+        kxr = kci_residualize(kci_kernel(np.hstack([x, 0.5 * z]), z_dim=z_dim), rz)
+        stat, pvalue, details = kci_conditional_from_kernels(kxr, kci_residualize(ky, rz))
+        details["epsilon"] = epsilon
+        return stat, pvalue, details
 
     def _fisherz_test(self, xs, ys, zs):
         """Fisher-z from the cached correlation matrix of the encoded columns."""

@@ -5,7 +5,7 @@ On arrays without prefixed feature names every column forms a single modality
 use few epochs and small networks so that the checks stay fast.
 """
 
-from skpersona.fusion import FusionClassifier, FusionRegressor
+from skpersona.fusion import FusionClassifier, FusionRegressor, SemanticFusionRegressor
 
 _FAST = dict(modalities={"all": slice(None)}, hidden_size=16, n_heads=2, max_epochs=30,
              batch_size=32, random_state=0)
@@ -18,3 +18,8 @@ INSTANCES = [
 ]
 
 EXPECTED_FAILED_CHECKS = {}
+
+# SemanticFusionRegressor takes a sample table (frame tables and strings), so its tags
+# say ``two_d_array = False`` and the array checks skip it; its clone, pickle, skops and
+# grid-search behaviour is tested by hand in tests/fusion/test_semantic_fusion.py.
+INSTANCES.append(SemanticFusionRegressor(random_state=0))

@@ -4,6 +4,7 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from skpersona.crl import plot_latent_graph
@@ -27,7 +28,7 @@ def _random_prior(allowed):
     torch.manual_seed(0)
     prior = CausalPrior(allowed.shape[0], allowed).eval()
     with torch.no_grad():
-        for name in ("linear", "bend", "bend_slope", "bias", "log_scale"):
+        for name in ("linear", "bend", "bend_slope", "bias", "log_scale", "noise_skew"):
             getattr(prior, name).normal_()
         prior.running_mean.normal_()
         prior.running_var.uniform_(0.5, 3.0)
@@ -50,8 +51,22 @@ def test_causal_prior_on_a_dag_is_a_triangular_flow_with_exact_density():
     assert torch.allclose(torch.triu(jac, diagonal=1), torch.zeros(3, 3))
     assert torch.allclose(log_det[0], torch.linalg.slogdet(jac)[1], atol=1e-5)
     e = _noise_and_log_det(prior, z)[0]
-    expected = torch.distributions.Normal(0.0, 1.0).log_prob(e).sum() + log_det[0]
+    expected = prior.noise_log_prob(e)[0] + log_det[0]
     assert torch.allclose(prior.log_prob(z)[0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("tail, skew", [(0.0, 0.0), (0.7, 0.3), (-0.5, -0.8)])
+def test_sinh_arcsinh_noise_is_a_normalised_density(tail, skew):
+    prior = CausalPrior(1, torch.zeros(1, 1))
+    with torch.no_grad():
+        prior.noise_tail.fill_(tail)
+        prior.noise_skew.fill_(skew)
+    grid = torch.linspace(-200, 200, 400001, dtype=torch.float64)
+    density = torch.exp(prior.double().noise_log_prob(grid[:, None]))
+    assert abs(float(torch.trapezoid(density, grid)) - 1.0) < 1e-3
+    if tail == skew == 0:  # the Gaussian
+        normal = torch.distributions.Normal(0.0, 1.0).log_prob(grid).exp()
+        assert torch.allclose(density, normal, atol=1e-10)
 
 
 def test_acyclicity_is_zero_exactly_on_dags():

@@ -1,0 +1,322 @@
+"""SemanticFusionRegressor: the AU-text semantic fusion method as one estimator."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.linear_model import RidgeCV
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..au import AUDescriber, AUSelector, AUStatistics, KeyframeWindows
+from ..au._frames import object_column
+from ..text import DEFAULT_TEMPLATE, AUTextComposer, TextEmbedder
+
+_PASS = "passthrough"
+
+
+def _step(value, default):
+    """A fresh step: the user's (cloned), a default for None, None for 'passthrough'."""
+    if isinstance(value, str) and value == _PASS:
+        return None
+    return clone(value) if value is not None else default
+
+
+class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
+    """AU-text semantic fusion: facial behaviour put into words, embedded with the answer.
+
+    The method of AU-text fusion for asynchronous video interviews, as one
+    estimator that can be cross-validated and grid-searched as a whole:
+
+    1. **keyframe windows** (:class:`~skpersona.au.KeyframeWindows`): each
+       video's AU frame table is cut to short windows around the moments the
+       face changes most;
+    2. **AU selection** (:class:`~skpersona.au.AUSelector`): the informative
+       AUs are chosen on the training data (simulated annealing, Pareto front
+       of score against the number of AUs);
+    3. **AU sequence in words** (:class:`~skpersona.au.AUDescriber`, restricted
+       to the selected AUs): per window, which actions start, peak and end;
+    4. **one text per interview** (:class:`~skpersona.text.AUTextComposer`):
+       the description and the answer transcript;
+    5. **sentence embedding** (:class:`~skpersona.text.TextEmbedder`, any
+       sentence-transformers model; offline all-MiniLM-L6-v2 by default), never
+       fine-tuned;
+    6. **a light regression head** (``RidgeCV`` by default) on the
+       standardised embedding, one output per trait (Big Five, HEXACO or any
+       set of target columns).
+
+    With ``text_fusion="separate"`` the description and the answer are
+    embedded apart and the two embeddings concatenated (the language model
+    then never sees them in one context, but neither drowns the other in
+    one pooled vector; with a 256-token model a long joint text is split
+    and mean-pooled anyway). With ``au_statistics=True`` the head also sees the standardised
+    :class:`~skpersona.au.AUStatistics` of the selected AUs over the windows
+    (a hybrid: the text path plus the numbers it was written from). The
+    default, False, is the method as published: the head sees the embedding
+    only.
+
+    Parameters
+    ----------
+    keyframes : KeyframeWindows, "passthrough" or None, default=None
+        None: ``KeyframeWindows()``; ``"passthrough"``: whole videos.
+    selector : AUSelector, "passthrough" or None, default=None
+        None: ``AUSelector(random_state=random_state)``; ``"passthrough"``:
+        every AU. Fitted on the windows and all target columns (and on
+        ``groups``, when given).
+    describer : AUDescriber or None, default=None
+        None: ``AUDescriber(detail="full")`` (summary then sequence). Its
+        ``aus`` is replaced by the selected AUs.
+    template : str, default="Facial behaviour: {au}\\nAnswer: {transcript}"
+        The text embedded per interview (see
+        :class:`~skpersona.text.AUTextComposer`); ``"{au}"`` alone is the
+        face-only ablation, ``"{transcript}"`` alone the words-only one. With
+        ``text_fusion="separate"`` each line is embedded on its own.
+    text_fusion : {"joint", "separate"}, default="joint"
+        ``"joint"``: one embedding of the composed text (the published
+        method); ``"separate"``: one embedding per template line
+        (description, answer), concatenated.
+    embedder : TextEmbedder or None, default=None
+        None: ``TextEmbedder()``. Give it a ``cache_dir`` so that grid searches
+        and cross-validation embed each distinct text once.
+    head : regressor or None, default=None
+        None: ``RidgeCV(alphas=np.logspace(-2, 4, 13))``. Fitted on the
+        standardised features.
+    au_statistics : bool, default=False
+        Also give the head the AU statistics of the selected AUs (see above).
+    extractor : transformer or None, default=None
+        Turns ``video`` paths into frame tables (e.g.
+        ``skpersona.au.AUExtractor(cache_dir=...)``, which needs the ``feat``
+        extra); None: ``AUExtractor()`` when a path is met. Frame tables pass
+        through untouched.
+    video_column : str, default="video"
+    transcript_column : str, default="transcript"
+    random_state : int, RandomState or None, default=None
+        Seeds the default selector.
+
+    Attributes
+    ----------
+    keyframes_ : KeyframeWindows or None
+    selector_ : AUSelector or None
+    selected_aus_ : list of str or None
+        The AUs the description may mention (None: all).
+    describer_ : AUDescriber
+    composers_ : list of AUTextComposer
+        One per embedded text (one, or one per template line).
+    embedder_ : TextEmbedder
+    statistics_ : AUStatistics or None
+        With ``au_statistics=True``.
+    scaler_ : StandardScaler
+    head_ : regressor
+    n_outputs_ : int
+    target_names_ : ndarray of str or None
+        Column names of a DataFrame ``y``.
+
+    See Also
+    --------
+    FusionRegressor : the neural path, fusing AU statistics and text embeddings.
+
+    Notes
+    -----
+    Input X: a DataFrame with a ``video`` column (frame tables or paths) and a
+    ``transcript`` column (str); y: one column per trait. The embedding model
+    is loaded in ``fit`` and kept in a per-process cache, never in the
+    estimator's state, so pickles and skops files hold only parameters and
+    fitted heads. skops: trust the types that ``skops.io.get_untrusted_types``
+    lists (skpersona classes, the head).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skpersona.datasets import make_interviews
+    >>> from skpersona.fusion import SemanticFusionRegressor
+    >>> data = make_interviews(n_samples=40, n_frames=45, random_state=0)
+    >>> model = SemanticFusionRegressor(selector="passthrough", head=Ridge(),
+    ...                                 random_state=0).fit(data.data, data.target)
+    >>> model.predict(data.data.iloc[:2]).shape
+    (2, 5)
+    >>> print(model.compose(data.data.iloc[:1])[0, 0][:64])
+    Facial behaviour: The lip stretcher (AU20) appears in 31% of fra
+    """
+
+    _parameter_constraints = {
+        "keyframes": [HasMethods(["fit", "transform"]), StrOptions({_PASS}), None],
+        "selector": [HasMethods(["fit", "transform"]), StrOptions({_PASS}), None],
+        "describer": [HasMethods(["fit", "transform"]), None],
+        "template": [str],
+        "text_fusion": [StrOptions({"joint", "separate"})],
+        "embedder": [HasMethods(["fit", "transform"]), None],
+        "head": [HasMethods(["fit", "predict"]), None],
+        "au_statistics": ["boolean"],
+        "extractor": [HasMethods(["transform"]), None],
+        "video_column": [str],
+        "transcript_column": [str],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, keyframes=None, selector=None, describer=None, template=DEFAULT_TEMPLATE,
+                 text_fusion="joint", embedder=None, head=None, au_statistics=False,
+                 extractor=None, video_column="video", transcript_column="transcript",
+                 random_state=None):
+        self.keyframes = keyframes
+        self.selector = selector
+        self.describer = describer
+        self.template = template
+        self.text_fusion = text_fusion
+        self.embedder = embedder
+        self.head = head
+        self.au_statistics = au_statistics
+        self.extractor = extractor
+        self.video_column = video_column
+        self.transcript_column = transcript_column
+        self.random_state = random_state
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _columns(self, X):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"X must be a DataFrame with a {self.video_column!r} column (frame tables or "
+                f"paths) and a {self.transcript_column!r} column (str), got "
+                f"{type(X).__name__}; see skpersona.datasets.make_interviews for the format."
+            )
+        missing = [c for c in (self.video_column, self.transcript_column) if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"X has no column {missing[0]!r} (columns: {list(X.columns)[:8]}). Set "
+                "video_column / transcript_column to the right names."
+            )
+        return list(X[self.video_column]), X[self.transcript_column].tolist()
+
+    def _frame_tables(self, videos):
+        if all(isinstance(v, pd.DataFrame) for v in videos):
+            return videos
+        extractor = self.extractor
+        if extractor is None:
+            from ..au import AUExtractor
+
+            extractor = AUExtractor()
+        return list(clone(extractor).fit().transform(object_column(videos))[:, 0])
+
+    # -- the chain -----------------------------------------------------------------------
+
+    def _texts(self, windows, transcripts):
+        """(n_samples, n_texts) object array: one column per embedded text."""
+        descriptions = self.describer_.transform(windows)[:, 0]
+        frame = pd.DataFrame({"au_description": descriptions, "transcript": transcripts})
+        return np.hstack([c.transform(frame) for c in self.composers_])
+
+    def _features(self, windows, texts, fit):
+        if fit:
+            self.embedder_.fit(texts[:, 0])
+        blocks = [self.embedder_.transform(texts[:, j]) for j in range(texts.shape[1])]
+        if self.statistics_ is not None:
+            if fit:
+                self.statistics_.fit(windows)
+            blocks.append(np.nan_to_num(self.statistics_.transform(windows), nan=0.0))
+        features = np.hstack([b.astype(np.float64) for b in blocks])
+        return self.scaler_.fit_transform(features) if fit else self.scaler_.transform(features)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, groups=None):
+        """Fit every stage on (X, y).
+
+        Parameters
+        ----------
+        X : DataFrame
+            ``video`` (frame tables or paths) and ``transcript`` columns.
+        y : array-like of shape (n_samples,) or (n_samples, n_traits)
+        groups : array-like of shape (n_samples,) or None, default=None
+            Identities, passed to the selector (its held-out part and folds
+            never split a group). With metadata routing, request it with
+            ``set_fit_request(groups=True)``.
+
+        Returns
+        -------
+        self
+        """
+        videos, transcripts = self._columns(X)
+        y_frame = y if isinstance(y, pd.DataFrame) else None
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim not in (1, 2) or len(y) != len(videos):
+            raise ValueError(f"y must have one row per sample ({len(videos)}), got shape "
+                             f"{y.shape}.")
+        if not np.isfinite(y).all():
+            raise ValueError("y has NaN or infinite values; drop or impute those samples.")
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self.target_names_ = (np.asarray(y_frame.columns, dtype=object)
+                              if y_frame is not None else None)
+        tables = self._frame_tables(videos)
+        self.keyframes_ = _step(self.keyframes, KeyframeWindows())
+        windows = tables if self.keyframes_ is None else self.keyframes_.fit_transform(tables)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self.selector_ = _step(self.selector, AUSelector(random_state=seed))
+        if self.selector_ is not None:
+            self.selector_.fit(windows, y, groups=groups)
+            self.selected_aus_ = list(self.selector_.selected_aus_)
+        else:
+            self.selected_aus_ = None
+        self.describer_ = _step(self.describer, AUDescriber(detail="full"))
+        self.describer_.set_params(aus=self.selected_aus_).fit(windows)
+        lines = [self.template]
+        if self.text_fusion == "separate":
+            lines = [line for line in self.template.split("\n") if "{" in line]
+        blank = pd.DataFrame({"au_description": [""] * len(transcripts),
+                              "transcript": transcripts})
+        self.composers_ = [AUTextComposer(template=line).fit(blank) for line in lines]
+        texts = self._texts(windows, transcripts)
+        self.embedder_ = _step(self.embedder, TextEmbedder())
+        self.statistics_ = None
+        if self.au_statistics:
+            self.statistics_ = AUStatistics(aus=self.selected_aus_)
+        self.scaler_ = StandardScaler()
+        features = self._features(windows, texts, fit=True)
+        self.head_ = _step(self.head, RidgeCV(alphas=np.logspace(-2, 4, 13)))
+        self.head_.fit(features, y)
+        return self
+
+    def _prepared(self, X):
+        videos, transcripts = self._columns(X)
+        tables = self._frame_tables(videos)
+        windows = tables if self.keyframes_ is None else self.keyframes_.transform(tables)
+        return windows, transcripts
+
+    def compose(self, X):
+        """The text embedded for each sample (description and answer).
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_texts), dtype=object
+            One column, or one per template line with ``text_fusion="separate"``.
+        """
+        check_is_fitted(self, "head_")
+        return self._texts(*self._prepared(X))
+
+    def predict(self, X):
+        """Predict the traits.
+
+        Parameters
+        ----------
+        X : DataFrame
+            ``video`` and ``transcript`` columns.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_traits)
+        """
+        check_is_fitted(self, "head_")
+        windows, transcripts = self._prepared(X)
+        texts = self._texts(windows, transcripts)
+        return self.head_.predict(self._features(windows, texts, fit=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

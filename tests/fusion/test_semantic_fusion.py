@@ -1,0 +1,163 @@
+"""SemanticFusionRegressor: the semantic path as one estimator (issue 11 item 4)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils import estimator_checks as ec
+
+from skpersona.au import AUDescriber, AUSelector, KeyframeWindows
+from skpersona.datasets import make_interviews
+from skpersona.fusion import SemanticFusionRegressor
+from skpersona.text import TextEmbedder
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Embedding on a busy shared CPU: one thread is several times faster than many."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_interviews(n_samples=24, n_frames=30, noise=0.3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("semantic_cache"))
+
+
+def _fast(cache, **params):
+    defaults = dict(keyframes=KeyframeWindows(n_keyframes=2, half_window=3),
+                    selector="passthrough", embedder=TextEmbedder(cache_dir=cache),
+                    head=Ridge(), random_state=0)
+    defaults.update(params)
+    return SemanticFusionRegressor(**defaults)
+
+
+@pytest.mark.parametrize("check", [
+    ec.check_no_attributes_set_in_init, ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance, ec.check_set_params, ec.check_estimator_cloneable,
+    ec.check_estimator_repr, ec.check_mixin_order,
+], ids=lambda c: c.__name__)
+def test_data_free_common_checks(check):
+    check("SemanticFusionRegressor", SemanticFusionRegressor())
+
+
+def test_fit_predict_compose_and_errors(data, cache):
+    model = _fast(cache)
+    with pytest.raises(NotFittedError):
+        model.predict(data.data)
+    model.fit(data.data, data.target)
+    pred = model.predict(data.data)
+    assert pred.shape == (24, 5) and np.isfinite(pred).all()
+    assert model.target_names_.tolist() == list(data.target.columns)
+    text = model.compose(data.data.iloc[:1])[0, 0]
+    assert text.startswith("Facial behaviour: ") and "Window 1 of 2" in text
+    assert data.data["transcript"][0] in text
+    single = _fast(cache).fit(data.data, data.target["openness"])
+    assert single.predict(data.data).shape == (24,)
+    with pytest.raises(TypeError, match="must be a DataFrame"):
+        _fast(cache).fit(data.data["video"], data.target)
+    with pytest.raises(ValueError, match="no column 'transcript'"):
+        _fast(cache).fit(data.data[["video"]], data.target)
+    with pytest.raises(ValueError, match="one row per sample"):
+        _fast(cache).fit(data.data, data.target.iloc[:5])
+
+
+def test_selector_restricts_the_description_and_groups_reach_it(data, cache):
+    groups = np.repeat(np.arange(6), 4)
+    model = _fast(cache, selector=AUSelector(n_iter=10, random_state=0))
+    model.fit(data.data, data.target, groups=groups)
+    description = model.compose(data.data.iloc[:3])[:, 0]
+    mentioned = {tok[1:5] for text in description for tok in text.split() if tok.startswith("(AU")}
+    assert mentioned <= set(model.selected_aus_)
+    assert model.selector_.n_iter_ > 0
+
+
+def test_clone_pickle_and_skops(data, cache, tmp_path):
+    model = _fast(cache, au_statistics=True).fit(data.data, data.target)
+    fresh = clone(model)
+    assert not hasattr(fresh, "head_") and fresh.get_params()["au_statistics"] is True
+    expected = model.predict(data.data)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).predict(data.data), expected,
+                               rtol=1e-5, atol=1e-6)
+    path = tmp_path / "semantic.skops"
+    sio.dump(model, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(t.startswith(("skpersona.", "sklearn.", "numpy.")) for t in untrusted), untrusted
+    restored = sio.load(path, trusted=untrusted)
+    np.testing.assert_allclose(restored.predict(data.data), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_grid_search_over_its_parts(data, cache):
+    grid = GridSearchCV(
+        _fast(cache),
+        [{"describer": [AUDescriber(detail="medium"), AUDescriber(detail="sequence")],
+          "head__alpha": [1.0, 100.0]},
+         {"selector": [AUSelector(n_iter=6, random_state=0)], "au_statistics": [True]}],
+        cv=KFold(2, shuffle=True, random_state=0),
+    )
+    grid.fit(data.data, data.target)
+    assert len(grid.cv_results_["params"]) == 5
+    assert grid.best_estimator_.predict(data.data.iloc[:4]).shape == (4, 5)
+
+
+def test_ablation_templates_and_keyframes_passthrough(data, cache):
+    face = _fast(cache, template="Facial behaviour: {au}", keyframes="passthrough")
+    text = face.fit(data.data, data.target).compose(data.data.iloc[:1])[0, 0]
+    assert "Answer" not in text and "Over the video" in text
+    words = _fast(cache, template="{transcript}").fit(data.data, data.target)
+    assert words.compose(data.data.iloc[:1])[0, 0] == data.data["transcript"][0]
+
+
+def test_frame_tables_as_paths_go_through_the_extractor(data, cache, tmp_path):
+    from skpersona.au import read_openface
+
+    class Reader:  # an extractor that reads OpenFace CSVs (the interface AUExtractor has)
+        def fit(self, X=None, y=None):
+            return self
+
+        def transform(self, X):
+            out = np.empty((len(X), 1), dtype=object)
+            for i, path in enumerate(np.asarray(X).ravel()):
+                out[i, 0] = read_openface(path)
+            return out
+
+        def get_params(self, deep=True):
+            return {}
+
+    paths = []
+    for i, table in enumerate(data.data["video"][:8]):
+        raw = pd.DataFrame({"frame": table["frame"] + 1, "timestamp": table["timestamp"],
+                            "success": 1, "confidence": 0.98})
+        for au in [c for c in table if c.startswith("AU")]:
+            raw[f" {au}_r"] = table[au]
+        path = tmp_path / f"v{i}.csv"
+        raw.to_csv(path, index=False)
+        paths.append(str(path))
+    X = pd.DataFrame({"video": paths, "transcript": data.data["transcript"][:8]})
+    model = _fast(cache, extractor=Reader()).fit(X, data.target.iloc[:8])
+    direct = _fast(cache).fit(data.data.iloc[:8], data.target.iloc[:8])
+    np.testing.assert_allclose(model.predict(X), direct.predict(data.data.iloc[:8]), atol=1e-5)
+
+
+def test_separate_text_fusion_embeds_each_line(data, cache):
+    joint = _fast(cache).fit(data.data, data.target)
+    separate = _fast(cache, text_fusion="separate").fit(data.data, data.target)
+    texts = separate.compose(data.data.iloc[:2])
+    assert texts.shape == (2, 2) and texts[0, 1] == "Answer: " + data.data["transcript"][0]
+    assert separate.scaler_.n_features_in_ == 2 * joint.scaler_.n_features_in_

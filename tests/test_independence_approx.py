@@ -1,0 +1,204 @@
+"""Random-feature KCI (kci_rff), method="auto" by size and memory, memory refusals."""
+
+import logging
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.utils import check_random_state
+
+from skpersona.independence import DependencyScreen, MemoryLimitError, independence_test
+from skpersona.independence._approx import rff_kci_test
+from skpersona.independence._memory import (
+    DEFAULT_MAX_MEMORY,
+    estimate_test_memory,
+    format_bytes,
+    parse_memory,
+)
+from skpersona.independence._test import (
+    AUTO_KCI_MAX_SAMPLES,
+    AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL,
+    choose_method,
+)
+
+
+def _wilson_upper(k, n, z=2.58):
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    return centre + z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
+def _null(rng, n, conditional):
+    z = rng.normal(size=n)
+    if conditional:  # x and y both depend on z, not on each other
+        return np.tanh(z) + 0.5 * rng.exponential(size=n), z**2 / 2 + 0.5 * rng.normal(size=n), z
+    return rng.standard_t(4, size=n), rng.exponential(size=n), None
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_kci_rff_is_calibrated_and_has_power(conditional):
+    rng = np.random.default_rng(0)
+    reps, n = 200, 300
+    pvalues = []
+    for i in range(reps):
+        x, y, z = _null(rng, n, conditional)
+        pvalues.append(independence_test(x, y, z, method="kci_rff", random_state=i).pvalue)
+    pvalues = np.asarray(pvalues)
+    rejections = int((pvalues < 0.05).sum())
+    # 99% Wilson interval of the rejection rate must contain 0.05 (not conservative to 0,
+    # not liberal) and the p-values spread over (0, 1)
+    assert _wilson_upper(rejections, reps) > 0.05 > 2 * rejections / reps - _wilson_upper(
+        rejections, reps
+    )
+    assert 0.3 < np.median(pvalues) < 0.7
+    hits = 0
+    for i in range(30):
+        x, y, z = _null(rng, n, conditional)
+        y = y + 0.5 * np.sin(2 * x)
+        hits += independence_test(x, y, z, method="kci_rff", random_state=i).pvalue < 0.05
+    assert hits >= 27
+
+
+def test_kci_rff_reproducible_and_options():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(2, 500))
+    a = independence_test(x, y, method="kci_rff", random_state=3)
+    b = independence_test(x, y, method="kci_rff", random_state=3)
+    assert a.pvalue == b.pvalue and a.method == "kci_rff"
+    wide = independence_test(x, y, method="kci_rff", random_state=3, n_features_xy=20)
+    assert wide.details["n_features"] == 20
+    with pytest.raises(TypeError, match="Unknown option"):
+        independence_test(x, y, method="kci_rff", num_f=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(10, 400),
+    scale=st.floats(1e-3, 1e3),
+    shift=st.floats(-1e4, 1e4),
+    conditional=st.booleans(),
+)
+def test_kci_rff_properties(seed, n, scale, shift, conditional):
+    """p in [0, 1]; same features (same seed): invariant to row order and rescaling."""
+    rng = np.random.default_rng(seed)
+    x, y, z = (rng.normal(size=(n, 1)) for _ in range(3))
+    y = y + 0.3 * np.cos(x)
+    z = z if conditional else None
+    stat, p, _ = rff_kci_test(x, y, z, rng=check_random_state(seed))
+    assert 0.0 <= p <= 1.0
+    perm = rng.permutation(n)
+    s2, p2, _ = rff_kci_test(
+        x[perm], y[perm], None if z is None else z[perm], rng=check_random_state(seed)
+    )
+    s3, p3, _ = rff_kci_test(scale * x + shift, y - shift, z, rng=check_random_state(seed))
+    for s, q in ((s2, p2), (s3, p3)):
+        assert s == pytest.approx(stat, rel=1e-6, abs=1e-9)
+        assert abs(q - p) < 1e-6
+
+
+def test_auto_picks_by_size_and_memory_and_says_so(caplog):
+    rng = np.random.default_rng(2)
+    n = AUTO_KCI_MAX_SAMPLES + 100
+    x, y, z = rng.normal(size=(3, n))
+    with caplog.at_level(logging.INFO, logger="skpersona.independence._test"):
+        exact = independence_test(x, y)
+    assert exact.method == "kci" and "exact unconditional KCI" in caplog.text
+    with pytest.warns(UserWarning, match=r"chose 'kci_rff': n = 1,100 > 1,000"):
+        approx = independence_test(x, y, z, random_state=0)
+    assert approx.method == "kci_rff" and approx.conditional
+    # memory decides below the size threshold: a tight limit switches, and says so
+    small = 400
+    assert choose_method("auto", False, small, True)[0] == "kci"
+    method, reason = choose_method("auto", False, small, True, max_memory="1MB")
+    assert method == "kci_rff" and "max_memory" in reason
+    with pytest.warns(UserWarning, match="above max_memory"):
+        res = independence_test(x[:small], y[:small], z[:small], max_memory="1MB")
+    assert res.method == "kci_rff"
+    assert choose_method("auto", False, AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL + 1, False)[0] == (
+        "kci_rff"
+    )
+
+
+def test_exact_kernel_test_refuses_before_allocating():
+    """Issue 13 item 7: KCI given z at n = 20,000 needed 6.3+ GB without a word."""
+    rng = np.random.default_rng(3)
+    x, y, z = rng.normal(size=(3, 20_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryLimitError, match=r"about 15\.\d GiB.*max_memory = 2\.0 GiB"):
+            independence_test(x, y, z, method="kci")
+        with pytest.raises(MemoryLimitError, match="method='auto' or 'kci_rff'"):
+            independence_test(x, y, method="hsic")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # the inputs and their encodings, no n x n matrix
+    assert issubclass(MemoryLimitError, ValueError)
+    # opting in lifts the refusal (checked on a size that runs fast)
+    with pytest.raises(MemoryLimitError):
+        independence_test(x[:600], y[:600], z[:600], method="kci", max_memory="10MB")
+    ok = independence_test(x[:600], y[:600], z[:600], method="kci", max_memory="20MB")
+    assert ok.method == "kci"
+
+
+def test_screen_refuses_up_front_and_reports_method_used():
+    rng = np.random.default_rng(4)
+    n = 20_000
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+    screen = DependencyScreen(methods=["kci"], conditioning=["c"], random_state=0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryLimitError, match="n = 20,000"):
+            screen.fit(df)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20
+    # the opt-in goes through test_options, to the pre-check and to every test
+    tight = DependencyScreen(methods=["kci"], conditioning=["c"], test_options={"kci": {
+        "max_memory": "10MB"}})
+    with pytest.raises(MemoryLimitError, match="n = 600"):
+        tight.fit(df.iloc[:600])
+    tight.set_params(test_options={"kci": {"max_memory": "20MB"}}).fit(df.iloc[:600])
+    assert (tight.pvalues_.status == "ok").all() and set(tight.pvalues_.method_used) == {"kci"}
+    small = df.iloc[:1500]
+    fitted = DependencyScreen(methods=["auto", "fisherz"], conditioning=["c"], random_state=0)
+    table = fitted.fit(small).pvalues_.set_index("method")
+    assert set(table.loc[["auto"], "method_used"]) == {"kci_rff"}
+    assert set(table.loc[["fisherz"], "method_used"]) == {"fisherz"}
+    assert table.loc[["auto"], "reason"].str.contains("chose 'kci_rff'").all()  # said
+
+
+def test_memory_helpers():
+    assert parse_memory(None) == DEFAULT_MAX_MEMORY
+    assert parse_memory("8GB") == 8e9 and parse_memory("1.5 GiB") == 1.5 * 2**30
+    assert parse_memory(1024) == 1024
+    for bad in ("lots", -1, 0, True, "8 parsecs"):
+        with pytest.raises(ValueError, match="max_memory"):
+            parse_memory(bad)
+    assert format_bytes(3 * 2**30) == "3.0 GiB" and format_bytes(10) == "10 B"
+    # the estimate grows like n^2 for dense tests and like n for the others
+    dense = [estimate_test_memory("kci", n, True) for n in (1000, 2000)]
+    linear = [estimate_test_memory("kci_rff", n, True) for n in (10**5, 2 * 10**5)]
+    assert dense[1] == pytest.approx(4 * dense[0], rel=0.01)
+    assert linear[1] - linear[0] == pytest.approx(linear[0] - 16 * 2**20, rel=0.01)
+    assert estimate_test_memory("kci", 100_000, False) < 100 * 2**20
+
+
+def test_kci_rff_large_n_runs_fast():
+    rng = np.random.default_rng(5)
+    n = 100_000
+    x, z = rng.normal(size=(2, n))
+    y = np.cos(x) + rng.normal(size=n)
+    import time
+
+    start = time.perf_counter()
+    res = independence_test(x, y, method="kci_rff", random_state=0)
+    given_z = independence_test(x, rng.normal(size=n) + z, z, method="kci_rff", random_state=0)
+    elapsed = time.perf_counter() - start
+    assert res.pvalue < 1e-6 and given_z.pvalue > 1e-3
+    assert elapsed < 30  # < 10 s in the benchmark; generous for a loaded CI machine
