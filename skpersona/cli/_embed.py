@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from ._common import _columns, _positive_int, _progress, _require_columns, _say
+from ._common import _columns, _device, _positive_int, _progress, _require_columns, _say
 
 
 def run(args):
@@ -11,10 +11,11 @@ def run(args):
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from ._io import read_table, table_format, write_table
+    from ._io import check_writable, read_table, table_format, write_table
     from ._models import text_embedder
 
     table_format(args.output, "output")
+    check_writable(args.output)
     # Every column is copied as it is written ("007" stays "007", "NA" stays "NA").
     table = read_table(args.input, "transcripts table", text_columns=True)
     _require_columns(table, [args.column], "text column", args.input)
@@ -63,7 +64,7 @@ def add_parser(sub, common):
     p.add_argument("--model", help="sentence-transformers model: a local folder or a name in "
                    "the Hugging Face cache (default: all-MiniLM-L6-v2, shipped offline)")
     p.add_argument("--batch-size", type=_positive_int, help="texts per batch")
-    p.add_argument("--device", help="cpu, cuda, mps")
+    p.add_argument("--device", type=_device, help="cpu, cuda, cuda:N or mps")
     p.add_argument("--cache-dir", help="on-disk cache of embeddings, saved a chunk at a time: "
                    "an interrupted run keeps what it embedded, and the same command resumes")
     p.add_argument("--chunk-size", type=_positive_int, help="texts embedded (and cached) "

@@ -82,7 +82,7 @@ def _cross_validate(model, X, y, *, cv, groups, random_state):
 
 def run(args):
     from .. import __version__
-    from ._io import MODEL_FORMAT, dump_model, read_table
+    from ._io import MODEL_FORMAT, check_writable, dump_model, read_table
     from ._models import MODELS, build_model
 
     if args.list_models:
@@ -93,6 +93,7 @@ def run(args):
         raise UsageError("fit needs a TABLE and -o/--output MODEL (or --list-models).")
     if args.cv is not None and args.cv < 2:
         raise UsageError("--cv needs at least 2 folds.")
+    check_writable(args.output, "model file")
     source = args.table
     ids = _columns(args.id_columns) if args.id_columns else []
     table = read_table(source, text_columns=ids + ([args.groups] if args.groups else []))

@@ -1,9 +1,11 @@
 """Files of the ``skpersona`` command: tables, frame files, model files."""
 
+import glob
 import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +84,58 @@ def read_table(path, what="table", text_columns=()):
         raise UsageError(f"cannot read {what} {os.fspath(path)!r}: {exc}") from exc
 
 
+_STALE_TMP_SECONDS = 60.0
+
+
+def remove_stale_temporaries(path):
+    """Delete ``.NAME.*.tmp`` files beside ``path`` left by a killed run (kill -9).
+
+    Only those untouched for a minute: a temporary file being written now is fresh.
+    """
+    path = Path(path)
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def check_writable(path, what="output", folder=False):
+    """Fail now, before the work, when ``path`` cannot be written (one clear error).
+
+    Creates the missing parent folders (as the write would) and tries a temporary
+    file there; removes temporary files a killed run left beside ``path``.
+    """
+    path = Path(path)
+    target = path if folder else path.parent
+    if path.is_dir() and not folder:
+        raise UsageError(f"{what} {os.fspath(path)!r} is a folder; name a file.")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".skpersona-probe.", suffix=".tmp", dir=target)
+        os.close(fd)
+        os.remove(probe)
+        if not folder and path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(f"{os.fspath(path)!r} is read-only")
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {os.fspath(path)!r} ({exc.strerror or exc}); "
+                         "choose a writable place.") from exc
+    if not folder:
+        remove_stale_temporaries(path)
+    return path
+
+
+def read_json(path, what):
+    """A JSON file, or one clear error naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{what} {os.fspath(path)!r} is unreadable ({type(exc).__name__}: "
+                         f"{exc})") from exc
+
+
 def _atomic(path, write):
     """Write through a temporary file in the same folder, then rename it into place."""
     path = Path(path)
@@ -152,7 +206,13 @@ def frame_tables_from_file(path):
     scale = table.attrs.get("au_scale")
     manifest = Path(f"{path}.manifest.json")
     if scale is None and manifest.is_file():
-        scale = json.loads(manifest.read_text()).get("au_scale")
+        try:
+            scale = json.loads(manifest.read_text()).get("au_scale")
+        except (OSError, ValueError, AttributeError):
+            import warnings
+
+            warnings.warn(f"{manifest} is unreadable; the AU scale is read from the values.",
+                          RuntimeWarning, stacklevel=2)
     attrs = {"au_scale": scale or table_scale(table)}
     tables = {}
     for key, part in table.groupby("video", sort=False):
@@ -274,5 +334,11 @@ def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
                                allow_api_key_envs=allow_api_key_envs,
                                trust_remote_code=trust_remote_code)
     except UnsafeModelError as exc:
-        raise UsageError(f"model file {os.fspath(path)!r}: {exc}") from exc
+        from ..utils._file_safety import describe_risks
+
+        raise UsageError(
+            f"model file {os.fspath(path)!r} asks for {describe_risks(exc.risks)}. A model "
+            f"file may not choose where data goes or run code; if you trust it, allow this by "
+            f"name: {' '.join(exc.flags)}"
+        ) from exc
     return bundle

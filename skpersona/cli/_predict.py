@@ -8,9 +8,10 @@ from ._common import _columns, _prepare_inputs, _require_columns, _say
 def run(args):
     import pandas as pd
 
-    from ._io import load_model, read_table, table_format, write_table
+    from ._io import check_writable, load_model, read_table, table_format, write_table
 
     table_format(args.output, "output")
+    check_writable(args.output)
     bundle = load_model(args.model, trust=args.trust or (),
                         allow_base_urls=args.allow_base_url or (),
                         allow_api_key_envs=args.allow_api_key_env or (),
