@@ -10,11 +10,14 @@ def run(args):
     from matplotlib.figure import Figure
 
     from ..independence import METHODS, DependencyScreen
-    from ._io import _atomic, read_table, table_format, write_table
+    from ._io import _atomic, check_writable, read_table, table_format, write_table
 
     table_format(args.output, "output")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
         raise UsageError(f"--plot {args.plot!r}: use a .png, .pdf, .svg or .jpg file.")
+    check_writable(args.output)
+    if args.plot:
+        check_writable(args.plot, "--plot")
     table = read_table(args.table)
     columns = _columns(args.columns) if args.columns else list(table.columns)
     against = _columns(args.against) if args.against else []
