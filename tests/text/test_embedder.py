@@ -35,7 +35,8 @@ def direct():
 
 @pytest.fixture(scope="module")
 def fitted():
-    return TextEmbedder(device="cpu").fit(TEXTS)
+    # No default cache, so that these tests see the model's real work.
+    return TextEmbedder(device="cpu", cache_dir=None).fit(TEXTS)
 
 
 def _long_text(n_repeats=16):
