@@ -456,7 +456,7 @@ class AUStatistics(TransformerMixin, BaseEstimator):
     rate of named co-activations (e.g. ``AU06+AU12``, a Duchenne smile).
     Videos of any length are computed together on cache-sized, padded chunks
     (no Python loop over videos; percentiles sort int32 keys and agree exactly
-    with a float64 sort), about 10 times faster than the same statistics with
+    with a float64 sort), several times faster than the same statistics with
     a pandas ``groupby`` (``benchmarks/bench_au_statistics.py``).
 
     Parameters
