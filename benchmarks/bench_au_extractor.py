@@ -50,7 +50,7 @@ def log(*args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 frames, 1 repeat")
-    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--every", type=int, nargs="+", default=[5, 10])
     args = parser.parse_args()

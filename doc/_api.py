@@ -19,6 +19,7 @@ SECTIONS = [
     ("skpersona.independence", "Independence tests and the dependency screen"),
     ("skpersona.crl", "Causal representation learning"),
     ("skpersona.metrics", "Metrics and scorers"),
+    ("skpersona.automl", "AutoML search spaces and adapters"),
     ("skpersona.plotting", "Plotting"),
     ("skpersona.traits", "Trait sets"),
     ("skpersona.utils", "Utilities"),

@@ -5,9 +5,12 @@ targets in [0, 1]; ``concordance_correlation_coefficient`` is Lin's CCC, common 
 affective computing; ``pearson_r_per_trait`` reports one correlation per trait.
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
+from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
 from sklearn.metrics import make_scorer
 from sklearn.utils.validation import check_consistent_length
 
@@ -18,6 +21,13 @@ def _as_2d(y_true, y_pred):
     names = list(y_true.columns) if isinstance(y_true, pd.DataFrame) else None
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D (one trait) or 2-D (samples x traits); got "
+                             f"an array of shape {y.shape}.")
+        if y.shape[0] == 0 or (y.ndim == 2 and y.shape[1] == 0):
+            raise ValueError(f"{name} is empty (shape {y.shape}); a score needs at least one "
+                             "sample and one trait.")
     if y_true.ndim == 1:
         y_true = y_true[:, None]
     if y_pred.ndim == 1:
@@ -139,12 +149,40 @@ def pearson_r_per_trait(y_true, y_pred, *, multioutput="raw_values"):
     return _finish(np.clip(r, -1.0, 1.0), multioutput, names)
 
 
+# Scorer objects (greater is better), to pass as ``scoring=`` anywhere.
+mean_accuracy_scorer = make_scorer(mean_accuracy_score)
+ccc_scorer = make_scorer(concordance_correlation_coefficient)
+pearson_r_scorer = make_scorer(pearson_r_per_trait, multioutput="uniform_average")
+
+# skpersona's scorers by name (greater is better). Pass the objects, not their names,
+# to tools that take a scoring: GridSearchCV(..., scoring=SCORERS["mean_accuracy"]),
+# cross_validate(..., scoring=SCORERS) for all at once, OptunaSearchCV, TPOT's
+# scorers=[...]. scikit-learn resolves a string only among its own names and has no
+# public way to add one; its private registry is also frozen into the parameter
+# checks of cross_validate and the searches at import, so skpersona does not touch it.
+# skpersona's own functions (get_scorer, AUSelector, skpersona.automl, the CLI) take
+# the names.
 SCORERS = {
-    "mean_accuracy": make_scorer(mean_accuracy_score),
-    "ccc": make_scorer(concordance_correlation_coefficient),
-    "pearson_r": make_scorer(pearson_r_per_trait, multioutput="uniform_average"),
+    "mean_accuracy": mean_accuracy_scorer,
+    "ccc": ccc_scorer,
+    "pearson_r": pearson_r_scorer,
 }
-"""Scorers by name; greater is better for all of them."""
+
+
+def get_scorer_names():
+    """The names :func:`get_scorer` accepts: skpersona's, then scikit-learn's.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from skpersona.metrics import get_scorer_names
+    >>> get_scorer_names()[:3]
+    ['ccc', 'mean_accuracy', 'pearson_r']
+    """
+    return sorted(SCORERS) + [n for n in _sklearn_get_scorer_names() if n not in SCORERS]
 
 
 def get_scorer(scoring):
@@ -159,8 +197,9 @@ def get_scorer(scoring):
     Returns
     -------
     callable
-        A scorer ``scorer(estimator, X, y)``, usable in ``cross_validate`` and
-        ``GridSearchCV`` (pass the object itself, or a dict of them).
+        A scorer ``scorer(estimator, X, y)`` (a copy, as scikit-learn's
+        ``get_scorer`` gives), usable in ``cross_validate`` and ``GridSearchCV``
+        (pass the object itself, or a dict of them).
 
     Examples
     --------
@@ -174,7 +213,7 @@ def get_scorer(scoring):
     if callable(scoring):
         return scoring
     if scoring in SCORERS:
-        return SCORERS[scoring]
+        return copy.deepcopy(SCORERS[scoring])  # a request set on it stays with the caller
     try:
         return _sklearn_get_scorer(scoring)
     except ValueError:

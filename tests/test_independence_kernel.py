@@ -122,3 +122,44 @@ def test_kci_invariant_to_row_order_and_affine_rescaling(seed, n, scale, shift, 
     for s, q in ((s2, p2), (s3, p3)):
         assert s == pytest.approx(stat, rel=1e-6, abs=1e-8)
         assert abs(q - p) < 1e-6
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(5, 60),
+    dims=st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(0, 2)),
+    method=st.sampled_from(["auto", "kci", "kci_rff", "fisherz", "hsic", "hsic_rff"]),
+    integer_column=st.booleans(),
+)
+def test_plain_float_arrays_skip_pandas_with_the_same_result(
+    seed, n, dims, method, integer_column
+):
+    """The ndarray fast path of independence_test equals the DataFrame (general) path."""
+    import pandas as pd
+
+    from skpersona.independence import independence_test
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dims[0]))
+    y = np.sin(x[:, :1]) + rng.normal(size=(n, dims[1]))
+    z = rng.normal(size=(n, dims[2])) if dims[2] and method not in ("hsic", "hsic_rff") else None
+    if integer_column:
+        x[:, 0] = rng.integers(0, 3, size=n)  # may be discrete: the general path decides
+    if method == "fisherz":
+        x, y = x[:, :1], y[:, :1]
+
+    def run(a, b, c):
+        try:
+            return independence_test(a, b, c, method=method, random_state=0)
+        except ValueError as exc:
+            return type(exc).__name__ + str(exc)[:40]
+
+    fast = run(x, y, z)
+    slow = run(pd.DataFrame(x), pd.DataFrame(y), None if z is None else pd.DataFrame(z))
+    if isinstance(fast, str):
+        assert fast == slow
+    else:
+        assert (fast.method, fast.n, fast.conditional) == (slow.method, slow.n, slow.conditional)
+        assert fast.statistic == pytest.approx(slow.statistic, rel=1e-12, abs=1e-12)
+        assert fast.pvalue == pytest.approx(slow.pvalue, rel=1e-12, abs=1e-15)

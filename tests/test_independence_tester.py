@@ -238,3 +238,46 @@ def test_causallearn_fci_with_a_registered_test():
     ours, _ = fci(data, register_causallearn("fisherz"), 0.05, show_progress=False)
     np.testing.assert_array_equal(ours.graph, reference.graph)
     assert ours.graph[0, 1] == 0 and ours.graph[0, 2] != 0  # a and b are not adjacent
+
+
+def test_array_with_numbers_as_text_is_read_as_numbers():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=100)
+    data = np.column_stack([a, a + rng.normal(size=100)]).astype(object)
+    data[4, 1] = "n/a?"
+    with pytest.warns(UserWarning, match=r"'x1' of data .* 1 of 100 cells"):
+        tester = IndependenceTester(data, "fisherz")
+    assert tester.columns == ["x0", "x1"]
+    with pytest.raises(ValueError, match="'x1' of data contains 1 NaN"):
+        tester(0, 1)
+    clean = IndependenceTester(np.delete(data, 4, axis=0), "fisherz")
+    assert clean(0, 1) < 1e-6
+
+
+def test_fisherz_per_call_cost_is_close_to_causallearn():
+    """Issue 14: 3.1 ms per independence_test call against causal-learn's cached CIT.
+    The tester must stay within 2x of CIT per call (3x here, for load noise; the
+    benchmark measures about 0.3-0.75x)."""
+    import time
+
+    from causallearn.utils.cit import CIT
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(10_000, 12))
+    calls = [(i, j, [k for k in range(12) if k not in (i, j)][: (i + j) % 4])
+             for i in range(12) for j in range(i + 1, 12)]
+
+    def per_call(make):
+        best = np.inf
+        for _ in range(5):
+            tester = make()
+            tester(0, 1)  # builds the correlation matrix on both sides' first use
+            start = time.perf_counter()
+            for x, y, z in calls:
+                tester(x, y, z)
+            best = min(best, time.perf_counter() - start)
+        return best / len(calls)
+
+    ours = per_call(lambda: IndependenceTester(data, "fisherz"))
+    reference = per_call(lambda: CIT(data, "fisherz"))
+    assert ours < 3 * reference, (ours, reference)

@@ -134,9 +134,11 @@ def _no_face(detector, image_size):
     """detect_faces' placeholder for a frame without a face (one NaN box, score 0)."""
     import torch
 
-    nan = torch.full((1, 4), float("nan"))
-    return {"face_id": 0, "faces": torch.zeros(1, 3, detector.face_size, detector.face_size),
-            "boxes": nan, "new_boxes": nan.clone(), "scores": torch.zeros(1),
+    device = detector.device
+    nan = torch.full((1, 4), float("nan"), device=device)
+    return {"face_id": 0,
+            "faces": torch.zeros(1, 3, detector.face_size, detector.face_size, device=device),
+            "boxes": nan, "new_boxes": nan.clone(), "scores": torch.zeros(1, device=device),
             "image_size": image_size}
 
 

@@ -154,3 +154,19 @@ def numeric_column(table, column, index=None):
             f"{where}column {column!r} must be numeric ({exc}). Convert it with "
             f"pd.to_numeric(table[{column!r}]) or drop the column."
         ) from exc
+
+
+def same_columns(a, b):
+    """Whether two column Indexes hold the same labels, cheaply.
+
+    Checked once per table on hot paths: pandas 3 string Indexes are compared in Arrow
+    (about 2 us instead of 20 us for ``Index.equals``).
+    """
+    if a is b:
+        return True
+    if b is None:
+        return False
+    try:
+        return bool(a._values._pa_array.equals(b._values._pa_array))
+    except AttributeError:  # object or numeric Index, older pandas
+        return bool(a.equals(b))

@@ -58,11 +58,17 @@ def _version():
     return __version__
 
 
+_MAX_LINE = 300  # an error is one readable line, however long the exception's text
+
+
 def _one_line(exc):
     text = " ".join(str(exc).split())
-    if isinstance(exc, UsageError):
+    if not isinstance(exc, UsageError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if len(text) <= _MAX_LINE:
         return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    # the start says what failed and the end usually what to do: keep both
+    return f"{text[:_MAX_LINE - 105].rstrip()} ... {text[-100:].lstrip()}"
 
 
 def main(argv=None):

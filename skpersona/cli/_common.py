@@ -1,6 +1,7 @@
 """Helpers shared by the sub-commands of the ``skpersona`` command."""
 
 import argparse
+import re
 from pathlib import Path
 
 from ._io import UsageError
@@ -40,6 +41,17 @@ def _positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
     return value
+
+
+_DEVICE = re.compile(r"^(cpu|mps|auto|cuda(:\d+)?)$")
+
+
+def _device(text):
+    """A torch device name, checked when the command line is read."""
+    if not _DEVICE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a device: use cpu, cuda, cuda:N, mps or auto")
+    return text
 
 
 def _columns(text):
@@ -101,6 +113,7 @@ def _add_extraction_options(parser, *, resumable):
         group.add_argument("--face-threshold", type=float, default=0.5,
                            help="face detection threshold (default: %(default)s)")
         group.add_argument("--batch-size", type=_positive_int, help="frames per forward pass")
-        group.add_argument("--device", help="cpu (default), cuda, mps or auto")
+        group.add_argument("--device", type=_device, help="cpu (default), cuda, cuda:N, mps or "
+                           "auto")
         group.add_argument("--torch-threads", type=_positive_int, help="torch threads per "
                            "extraction (default: torch's own choice)")

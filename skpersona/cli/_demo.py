@@ -7,6 +7,9 @@ from ._common import _positive_int
 
 def run(args):
     from .._demo import run_demo
+    from ._io import check_writable
+
+    check_writable(args.output, "output folder", folder=True)
 
     run_demo(output=args.output, n_samples=args.n_samples, random_state=args.random_state)
     return 0

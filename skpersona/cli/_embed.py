@@ -1,28 +1,43 @@
 """``skpersona embed``: sentence embeddings of a table's transcripts."""
 
 import argparse
+import sys
 
-from ._common import _columns, _positive_int, _progress, _require_columns, _say
+from ._common import _columns, _device, _positive_int, _progress, _require_columns, _say
 
 
 def run(args):
+    import numpy as np
     import pandas as pd
+    from tqdm.auto import tqdm
 
-    from ._io import read_table, table_format, write_table
+    from ._io import check_writable, read_table, table_format, write_table
     from ._models import text_embedder
 
     table_format(args.output, "output")
-    table = read_table(args.input, "transcripts table")
+    check_writable(args.output)
+    # Every column is copied as it is written ("007" stays "007", "NA" stays "NA").
+    table = read_table(args.input, "transcripts table", text_columns=True)
     _require_columns(table, [args.column], "text column", args.input)
     ids = _columns(args.id_columns) if args.id_columns else [
         c for c in table.columns if c != args.column]
     _require_columns(table, ids, "id column", args.input)
-    texts = table[args.column].fillna("").astype(str)
+    texts = table[args.column].fillna("").astype(str).to_frame()
     embedder = text_embedder({"text_model": args.model, "text_batch_size": args.batch_size,
                               "cache_dir": args.cache_dir, "device": args.device,
-                              "progress": _progress(args)})
+                              "progress": False})
     embedder.set_output(transform="default")
-    values = embedder.fit_transform(texts.to_frame())
+    embedder.fit(texts)
+    # Embedded a chunk at a time: with --cache-dir each chunk is saved as it is done, so
+    # an interrupted run keeps its work and the same command picks it up from the cache.
+    chunk = args.chunk_size or max(256, 8 * embedder.batch_size)
+    parts = [np.zeros((0, embedder.embedding_dim_), dtype=np.float32)]
+    with tqdm(total=len(texts), desc="texts", unit="text", disable=not _progress(args),
+              file=sys.stderr) as bar:
+        for start in range(0, len(texts), chunk):
+            parts.append(embedder.transform(texts.iloc[start:start + chunk]))
+            bar.update(len(parts[-1]))
+    values = np.vstack(parts)
     names = [f"{args.prefix}{i}" for i in range(values.shape[1])]
     out = pd.concat([table[ids].reset_index(drop=True),
                      pd.DataFrame(values, columns=names)], axis=1)
@@ -49,8 +64,11 @@ def add_parser(sub, common):
     p.add_argument("--model", help="sentence-transformers model: a local folder or a name in "
                    "the Hugging Face cache (default: all-MiniLM-L6-v2, shipped offline)")
     p.add_argument("--batch-size", type=_positive_int, help="texts per batch")
-    p.add_argument("--device", help="cpu, cuda, mps")
-    p.add_argument("--cache-dir", help="on-disk cache of embeddings")
+    p.add_argument("--device", type=_device, help="cpu, cuda, cuda:N or mps")
+    p.add_argument("--cache-dir", help="on-disk cache of embeddings, saved a chunk at a time: "
+                   "an interrupted run keeps what it embedded, and the same command resumes")
+    p.add_argument("--chunk-size", type=_positive_int, help="texts embedded (and cached) "
+                   "per step (default: 8 batches, at least 256)")
     p.add_argument("--prefix", default="text__", help="output column prefix (default: "
                    "%(default)s)")
     p.set_defaults(func=run)

@@ -26,19 +26,34 @@ def _extract_params(args):
     }
 
 
+def _stamp(path):
+    """What tells a changed video apart: its size and modification time."""
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def run(args):
-    import json
     import time
 
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from ._io import find_videos, read_table, table_format, write_json, write_table
+    from ._io import (
+        check_writable,
+        find_videos,
+        read_json,
+        read_table,
+        table_format,
+        write_json,
+        write_table,
+    )
     from ._models import au_extractor
 
     output = Path(args.output)
     table_format(output, "output")
     manifest_path = Path(f"{output}.manifest.json")
+    check_writable(output)
+    check_writable(manifest_path, "progress manifest")
     videos = find_videos(args.inputs, recursive=args.recursive, images=args.images)
     if not videos:
         raise UsageError(
@@ -53,13 +68,18 @@ def run(args):
                 f"{output} exists but was not written by extract-aus (no {manifest_path.name}); "
                 "pass --overwrite to replace it or choose another output."
             )
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_json(manifest_path, "progress manifest")
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("videos"), dict):
+            raise UsageError(f"progress manifest {manifest_path} is not an extract-aus manifest; "
+                             "pass --overwrite to start again.")
         if manifest.get("params") != params:
             raise UsageError(
                 f"{output} was extracted with other settings ({manifest.get('params')}); "
                 "pass --overwrite to start again, or the same settings to resume."
             )
-        done = {k: v for k, v in manifest["videos"].items() if not v.get("error")}
+        # A video replaced or edited since (another size or modification time) is redone.
+        done = {k: v for k, v in manifest["videos"].items() if isinstance(v, dict)
+                and not v.get("error") and k in videos and v.get("stamp") == _stamp(videos[k])}
         existing = read_table(output, "output")
         if len(existing) and "video" in existing.columns:
             # Rows of videos the manifest does not list as done (a crash between the
@@ -99,7 +119,8 @@ def run(args):
                 for key, table in zip(keys, tables):
                     error = table.attrs.get("error")
                     manifest["videos"][key] = {
-                        "path": os.fspath(videos[key]), "rows": len(table),
+                        "path": os.fspath(videos[key]), "stamp": _stamp(videos[key]),
+                        "rows": len(table),
                         "frames_sampled": table.attrs.get("n_frames_sampled"), "error": error,
                     }
                     if error:

@@ -35,11 +35,14 @@ def _targets(table, spec, source):
 def _feature_columns(table, targets, spec, ids):
     import pandas as pd
 
+    from ._io import is_id_column
+
     if spec:
         return _columns(spec)
     skip = set(targets) | set(ids) | {"video", "transcript"}
-    columns = [c for c in table.columns
-               if c not in skip and pd.api.types.is_numeric_dtype(table[c])]
+    columns = [c for c in table.columns  # ids are never features, even numeric ones
+               if c not in skip and not is_id_column(c)
+               and pd.api.types.is_numeric_dtype(table[c])]
     if not columns:
         raise UsageError("the table has no numeric feature columns besides the traits; "
                          "name them with --features or choose a model that reads "
@@ -79,7 +82,7 @@ def _cross_validate(model, X, y, *, cv, groups, random_state):
 
 def run(args):
     from .. import __version__
-    from ._io import MODEL_FORMAT, dump_model, read_table
+    from ._io import MODEL_FORMAT, check_writable, dump_model, read_table
     from ._models import MODELS, build_model
 
     if args.list_models:
@@ -90,14 +93,15 @@ def run(args):
         raise UsageError("fit needs a TABLE and -o/--output MODEL (or --list-models).")
     if args.cv is not None and args.cv < 2:
         raise UsageError("--cv needs at least 2 folds.")
+    check_writable(args.output, "model file")
     source = args.table
-    table = read_table(source)
+    ids = _columns(args.id_columns) if args.id_columns else []
+    table = read_table(source, text_columns=ids + ([args.groups] if args.groups else []))
     targets = _targets(table, args.traits, source)
     y = table[targets].apply(lambda c: c.astype(float))
     if y.isna().any().any():
         raise UsageError(f"trait columns of {source} have missing values; drop those rows first.")
     needs = MODELS[args.model][0] if args.model in MODELS else ""
-    ids = _columns(args.id_columns) if args.id_columns else []
     features = (_feature_columns(table, targets, args.features, ids + ([args.groups] if
                 args.groups else [])) if needs == "features" else None)
     X, extract = _prepare_inputs(table, needs=needs, source=source, frames=args.frames,

@@ -1,9 +1,11 @@
 """Files of the ``skpersona`` command: tables, frame files, model files."""
 
+import glob
 import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +43,27 @@ def _need_pyarrow(path):
         ) from exc
 
 
-def read_table(path, what="table"):
-    """Read a CSV, TSV or Parquet file into a DataFrame (one clear error if it cannot)."""
+# What pandas reads as missing in a CSV by default; text and id columns keep them as text.
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+#: Columns that always hold text: the sample table's text and path columns.
+TEXT_COLUMNS = ("transcript", "video", "file", "path")
+
+
+def is_id_column(name):
+    """An identifier column by its name: ``id``, ``*_id`` or ``*Id`` (video_id, vlogId)."""
+    name = str(name)
+    return name.lower() == "id" or name.lower().endswith("_id") or name.endswith("Id")
+
+
+def read_table(path, what="table", text_columns=()):
+    """Read a CSV, TSV or Parquet file into a DataFrame (one clear error if it cannot).
+
+    Id columns (:func:`is_id_column`), :data:`TEXT_COLUMNS` and ``text_columns`` are
+    read from a CSV as text, exactly: "007" stays "007", and "None", "NA" or "null"
+    stay those words (an empty cell is ""); other columns are parsed as pandas does.
+    ``text_columns=True`` reads every column as text.
+    """
     path = Path(path)
     kind = table_format(path, what)
     if not path.is_file():
@@ -51,11 +72,68 @@ def read_table(path, what="table"):
         if kind == "parquet":
             _need_pyarrow(path)
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+        sep = "\t" if kind == "tsv" else ","
+        header = pd.read_csv(path, sep=sep, nrows=0).columns
+        text = {c for c in header if text_columns is True or is_id_column(c)
+                or c in TEXT_COLUMNS or c in set(text_columns)}
+        return pd.read_csv(path, sep=sep, dtype={c: str for c in text}, keep_default_na=False,
+                           na_values={c: [] if c in text else _NA_VALUES for c in header})
     except UsageError:
         raise
     except Exception as exc:
         raise UsageError(f"cannot read {what} {os.fspath(path)!r}: {exc}") from exc
+
+
+_STALE_TMP_SECONDS = 60.0
+
+
+def remove_stale_temporaries(path):
+    """Delete ``.NAME.*.tmp`` files beside ``path`` left by a killed run (kill -9).
+
+    Only those untouched for a minute: a temporary file being written now is fresh.
+    """
+    path = Path(path)
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def check_writable(path, what="output", folder=False):
+    """Fail now, before the work, when ``path`` cannot be written (one clear error).
+
+    Creates the missing parent folders (as the write would) and tries a temporary
+    file there; removes temporary files a killed run left beside ``path``.
+    """
+    path = Path(path)
+    target = path if folder else path.parent
+    if path.is_dir() and not folder:
+        raise UsageError(f"{what} {os.fspath(path)!r} is a folder; name a file.")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".skpersona-probe.", suffix=".tmp", dir=target)
+        os.close(fd)
+        os.remove(probe)
+        if not folder and path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(f"{os.fspath(path)!r} is read-only")
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {os.fspath(path)!r} ({exc.strerror or exc}); "
+                         "choose a writable place.") from exc
+    if not folder:
+        remove_stale_temporaries(path)
+    return path
+
+
+def read_json(path, what):
+    """A JSON file, or one clear error naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{what} {os.fspath(path)!r} is unreadable ({type(exc).__name__}: "
+                         f"{exc})") from exc
 
 
 def _atomic(path, write):
@@ -128,7 +206,13 @@ def frame_tables_from_file(path):
     scale = table.attrs.get("au_scale")
     manifest = Path(f"{path}.manifest.json")
     if scale is None and manifest.is_file():
-        scale = json.loads(manifest.read_text()).get("au_scale")
+        try:
+            scale = json.loads(manifest.read_text()).get("au_scale")
+        except (OSError, ValueError, AttributeError):
+            import warnings
+
+            warnings.warn(f"{manifest} is unreadable; the AU scale is read from the values.",
+                          RuntimeWarning, stacklevel=2)
     attrs = {"au_scale": scale or table_scale(table)}
     tables = {}
     for key, part in table.groupby("video", sort=False):
@@ -250,5 +334,11 @@ def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
                                allow_api_key_envs=allow_api_key_envs,
                                trust_remote_code=trust_remote_code)
     except UnsafeModelError as exc:
-        raise UsageError(f"model file {os.fspath(path)!r}: {exc}") from exc
+        from ..utils._file_safety import describe_risks
+
+        raise UsageError(
+            f"model file {os.fspath(path)!r} asks for {describe_risks(exc.risks)}. A model "
+            f"file may not choose where data goes or run code; if you trust it, allow this by "
+            f"name: {' '.join(exc.flags)}"
+        ) from exc
     return bundle

@@ -8,14 +8,15 @@ from ._common import _columns, _prepare_inputs, _require_columns, _say
 def run(args):
     import pandas as pd
 
-    from ._io import load_model, read_table, table_format, write_table
+    from ._io import check_writable, load_model, read_table, table_format, write_table
 
     table_format(args.output, "output")
+    check_writable(args.output)
     bundle = load_model(args.model, trust=args.trust or (),
                         allow_base_urls=args.allow_base_url or (),
                         allow_api_key_envs=args.allow_api_key_env or (),
                         trust_remote_code=args.trust_remote_code)
-    table = read_table(args.table)
+    table = read_table(args.table, text_columns=_columns(args.id_columns or ""))
     X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
                            feature_columns=bundle["features"])
     pred = bundle["estimator"].predict(X)

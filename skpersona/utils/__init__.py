@@ -1,6 +1,7 @@
 """Utilities: estimator discovery, caching and validation helpers."""
 
 from ._cache import ArrayCache, cache_key, file_digest
+from ._cache_dir import cache_info, clear_cache, default_cache_dir
 from ._file_safety import UnsafeModelError, check_loaded_estimator
 from ._modalities import modality_columns
 from .discovery import all_estimators
@@ -9,8 +10,11 @@ __all__ = [
     "ArrayCache",
     "UnsafeModelError",
     "all_estimators",
+    "cache_info",
     "cache_key",
     "check_loaded_estimator",
+    "clear_cache",
+    "default_cache_dir",
     "file_digest",
     "modality_columns",
 ]

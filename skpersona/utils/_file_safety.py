@@ -34,7 +34,16 @@ os.environ.setdefault(_KEY_ENV, secrets.token_hex(32))
 
 
 class UnsafeModelError(ValueError):
-    """A loaded estimator's parameters ask for something the user has not allowed."""
+    """A loaded estimator's parameters ask for something the user has not allowed.
+
+    ``risks`` lists them (:class:`Risk`), ``flags`` the ``skpersona predict``
+    options that would allow them.
+    """
+
+    def __init__(self, message, risks=(), flags=()):
+        super().__init__(message)
+        self.risks = list(risks)
+        self.flags = list(flags)
 
 
 @dataclass(frozen=True)
@@ -103,12 +112,22 @@ class FileSafeParamsMixin:
         marked = set(getattr(self, "_unconfirmed_risks", None) or ())
         pending = [r for r in self._file_risks() if (r.param, str(r.value)) in marked]
         if pending:
-            raise UnsafeModelError(_message(type(self).__name__, pending, loaded=True))
+            raise UnsafeModelError(_message(type(self).__name__, pending, loaded=True),
+                                   pending, _flags(pending))
+
+
+def _flags(risks):
+    return list(dict.fromkeys(_FLAGS[r.option].format(value=r.value) for r in risks))
+
+
+def describe_risks(risks):
+    """One line naming each risky value and what it would do."""
+    return "; ".join(f"{r.param}={r.value!r} ({r.why})" for r in risks)
 
 
 def _message(name, risks, loaded=False):
-    parts = "; ".join(f"{r.param}={r.value!r} ({r.why})" for r in risks)
-    flags = " ".join(dict.fromkeys(_FLAGS[r.option].format(value=r.value) for r in risks))
+    parts = describe_risks(risks)
+    flags = " ".join(_flags(risks))
     keywords = ", ".join(dict.fromkeys(_KEYWORDS[r.option].format(value=r.value)
                                        for r in risks))
     origin = "was loaded from a file whose parameters say" if loaded else "in the model file:"
@@ -188,15 +207,16 @@ def check_loaded_estimator(estimator, *, allow_base_urls=(), allow_api_key_envs=
     allowed = {"base_url": {str(u) for u in allow_base_urls},
                "api_key_env": {str(n) for n in allow_api_key_envs}}
     found = [e for e in _walk(estimator, set()) if isinstance(e, FileSafeParamsMixin)]
-    problems = []
+    problems, refused = [], []
     for item in found:
-        refused = [r for r in item._file_risks()
-                   if not (trust_remote_code if r.option == "trust_remote_code"
-                           else str(r.value) in allowed[r.option])]
-        if refused:
-            problems.append(_message(type(item).__name__, refused))
+        mine = [r for r in item._file_risks()
+                if not (trust_remote_code if r.option == "trust_remote_code"
+                        else str(r.value) in allowed[r.option])]
+        if mine:
+            problems.append(_message(type(item).__name__, mine))
+            refused += mine
     if problems:
-        raise UnsafeModelError(" ".join(dict.fromkeys(problems)))
+        raise UnsafeModelError(" ".join(dict.fromkeys(problems)), refused, _flags(refused))
     for item in found:
         item._unconfirmed_risks = []
     return estimator

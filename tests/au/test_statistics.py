@@ -301,3 +301,32 @@ def test_unpadded_au_names_are_the_same_au():
     stats = AUStatistics(statistics=["mean", "onsets"], au_scale="0-5").fit([short, padded])
     assert stats.aus_ == ["AU06", "AU12"]
     np.testing.assert_array_equal(stats.transform([short]), stats.transform([padded]))
+
+
+def test_int32_key_sort_equals_a_float64_sort():
+    from skpersona.au._statistics import _Buffers, _sorted
+
+    rng = np.random.default_rng(0)
+    cube = np.round(rng.uniform(0, 5, (3, 4, 50)), 2)  # OpenFace-like: many exact ties
+    cube[0, 0, :10] = 0.0
+    cube[1, 1, ::7] = np.nan
+    cube[2, 2] = 1.0 + np.arange(50)[::-1] * 1e-15  # distinct values in one bin, wrong order
+    cube[2, 3] = np.nan  # nothing tracked
+    cube[0, 3, 5] = 1e300  # a huge spread: most values share bin 0
+    valid = ~np.isnan(cube)
+    got = _sorted(cube, ~valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2),
+                  _Buffers())
+    np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e300, 1e300), st.sampled_from([0.0, 1.0, np.nan]),
+                          st.floats(0, 5)), min_size=12, max_size=12),
+       st.sampled_from([(1, 2, 6), (2, 3, 2), (3, 1, 4)]))
+def test_property_key_sort_equals_a_float64_sort(values, shape):
+    from skpersona.au._statistics import _Buffers, _sorted
+
+    cube = np.asarray(values).reshape(shape)
+    got = _sorted(cube, np.isnan(cube), np.fmin.reduce(cube, axis=2),
+                  np.fmax.reduce(cube, axis=2), _Buffers())
+    np.testing.assert_array_equal(got, np.sort(cube, axis=2))

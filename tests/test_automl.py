@@ -1,0 +1,174 @@
+"""skpersona inside AutoML tools, as their users write it: Optuna, FLAML, TPOT.
+
+Each test is one scenario of issue 14 with a tiny budget: scorers passed as objects,
+any hidden_size with attention, the single-modality warning on the bare arrays these
+tools pass, and FLAML's one-target limit and its clone() pitfall.
+"""
+
+import warnings
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import KFold, cross_val_score
+
+from skpersona.automl import (
+    FusionAutoML,
+    FusionLearner,
+    configspace_space,
+    flaml_metric,
+    flaml_space,
+    optuna_space,
+    traits_as_rows,
+)
+from skpersona.fusion import FusionRegressor, SingleModalityWarning
+from skpersona.metrics import SCORERS, mean_accuracy_score
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _two_modalities(n=120, seed=0):
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 6)),
+                     columns=[f"au__{i}" for i in range(3)] + [f"text__{i}" for i in range(3)])
+    Y = pd.DataFrame({"extraversion": 0.5 + 0.1 * (X["au__0"] + X["text__0"]),
+                      "neuroticism": 0.5 + 0.1 * X["au__1"],
+                      "openness": 0.5 + 0.1 * X["text__1"]})
+    return X, Y + 0.01 * rng.normal(size=Y.shape)
+
+
+def test_spaces_cover_the_estimator_and_are_valid():
+    space = optuna_space(prefix="fusionregressor__")
+    assert set(space) == {f"fusionregressor__{p}" for p in flaml_space()}
+    assert set(configspace_space().keys()) == set(flaml_space())
+    assert set(flaml_space()) <= set(FusionRegressor().get_params())
+    with pytest.raises(ValueError, match="No search range for \\['hiden_size'\\]"):
+        optuna_space(params=["hiden_size"])
+    # Every point of the space is a valid estimator: sample some and build them.
+    sampled = configspace_space(seed=0).sample_configuration(20)
+    for config in sampled:
+        FusionRegressor(**dict(config))._validate_params()
+
+
+def test_optuna_search_over_hidden_size_has_no_failed_trial():
+    """Scenarios 1 and 3: OptunaSearchCV with skpersona's scorer object, drawing
+    hidden_size and n_heads independently for attention: no trial fails."""
+    from optuna_integration import OptunaSearchCV
+
+    X, Y = _two_modalities()
+    space = optuna_space(params=["hidden_size", "n_heads", "lr"])
+    search = OptunaSearchCV(
+        FusionRegressor("attention", max_epochs=5, random_state=0), space, n_trials=5,
+        cv=KFold(2), scoring=SCORERS["mean_accuracy"], random_state=0, error_score="raise",
+    ).fit(X, Y)
+    trials = search.trials_
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert any(t.params["hidden_size"] % t.params["n_heads"] for t in trials)
+    assert search.predict(X).shape == Y.shape
+
+
+def test_a_failing_fit_keeps_its_message_in_a_plain_optuna_study(caplog):
+    """OptunaSearchCV (optuna-integration 5.0) catches any ValueError around
+    cross_validate and scores the trial error_score, so a fit's own message is lost
+    (Optuna then says "The value nan is not acceptable"). In a plain study the
+    trial's failure keeps skpersona's message; the user guide says to debug there or
+    with cross_validate(error_score="raise")."""
+    X, Y = _two_modalities(n=40)
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", -1.0, -0.5)  # invalid on purpose
+        model = FusionRegressor(max_epochs=1, lr=lr)
+        return cross_val_score(model, X, Y, cv=2, scoring=SCORERS["mean_accuracy"],
+                               error_score="raise").mean()
+
+    study = optuna.create_study(direction="maximize")
+    with caplog.at_level("WARNING", logger="optuna"):
+        study.optimize(objective, n_trials=1, catch=(ValueError,))
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert "The 'lr' parameter" in caplog.text and "must be a float in the range" in caplog.text
+
+
+def test_plain_optuna_study_with_scorer_objects():
+    """A hand-written objective: trial.suggest via the published distributions."""
+    X, Y = _two_modalities()
+    space = optuna_space(params=["fusion", "hidden_size", "lr"])
+
+    def objective(trial):
+        params = {name: trial._suggest(name, dist) for name, dist in space.items()}
+        model = FusionRegressor(max_epochs=10, random_state=0, **params)
+        return cross_val_score(model, X, Y, cv=KFold(2), scoring=SCORERS["ccc"],
+                               error_score="raise").mean()
+
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(objective, n_trials=4)
+    assert study.best_value > 0.3 and set(study.best_params) == set(space)
+
+
+def test_flaml_keeps_every_trait_in_one_network():
+    """Scenario 7: FLAML's AutoML takes one target; FusionAutoML trains the three
+    traits in one network, and beats predicting the training mean."""
+    X, Y = _two_modalities(n=150)
+    X_test, Y_test = _two_modalities(n=100, seed=1)
+    automl = FusionAutoML(max_iter=3, verbose=0, seed=0, eval_method="cv", n_splits=2)
+    automl.fit(X, Y)
+    best = automl.model.estimator
+    assert isinstance(best, FusionRegressor) and best.n_outputs_ == 3
+    assert best.modality_names_ == ["au", "text"]
+    pred = automl.predict(X_test)
+    assert pred.shape == Y_test.shape
+    mean_only = np.tile(Y.mean().to_numpy(), (len(Y_test), 1))
+    assert mean_accuracy_score(Y_test, pred) > mean_accuracy_score(Y_test, mean_only)
+
+
+def test_flaml_clone_drops_add_learner_but_not_fusion_automl():
+    """The documented pitfall: clone() forgets add_learner; FusionAutoML does not."""
+    from flaml import AutoML
+
+    X, Y = _two_modalities(n=60)
+    plain = AutoML(max_iter=1, verbose=0)
+    plain.add_learner("fusion", FusionLearner)
+    with pytest.raises(Exception, match="fusion"):
+        clone(plain).fit(X, Y["neuroticism"], task="regression", estimator_list=["fusion"])
+    again = clone(FusionAutoML(max_iter=1, verbose=0, seed=0)).fit(X, Y)
+    assert again.predict(X).shape == Y.shape
+    # One trait with the plain learner and a skpersona metric also works.
+    plain.fit(X, Y["neuroticism"], task="regression", estimator_list=["fusion"],
+              metric=flaml_metric("mean_accuracy"))
+    assert plain.predict(X).shape == (60,)
+    assert traits_as_rows(Y).shape == (60,)
+
+
+def test_bare_arrays_from_automl_tools_warn():
+    """Scenario 4: hyperopt-sklearn and FLAML pass ndarrays; a gated fusion then sees
+    one modality, and says so (naming the au__/text__ names and modalities=)."""
+    X, Y = _two_modalities(n=60)
+    automl = FusionAutoML(max_iter=1, verbose=0, seed=0)
+    with pytest.warns(SingleModalityWarning, match="modalities="):
+        automl.fit(X.to_numpy(), Y.to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SingleModalityWarning)
+        FusionAutoML(max_iter=1, verbose=0, seed=0).fit(X, Y)  # named columns: silent
+
+
+@pytest.mark.slow  # TPOT evolves a population on a (here in-process) Dask cluster
+def test_tpot_with_a_fusion_node():
+    import tpot
+    from tpot.search_spaces.nodes import EstimatorNode
+
+    X, Y = _two_modalities(n=100)
+    node = EstimatorNode(FusionRegressor, configspace_space(params=["hidden_size", "lr"]),
+                         hyperparameter_parser=lambda params: {**params, "max_epochs": 5,
+                                                               "random_state": 0})
+    from distributed import Client, LocalCluster
+
+    with Client(LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                             dashboard_address=None)) as client:
+        est = tpot.TPOTRegressor(search_space=node, scorers=[SCORERS["mean_accuracy"]],
+                                 scorers_weights=[1], cv=2, generations=1, population_size=2,
+                                 max_time_mins=2, verbose=0, random_state=0, client=client)
+        est.fit(X, Y["extraversion"])
+    assert isinstance(est.fitted_pipeline_, FusionRegressor)
