@@ -3,10 +3,24 @@
 import argparse
 from pathlib import Path
 
-from ._common import UsageError, _columns, _positive_int, _progress, _require_columns, _say
+from ._common import (
+    UsageError,
+    _columns,
+    _positive_int,
+    _progress,
+    _require_columns,
+    _say,
+    add_cluster_option,
+    cluster_backend,
+)
 
 
 def run(args):
+    with cluster_backend(args.cluster):
+        return _run(args)
+
+
+def _run(args):
     from matplotlib.figure import Figure
 
     from ..independence import METHODS, DependencyScreen
@@ -101,5 +115,6 @@ def add_parser(sub, common):
                    "(default: %(default)s)")
     p.add_argument("--n-jobs", type=int, default=1, help="pairs tested in parallel")
     p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    add_cluster_option(p)
     p.set_defaults(func=run)
     return p
