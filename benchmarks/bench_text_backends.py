@@ -51,8 +51,8 @@ def main():
                         help="speed on 64 texts x 2 repeats, accuracy on 400 + 200 clips")
     parser.add_argument("--n-speed", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--n-train", type=int, default=1500)
-    parser.add_argument("--n-valid", type=int, default=500)
+    parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--n-valid", type=int, default=1000)
     parser.add_argument("--cache-dir",
                         default=str(Path.home() / ".cache" / "skpersona" / "text-backends"))
     args = parser.parse_args()

@@ -21,6 +21,13 @@ def _as_2d(y_true, y_pred):
     names = list(y_true.columns) if isinstance(y_true, pd.DataFrame) else None
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D (one trait) or 2-D (samples x traits); got "
+                             f"an array of shape {y.shape}.")
+        if y.shape[0] == 0 or (y.ndim == 2 and y.shape[1] == 0):
+            raise ValueError(f"{name} is empty (shape {y.shape}); a score needs at least one "
+                             "sample and one trait.")
     if y_true.ndim == 1:
         y_true = y_true[:, None]
     if y_pred.ndim == 1:

@@ -137,7 +137,8 @@ class AUDescriber(TransformerMixin, BaseEstimator):
     :class:`AUStatistics` as a DataFrame (``set_output(transform="pandas")``)
     with at least the ``AUxx_active_rate`` columns (``AUxx_active_mean``,
     ``AUxx_onsets``, ``AUxx_burst_mean`` and ``AUxx+AUyy_rate`` are used when
-    present). From frame tables the summary counts episodes within each
+    present; statistics carry no presence output, so on them activity is the
+    threshold's). From frame tables the summary counts episodes within each
     keyframe window, never across two windows.
     Output: an (n_videos, 1) object array of strings.
 

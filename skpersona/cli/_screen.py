@@ -57,8 +57,18 @@ def _run(args):
         pairs = [(a, b) for a in columns for b in against if a != b]
         if not pairs:
             raise UsageError("--columns and --against leave no pair to test.")
+    test_options = None
+    if args.max_memory:
+        from ..independence._memory import parse_memory
+
+        try:
+            parse_memory(args.max_memory, "--max-memory")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        # the dense-kernel tests are the ones with a memory limit
+        test_options = {m: {"max_memory": args.max_memory} for m in ("kci", "hsic", "hsic_perm")}
     screen = DependencyScreen(methods, alpha=args.alpha, pairs=pairs,
-                              conditioning=conditioning or None,
+                              conditioning=conditioning or None, test_options=test_options,
                               max_categories=args.max_categories, n_jobs=args.n_jobs,
                               random_state=args.random_state, verbose=_progress(args))
     screen.fit(data)
@@ -115,6 +125,8 @@ def add_parser(sub, common):
                    "(default: %(default)s)")
     p.add_argument("--n-jobs", type=int, default=1, help="pairs tested in parallel")
     p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--max-memory", help="memory one exact kernel test may use, e.g. 16GB "
+                   "(default: 2GiB; larger tests are refused before running)")
     add_cluster_option(p)
     p.set_defaults(func=run)
     return p

@@ -106,8 +106,9 @@ class _BaseFusion(BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         if self.modalities is not None:
             return modality_columns(names, self.modalities, n_features)
-        if names is not None and all("__" in str(n) for n in names):
-            return modality_columns(names, None, n_features)
+        prefixed = names is not None and sum("__" in str(n) for n in names)
+        if prefixed and (prefixed == len(names) or self.fusion != "early"):
+            return modality_columns(names, None, n_features)  # mixed names: a clear error
         # No prefixed names (a bare ndarray, or plain column names): one modality.
         if self.fusion != "early":
             what = "an array without feature names" if names is None else (

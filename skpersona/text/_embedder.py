@@ -111,7 +111,8 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
     Input: a list, Series, one-column DataFrame or 1-D / (n, 1) array of
     strings (what a ``ColumnTransformer`` passes for one column). Output: a
     float32 array of shape (n_texts, embedding_dim_), columns ``emb_0``,
-    ``emb_1``, ...
+    ``emb_1``, ... Lone surrogates in a text (e.g. from bytes decoded with
+    ``errors="surrogateescape"``) are replaced by U+FFFD before embedding.
 
     The loaded model is kept in a per-process cache shared by all instances
     (see :func:`load_model`); it is never part of the estimator's state, so

@@ -49,11 +49,33 @@ def is_missing(item):
     return isinstance(item, float | np.floating) and np.isnan(item)
 
 
+def valid_unicode(text):
+    """``text`` as valid Unicode: each lone surrogate becomes U+FFFD (the replacement character).
+
+    Tokenizers, UTF-8 encoders and servers refuse lone surrogates (code points
+    U+D800-U+DFFF that Python strings may hold); a high and low surrogate that
+    follow each other are joined into the character they encode.
+
+    Examples
+    --------
+    >>> from skpersona.text._inputs import valid_unicode
+    >>> valid_unicode("caf\\udce9 \\ud83d\\ude00") == "caf\\ufffd \\U0001f600"
+    True
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def check_texts(items, what="X"):
     """Return ``(texts, blank)``: str items, and a mask of missing or blank ones.
 
     Missing items (None, NaN, pd.NA) become ``""``. Any other non-string item
-    raises a TypeError that names its row.
+    raises a TypeError that names its row. Lone surrogates (text decoded with
+    ``errors="surrogateescape"``, or cut UTF-16) become U+FFFD, see
+    :func:`valid_unicode`.
     """
     texts, blank = [], np.zeros(len(items), dtype=bool)
     for i, item in enumerate(items):
@@ -61,7 +83,7 @@ def check_texts(items, what="X"):
             texts.append("")
             blank[i] = True
         elif isinstance(item, str):
-            texts.append(str(item))
+            texts.append(valid_unicode(str(item)))
             blank[i] = not item.strip()
         else:
             raise TypeError(

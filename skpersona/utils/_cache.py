@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -64,6 +65,7 @@ class ArrayCache:
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        self._swept = set()  # folders whose stale temporary files were removed
 
     def _path(self, key):
         return self.directory / key[:2] / f"{key}.npz"
@@ -97,7 +99,8 @@ class ArrayCache:
         """Store ``arrays`` (a dict of numpy arrays, no object dtype) under ``key``."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        self._sweep(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **arrays)
@@ -106,6 +109,27 @@ class ArrayCache:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
+
+    def _sweep(self, folder):
+        """Remove temporary files that a killed writer (kill -9) left in ``folder``.
+
+        Once per folder and cache object; only files untouched for an hour, so a
+        write in progress elsewhere is never taken away.
+        """
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+        now = time.time()
+        for tmp in folder.glob(f"{_TMP_PREFIX}*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > _STALE_SECONDS:
+                    tmp.unlink()
+            except OSError:
+                pass
+
+
+_TMP_PREFIX = "tmp"  # what tempfile.mkstemp names files by default, as earlier versions did
+_STALE_SECONDS = 3600.0
 
 
 def _read_entry(path):

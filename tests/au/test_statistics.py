@@ -317,3 +317,16 @@ def test_int32_key_sort_equals_a_float64_sort():
     got = _sorted(cube, ~valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2),
                   _Buffers())
     np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e300, 1e300), st.sampled_from([0.0, 1.0, np.nan]),
+                          st.floats(0, 5)), min_size=12, max_size=12),
+       st.sampled_from([(1, 2, 6), (2, 3, 2), (3, 1, 4)]))
+def test_property_key_sort_equals_a_float64_sort(values, shape):
+    from skpersona.au._statistics import _Buffers, _sorted
+
+    cube = np.asarray(values).reshape(shape)
+    got = _sorted(cube, np.isnan(cube), np.fmin.reduce(cube, axis=2),
+                  np.fmax.reduce(cube, axis=2), _Buffers())
+    np.testing.assert_array_equal(got, np.sort(cube, axis=2))

@@ -82,3 +82,20 @@ def test_any_truncation_or_byte_flip_is_either_the_entry_or_a_miss(tmp_path_fact
         assert messages and str(path) in messages[0] and not path.exists()
     else:  # a flip in bytes the reader does not use (e.g. zip metadata): the data is intact
         assert _same(loaded)
+
+
+def test_temporary_files_of_a_killed_writer_are_removed(tmp_path):
+    import os
+    import time
+
+    cache = ArrayCache(tmp_path)
+    folder = cache._path("ab12").parent
+    folder.mkdir(parents=True)
+    stale, live = folder / "tmpk9x2a.tmp", folder / "tmplive1.tmp"  # kill -9, and a writer now
+    for path in (stale, live):
+        path.write_bytes(b"half an entry")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    cache.save("ab12", ARRAYS)
+    assert not stale.exists() and live.exists()
+    assert _same(cache.load("ab12"))

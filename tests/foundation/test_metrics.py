@@ -58,6 +58,20 @@ def test_scorers_in_model_selection():
     assert get_scorer("r2") is not None
 
 
+@pytest.mark.parametrize("metric", [mean_accuracy_score, concordance_correlation_coefficient,
+                                    pearson_r_per_trait])
+@pytest.mark.parametrize("shape,match", [((0,), "y_true is empty"), ((0, 2), "y_true is empty"),
+                                         ((3, 0), "y_true is empty"),
+                                         ((3, 2, 2), r"1-D \(one trait\) or 2-D")])
+def test_empty_or_3d_arrays_are_clear_errors(metric, shape, match):
+    # were nan, 0.0, [0.] or 1.0 for a (3, 2, 2) array: a score of nothing, or of the wrong thing
+    y = np.ones(shape)
+    with pytest.raises(ValueError, match=match):
+        metric(y, y)
+    with pytest.raises(ValueError, match=match.replace("y_true", "y_pred")):
+        metric(np.ones((3, 2)), y)
+
+
 def test_scorer_objects_by_name_in_tools_that_take_strings():
     """The issue's scenario: ``scoring="mean_accuracy"`` is a name only skpersona knows.
     scikit-learn rejects it (and skpersona does not write into its private registry);

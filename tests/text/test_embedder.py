@@ -272,3 +272,9 @@ def test_truncated_cache_entry_is_a_warned_miss(tmp_path, fitted):
         again = clone(emb).fit(TEXTS).transform(TEXTS[:1])
     np.testing.assert_allclose(again, first, atol=1e-6)
     assert entry.is_file()  # written again
+
+
+def test_lone_surrogates_are_embedded_as_the_replacement_character(fitted):
+    # tokenizers refuse them (UnicodeEncodeError); they are read as U+FFFD
+    out = fitted.transform(["bad \ud800 text", "caf\udce9"])
+    np.testing.assert_allclose(out, fitted.transform(["bad \ufffd text", "caf\ufffd"]), atol=1e-6)

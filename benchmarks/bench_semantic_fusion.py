@@ -1,0 +1,184 @@
+"""The AU-text semantic fusion method against its baselines and ablations (make_interviews).
+
+For several seeds, generates interviews whose traits show in the face only
+(neuroticism), in the words only (openness) or in both, splits them 70/30, and
+compares per trait the Pearson r on the held-out 30% of:
+
+- **semantic fusion**: :class:`skpersona.fusion.SemanticFusionRegressor`
+  (keyframe windows -> AU selection -> AU sequence text and answer -> offline
+  all-MiniLM-L6-v2 embeddings -> RidgeCV), with the description and the answer
+  embedded apart (``text_fusion="separate"``, fixed beforehand: a 256-token
+  model splits and mean-pools a long joint text anyway, and the answers'
+  embeddings are then shared by every model here, which keeps the run within
+  reach of a small CPU). Whether the head also sees the AU statistics
+  (``au_statistics``) is chosen by a GridSearchCV on the training part only
+  (2 inner folds, mean Pearson r over traits);
+- **semantic fusion, published**: the same with one joint embedding of
+  description and answer and no AU statistics (the method as published);
+- **text only**: the answer's embedding -> RidgeCV;
+- **AU statistics + ridge**: AUStatistics of the whole video -> RidgeCV (the
+  reference of the ratio column for the face-only trait);
+- **FusionRegressor**: AU statistics and the answer's embedding, gated fusion;
+- ablations of the chosen semantic configuration, one stage changed at a time:
+  whole video instead of keyframe windows, all AUs instead of the selection,
+  the static summary instead of the sequence description. The embedding model
+  is not ablated: only all-MiniLM-L6-v2 is available offline here.
+
+Embeddings are cached under ``benchmarks/output/`` (ignored by git), so a rerun
+embeds nothing new. Markdown goes to stdout, progress to stderr.
+
+Run::
+
+    python benchmarks/bench_semantic_fusion.py [--quick] [--seeds 3] [--n-samples 300]
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from sklearn.compose import ColumnTransformer  # noqa: E402
+from sklearn.linear_model import RidgeCV  # noqa: E402
+from sklearn.model_selection import GridSearchCV, KFold, train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from skpersona.au import AUDescriber, AUStatistics, KeyframeWindows  # noqa: E402
+from skpersona.datasets import make_interviews  # noqa: E402
+from skpersona.fusion import FusionRegressor, SemanticFusionRegressor  # noqa: E402
+from skpersona.metrics import get_scorer, pearson_r_per_trait  # noqa: E402
+from skpersona.text import TextEmbedder  # noqa: E402
+
+OUTPUT = Path(__file__).resolve().parent / "output"
+ALPHAS = np.logspace(-2, 4, 13)
+ANSWER = "Answer: {transcript}"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def semantic(cache_dir, seed, **params):
+    base = dict(keyframes=KeyframeWindows(n_keyframes=3, half_window=7),
+                embedder=TextEmbedder(cache_dir=cache_dir), head=RidgeCV(alphas=ALPHAS),
+                random_state=seed)
+    base.update(params)
+    return SemanticFusionRegressor(**base)
+
+
+def fusion_regressor(cache_dir, seed):
+    features = ColumnTransformer([
+        ("au", AUStatistics(), "video"),
+        ("text", TextEmbedder(cache_dir=cache_dir), "transcript"),
+    ]).set_output(transform="pandas")
+    model = FusionRegressor("gated", hidden_size=32, n_heads=4, dropout=0.2, weight_decay=1e-2,
+                            max_epochs=200, patience=15, modality_dropout=0.2, random_state=seed)
+    return make_pipeline(features, model)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 seeds of 150 interviews")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--n-samples", type=int, default=300)
+    parser.add_argument("--cache-dir", default=str(OUTPUT / "semantic_fusion_cache"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # many threads are several times slower on a shared CPU
+    seeds = range(2 if args.quick else args.seeds)
+    n_samples = 150 if args.quick else args.n_samples
+    cache = args.cache_dir
+
+    r, chosen = {}, []  # (model, trait) -> list over seeds
+    traits, shares = None, None
+    start = time.perf_counter()
+    for seed in seeds:
+        data = make_interviews(n_samples=n_samples, random_state=seed)
+        traits, shares = list(data.target.columns), data.face_share
+        X_tr, X_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.3,
+                                                  random_state=seed)
+        preds = {}
+        # Design choices of the method, on inner folds of the training part only.
+        grid = GridSearchCV(
+            semantic(cache, seed, text_fusion="separate"),
+            {"au_statistics": [False, True]},
+            scoring=get_scorer("pearson_r"), cv=KFold(2, shuffle=True, random_state=seed),
+        ).fit(X_tr, y_tr)
+        best = grid.best_params_
+        chosen.append(best)
+        log(f"seed {seed}: chosen {best} ({time.perf_counter() - start:.0f} s)")
+        preds["semantic fusion (chosen on validation)"] = grid.predict(X_te)
+        for name, params in {
+            "semantic fusion, published (joint, no AU statistics)": dict(
+                text_fusion="joint", au_statistics=False),
+            "ablation: whole video (no keyframes)": dict(best, text_fusion="separate",
+                                                         keyframes="passthrough"),
+            "ablation: all AUs (no selection)": dict(best, text_fusion="separate",
+                                                     selector="passthrough"),
+            "ablation: static summary (no sequence)": dict(
+                best, text_fusion="separate", describer=AUDescriber(detail="medium")),
+        }.items():
+            preds[name] = semantic(cache, seed, **params).fit(X_tr, y_tr).predict(X_te)
+            log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
+        preds["text only (answer embedding + ridge)"] = semantic(
+            cache, seed, template=ANSWER, selector="passthrough", keyframes="passthrough",
+        ).fit(X_tr, y_tr).predict(X_te)
+        au_ridge = make_pipeline(AUStatistics(), StandardScaler(),
+                                 RidgeCV(alphas=ALPHAS, alpha_per_target=True))
+        preds["AU statistics + ridge"] = au_ridge.fit(X_tr[["video"]], y_tr).predict(
+            X_te[["video"]])
+        # The answer embedded as "Answer: ..." like in the other models, so the cache is shared.
+        answer = lambda X: X.assign(transcript="Answer: " + X["transcript"])  # noqa: E731
+        preds["FusionRegressor (gated; AU statistics + answer)"] = fusion_regressor(
+            cache, seed).fit(answer(X_tr), y_tr).predict(answer(X_te))
+        for name, pred in preds.items():
+            values = pearson_r_per_trait(y_te, pred, multioutput="raw_values")
+            for j, trait in enumerate(traits):
+                r.setdefault((name, trait), []).append(float(np.ravel(values)[j]))
+        log(f"seed {seed} done ({time.perf_counter() - start:.0f} s)")
+
+    models = list(dict.fromkeys(name for name, _ in r))
+    mean = pd.DataFrame({t: {m: np.mean(r[m, t]) for m in models} for t in traits})
+    spread = pd.DataFrame({t: {m: np.std(r[m, t]) for m in models} for t in traits})
+    face_trait = max(traits, key=lambda t: shares[t])
+    words_trait = min(traits, key=lambda t: shares[t])
+    method = "semantic fusion (chosen on validation)"
+
+    print(f"make_interviews: {n_samples} interviews (150 frames) x {len(seeds)} seeds, 70/30 "
+          f"split; Pearson r on the held-out 30%, mean (sd) over seeds; offline "
+          f"all-MiniLM-L6-v2; {time.perf_counter() - start:.0f} s.\n")
+    print("| model | " + " | ".join(f"{t} (face {shares[t]:.1f})" for t in traits) + " |")
+    print("|---|" + "---:|" * len(traits))
+    for m in models:
+        cells = [f"{mean.loc[m, t]:.3f} ({spread.loc[m, t]:.3f})" for t in traits]
+        print(f"| {m} | " + " | ".join(cells) + " |")
+    print("\nConfiguration chosen on the inner folds of each training part: "
+          + "; ".join(f"seed {s}: au_statistics={c['au_statistics']}"
+                      for s, c in zip(seeds, chosen))
+          + ".\n")
+    ratio = mean.loc[method, face_trait] / mean.loc["AU statistics + ridge", face_trait]
+    checks = [
+        (f"beats text only on the face-only trait ({face_trait})",
+         mean.loc[method, face_trait], mean.loc["text only (answer embedding + ridge)",
+                                                face_trait]),
+        (f"beats AU statistics + ridge on the words-only trait ({words_trait})",
+         mean.loc[method, words_trait], mean.loc["AU statistics + ridge", words_trait]),
+    ]
+    print("| criterion | semantic fusion | reference | met |")
+    print("|---|---:|---:|:---:|")
+    for label, ours, ref in checks:
+        print(f"| {label} | {ours:.3f} | {ref:.3f} | {'yes' if ours > ref else 'no'} |")
+    print(f"| {face_trait}: at least 80% of AU statistics + ridge's r (ratio {ratio:.2f}) | "
+          f"{mean.loc[method, face_trait]:.3f} | "
+          f"{mean.loc['AU statistics + ridge', face_trait]:.3f} | "
+          f"{'yes' if ratio >= 0.8 else 'no'} |")
+
+
+if __name__ == "__main__":
+    main()
