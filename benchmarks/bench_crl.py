@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.decomposition import PCA, FastICA
 from sklearn.preprocessing import StandardScaler
 
@@ -122,41 +123,49 @@ def fit_crl(train, seed, crl_kwargs):
     return crl, seconds, n_fits
 
 
-def evaluate(generator, seeds, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines=True):
-    rows = []
-    for seed in seeds:
-        data = generator(n_train + n_test, seed)
-        X, latents = data.data, data.latents.to_numpy()
-        train, test, true_test = X.iloc[:n_train], X.iloc[n_train:], latents[n_train:]
-        n_content = data.graph.shape[0]
-        crl, seconds, n_fits = fit_crl(train, seed, crl_kwargs)
-        Z = crl.transform(test)
-        graph = matched_graph(crl, true_test, Z, n_content)
-        true_graph = data.graph.to_numpy()
-        row = dict(
-            seed=seed,
-            crl=mcc(true_test, Z),
-            shd=shd(true_graph, graph),
-            shd_empty=shd(true_graph, np.zeros_like(graph)),
-            shd_level1=shd(true_graph, level_one_graph(true_test, true_graph, seed)),
-            graph=graph,
-            order_ok=crl.modality_order_ == true_modality_order(data),
-            order=" > ".join(crl.modality_order_ or ["learned"]),
-            epoch_s=seconds / max(1, n_fits * crl.n_epochs_),
-            fit_s=seconds,
+def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines):
+    data = generator(n_train + n_test, seed)
+    X, latents = data.data, data.latents.to_numpy()
+    train, test, true_test = X.iloc[:n_train], X.iloc[n_train:], latents[n_train:]
+    n_content = data.graph.shape[0]
+    crl, seconds, n_fits = fit_crl(train, seed, crl_kwargs)
+    Z = crl.transform(test)
+    graph = matched_graph(crl, true_test, Z, n_content)
+    true_graph = data.graph.to_numpy()
+    row = dict(
+        seed=seed,
+        crl=mcc(true_test, Z),
+        shd=shd(true_graph, graph),
+        shd_empty=shd(true_graph, np.zeros_like(graph)),
+        shd_level1=shd(true_graph, level_one_graph(true_test, true_graph, seed)),
+        graph=graph,
+        order_ok=crl.modality_order_ == true_modality_order(data),
+        order=" > ".join(crl.modality_order_ or ["learned"]),
+        epoch_s=seconds / max(1, n_fits * crl.n_epochs_),
+        fit_s=seconds,
+    )
+    if baselines:
+        vae = BetaVAE(n_components=latents.shape[1], random_state=seed, **vae_kwargs)
+        row["vae"] = mcc(true_test, vae.fit(train).transform(test))
+        row["pca"], row["ica"] = baseline_mccs(train, test, true_test, latents.shape[1], seed)
+    log(
+        f"  {label} seed {seed}: MCC {row['crl']:.3f} (beta-VAE {row.get('vae', np.nan):.3f}, "
+        f"FastICA {row.get('ica', np.nan):.3f}, PCA {row.get('pca', np.nan):.3f})  "
+        f"SHD {row['shd']} (empty {row['shd_empty']}, Level I {row['shd_level1']})  "
+        f"order {row['order']}  fit {seconds:.0f}s"
+    )
+    return row
+
+
+def evaluate(generator, seeds, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines=True,
+             n_jobs=1):
+    """One row per seed; seeds run in parallel processes when ``n_jobs > 1``."""
+    return Parallel(n_jobs=n_jobs)(
+        delayed(evaluate_seed)(
+            generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines
         )
-        if baselines:
-            vae = BetaVAE(n_components=latents.shape[1], random_state=seed, **vae_kwargs)
-            row["vae"] = mcc(true_test, vae.fit(train).transform(test))
-            row["pca"], row["ica"] = baseline_mccs(train, test, true_test, latents.shape[1], seed)
-        rows.append(row)
-        log(
-            f"  {label} seed {seed}: MCC {row['crl']:.3f} (beta-VAE {row.get('vae', np.nan):.3f}, "
-            f"FastICA {row.get('ica', np.nan):.3f}, PCA {row.get('pca', np.nan):.3f})  "
-            f"SHD {row['shd']} (empty {row['shd_empty']}, Level I {row['shd_level1']})  "
-            f"order {row['order']}  fit {seconds:.0f}s"
-        )
-    return rows
+        for seed in seeds
+    )
 
 
 def _stats(values):
@@ -226,6 +235,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, fewer samples and epochs")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="seeds fitted in parallel")
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per fit")
     parser.add_argument("--skip-measurements", action="store_true", help="only 3 measurements")
     parser.add_argument("--skip-digits", action="store_true", help="leave out the image data")
@@ -253,7 +263,7 @@ def main(argv=None):
     for count in ([3] if args.skip_measurements else [1, 2, 3]):
         by_count[count] = evaluate(
             synthetic(count), seeds, n_train, n_test, crl_kwargs, vae_kwargs,
-            f"{count} measurements", baselines=count == 3,
+            f"{count} measurements", baselines=count == 3, n_jobs=args.n_jobs,
         )
     title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
     report_mcc(by_count[3], title)
@@ -266,7 +276,9 @@ def main(argv=None):
         def digits(n, seed):
             return make_causal_digits(n, image_size=10, random_state=seed)
 
-        rows = evaluate(digits, seeds, n_train, n_test, crl_kwargs, vae_kwargs, "digits")
+        rows = evaluate(
+            digits, seeds, n_train, n_test, crl_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
+        )
         title = "make_causal_digits (two 10x10 RGB images, chain DAG)"
         report_mcc(rows, title)
         report_graph(rows, title)

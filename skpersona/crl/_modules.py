@@ -10,8 +10,8 @@ The generative model (PersonaX Level II):
   ``u_j = (z_j - mean_j) / std_j`` (batch statistics while training, running
   statistics afterwards), and the SCM is written on ``u``:
   ``u_i = sum_j (L[j, i] * u_j + B[j, i] * tanh(C[j, i] * u_j)) + b_i + sigma_i * e_i``
-  with independent noises ``e_i`` of a learned sinh-arcsinh family (Gaussian,
-  or skewed, heavy- or light-tailed); the strength of edge ``j -> i`` is the group norm
+  with independent noises ``e_i``, each a learned mixture of Gaussians (so it
+  can be skewed, heavy- or light-tailed or multimodal); the strength of edge ``j -> i`` is the group norm
   ``A[j, i] = ||(L[j, i], B[j, i])||``, on which the L1 (group-lasso) penalty and
   the acyclicity constraint act. Rescaling a latent changes neither ``u`` nor
   ``A``, so the penalty (in units of standard deviations) cannot be dodged by a
@@ -117,9 +117,11 @@ class CausalPrior(nn.Module):
         favours the edge). The diagonal is always forbidden.
     momentum : float
         Update rate of the running statistics used outside training.
+    n_components : int
+        Gaussian components of each noise's mixture.
     """
 
-    def __init__(self, n_latents, allowed, momentum=0.05):
+    def __init__(self, n_latents, allowed, momentum=0.05, n_components=4):
         super().__init__()
         # checked on the CPU values, so that the module can also be described on the
         # "meta" device (loading checks a stored network's size that way)
@@ -142,10 +144,15 @@ class CausalPrior(nn.Module):
         self.bend_slope = nn.Parameter(torch.ones(n_latents, n_latents))
         self.bias = nn.Parameter(torch.zeros(n_latents))
         self.log_scale = nn.Parameter(torch.zeros(n_latents))
-        # Sinh-arcsinh noise (Jones & Pewsey): Gaussian at zero, else skewed and with
-        # lighter or heavier tails - non-Gaussian noise is what breaks rotations.
-        self.noise_tail = nn.Parameter(torch.zeros(n_latents))
-        self.noise_skew = nn.Parameter(torch.zeros(n_latents))
+        # Each noise is a mixture of Gaussians: a noise model that can be non-Gaussian
+        # (heavy or light tails, several modes) is what lets the likelihood tell
+        # independent noises from rotated ones; a Gaussian-like family would favour
+        # the mixtures, which look more Gaussian.
+        self.noise_logits = nn.Parameter(torch.zeros(n_latents, n_components))
+        self.noise_means = nn.Parameter(
+            torch.linspace(-1.0, 1.0, n_components).repeat(n_latents, 1)
+        )
+        self.noise_log_scales = nn.Parameter(torch.full((n_latents, n_components), -0.5))
 
     def adjacency(self):
         """Edge strengths (group norms), zero where an edge is forbidden."""
@@ -178,12 +185,12 @@ class CausalPrior(nn.Module):
         return e, -self.log_scale.sum().expand(u.shape[0])
 
     def noise_log_prob(self, e):
-        """Log-density of the exogenous noise, summed over latents."""
-        tail = self.noise_tail.clamp(-2.0, 2.0)
-        inner = torch.exp(tail) * torch.asinh(e) - self.noise_skew
-        gauss = torch.sinh(inner)
-        log_det = tail + torch.log(torch.cosh(inner)) - 0.5 * torch.log1p(e * e)
-        return (-0.5 * (gauss.pow(2) + _LOG_2PI) + log_det).sum(dim=1)
+        """Log-density of the exogenous noise (a Gaussian mixture each), summed over latents."""
+        log_scales = self.noise_log_scales.clamp(-4.0, 2.0)
+        z = (e[:, :, None] - self.noise_means) * torch.exp(-log_scales)
+        log_comp = -0.5 * (z.pow(2) + _LOG_2PI) - log_scales
+        log_weights = torch.log_softmax(self.noise_logits, dim=1)
+        return torch.logsumexp(log_weights + log_comp, dim=2).sum(dim=1)
 
     def log_prob(self, z):
         u, logdet_u = self.standardise(z)

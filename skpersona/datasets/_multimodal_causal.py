@@ -75,7 +75,9 @@ def _sample_noise(rng, distribution, size):
     )
 
 
-def _sample_latents(rng, graph, n_samples, shared_dim, shared_strength, distribution):
+def _sample_latents(
+    rng, graph, n_samples, shared_dim, shared_strength, distribution, edge_strength=1.0
+):
     """Sample the SCM: nonlinear parent effects, a shared influence, exogenous noise."""
     size = graph.shape[0]
     shared = rng.standard_normal((n_samples, shared_dim))
@@ -84,7 +86,7 @@ def _sample_latents(rng, graph, n_samples, shared_dim, shared_strength, distribu
         parents = np.flatnonzero(graph[:, j])
         value = _sample_noise(rng, distribution, n_samples)
         for p in parents:
-            weight = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 0.8)
+            weight = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 0.8) * edge_strength
             bend = rng.uniform(0.5, 1.5)
             value = value + weight * (0.5 * latents[:, p] + np.tanh(bend * latents[:, p]))
         if shared_dim:
@@ -125,6 +127,7 @@ def make_multimodal_causal(
     noise=0.05,
     noise_distribution="gaussian",
     shared_strength=0.5,
+    edge_strength=1.0,
     modality_names=None,
     random_state=None,
 ):
@@ -173,6 +176,10 @@ def make_multimodal_causal(
         Distribution of the exogenous noise of the SCM.
     shared_strength : float, default=0.5
         Scale of the shared latents' effect on the content latents.
+    edge_strength : float, default=1.0
+        Scale of every causal effect among content latents (weights drawn
+        in ``[0.5, 0.8] * edge_strength``); larger values make a latent's
+        parents explain more of its variance.
     modality_names : list of str or None, default=None
         Names of the modalities; ``"1", "2", ...`` by default.
     random_state : int, RandomState instance or None, default=None
@@ -224,8 +231,10 @@ def make_multimodal_causal(
     if graph.shape != (size, size):
         raise ValueError(f"graph must have shape ({size}, {size}), got {graph.shape}.")
     graph = (graph != 0).astype(int)
+    if edge_strength < 0:
+        raise ValueError(f"edge_strength must be non-negative, got {edge_strength}.")
     latents, shared = _sample_latents(
-        rng, graph, n_samples, shared_dim, shared_strength, noise_distribution
+        rng, graph, n_samples, shared_dim, shared_strength, noise_distribution, edge_strength
     )
     blocks, columns, noise_levels = [], [], {}
     # One seed per modality, then one stream per measurement: measurement j keeps

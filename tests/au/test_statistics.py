@@ -317,3 +317,26 @@ def test_int32_key_sort_equals_a_float64_sort():
     got = _sorted(cube, ~valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2),
                   _Buffers())
     np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e300, 1e300), st.sampled_from([0.0, 1.0, np.nan]),
+                          st.floats(0, 5)), min_size=12, max_size=12),
+       st.sampled_from([(1, 2, 6), (2, 3, 2), (3, 1, 4)]))
+def test_property_key_sort_equals_a_float64_sort(values, shape):
+    from skpersona.au._statistics import _Buffers, _sorted
+
+    cube = np.asarray(values).reshape(shape)
+    got = _sorted(cube, np.isnan(cube), np.fmin.reduce(cube, axis=2),
+                  np.fmax.reduce(cube, axis=2), _Buffers())
+    np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+
+
+def test_mean_and_std_stay_exact_on_offset_and_near_constant_series():
+    rng = np.random.default_rng(3)
+    series = [1000 + rng.normal(0, 1e-3, 400), np.r_[np.full(600, 2.5), 2.5 + 1e-9],
+              np.full(50, 4.2), rng.uniform(-3, 3, 7)]
+    tables = [pd.DataFrame({"AU12": s}) for s in series]
+    out = frame_statistics(tables, ["AU12"], ["mean", "std"], np.ones(len(tables)))
+    for row, s in zip(out, series, strict=True):
+        np.testing.assert_allclose(row, [s.mean(), s.std()], rtol=1e-9, atol=1e-15)

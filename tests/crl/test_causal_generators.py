@@ -120,3 +120,17 @@ def test_named_graphs():
     assert int(chain.to_numpy().sum()) == 3
     with pytest.raises(ValueError, match="'chain', 'cross'"):
         make_multimodal_causal(n_samples=20, graph="star")
+
+
+def test_edge_strength_scales_how_much_parents_explain():
+    corr = [
+        abs(
+            make_multimodal_causal(
+                n_samples=3000, graph="cross", shared_dim=0, edge_strength=k, random_state=0
+            ).latents.corr().loc["z1_1", "z2_1"]
+        )
+        for k in (0.0, 1.0, 2.0)
+    ]
+    assert corr[0] < 0.1 < corr[1] < corr[2]
+    with pytest.raises(ValueError, match="edge_strength"):
+        make_multimodal_causal(n_samples=10, edge_strength=-1)
