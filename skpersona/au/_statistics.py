@@ -279,8 +279,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         ok, window_start, new_window, cut = flags
         np.copyto(cube, np.nan, where=~ok[None])  # lost tracking (and padding) is no data
     invalid = np.isnan(cube, out=buf("invalid", shape, bool))
-    valid = np.logical_not(invalid, out=buf("valid", shape, bool))
-    count = valid.sum(axis=2)
+    count = shape[2] - invalid.sum(axis=2)
     has = count > 0
     safe_count = np.where(has, count, 1)
     top = np.fmax.reduce(cube, axis=2)  # fmax/fmin skip NaN
@@ -303,19 +302,22 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
                                         axis=2)[:, :, 0]
             res[name] = v_low + (position - rank) * (v_high - v_low)
         del ordered
-    filled = cube  # from here on, untracked cells count as 0 (the cube is ours)
-    np.copyto(filled, 0.0, where=invalid)
-    mean = filled.sum(axis=2) / safe_count
-    res["mean"] = mean
+    if thresholds is not None:
+        active = np.greater_equal(cube, thresholds[None, :, None],
+                                  out=buf("active", shape, bool))  # False on NaN
+    # From here the cube holds x - min of its row, 0 where untracked (the cube is ours).
+    # Sums of these give the variance by the shifted one-pass formula, exact enough:
+    # (mean - min)^2 <= 2 n var, so the relative error stays below 4 n eps.
+    base = np.where(has, low, 0.0)
+    shifted = np.subtract(cube, base[:, :, None], out=cube)
+    np.copyto(shifted, 0.0, where=invalid)
+    mean_shift = shifted.sum(axis=2) / safe_count
+    res["mean"] = base + mean_shift
     if "std" in stats:
-        dev = np.subtract(filled, mean[:, :, None], out=buf("dev", shape))
-        np.multiply(dev, valid, out=dev)
-        res["std"] = np.sqrt(np.einsum("ijk,ijk->ij", dev, dev) / safe_count)
+        square = np.einsum("ijk,ijk->ij", shifted, shifted) / safe_count
+        res["std"] = np.sqrt(np.maximum(square - mean_shift * mean_shift, 0.0))
     co = np.full((len(lengths), len(combos)), np.nan)
     if thresholds is not None:
-        active = np.greater_equal(filled, thresholds[None, :, None], out=buf("active", shape, bool))
-        if (thresholds <= 0).any():  # untracked cells hold 0: never active
-            active &= valid
         n_active = active.sum(axis=2)
         # An onset: active where the frame before was not, or at the start of a window.
         onset = buf("onset", shape, bool)
@@ -342,20 +344,20 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
             while pending.any():
                 f = f - 1
                 pending &= f >= first
-                seen = pending & valid[a, j, np.maximum(f, 0)]
+                seen = pending & ~invalid[a, j, np.maximum(f, 0)]
                 spurious |= seen & active[a, j, np.maximum(f, 0)]
                 pending &= ~seen
             np.subtract.at(onsets, (a[spurious], j[spurious]), 1)
         res["active_rate"] = n_active / safe_count
         if "active_mean" in stats:
-            kept = np.multiply(filled, active, out=buf("dev", shape))
-            res["active_mean"] = np.where(n_active > 0, kept.sum(axis=2) / np.maximum(n_active, 1),
+            kept = np.multiply(shifted, active, out=buf("kept", shape)).sum(axis=2)
+            res["active_mean"] = np.where(n_active > 0, base + kept / np.maximum(n_active, 1),
                                           0.0)
         res["onsets"] = onsets.astype(float)
         res["onset_rate"] = onsets / safe_count
         res["burst_mean"] = np.where(n_runs > 0, n_active / np.maximum(n_runs, 1), 0.0)
         for k, members in enumerate(combos):
-            joint_valid = valid[members].all(axis=0).sum(axis=1)
+            joint_valid = (~invalid[members].any(axis=0)).sum(axis=1)
             joint = active[members].all(axis=0).sum(axis=1)
             co[:, k] = np.where(joint_valid > 0, joint / np.maximum(joint_valid, 1), np.nan)
     block = np.stack([res[s] for s in stats], axis=2)  # (AU, video, statistic)

@@ -330,3 +330,13 @@ def test_property_key_sort_equals_a_float64_sort(values, shape):
     got = _sorted(cube, np.isnan(cube), np.fmin.reduce(cube, axis=2),
                   np.fmax.reduce(cube, axis=2), _Buffers())
     np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+
+
+def test_mean_and_std_stay_exact_on_offset_and_near_constant_series():
+    rng = np.random.default_rng(3)
+    series = [1000 + rng.normal(0, 1e-3, 400), np.r_[np.full(600, 2.5), 2.5 + 1e-9],
+              np.full(50, 4.2), rng.uniform(-3, 3, 7)]
+    tables = [pd.DataFrame({"AU12": s}) for s in series]
+    out = frame_statistics(tables, ["AU12"], ["mean", "std"], np.ones(len(tables)))
+    for row, s in zip(out, series, strict=True):
+        np.testing.assert_allclose(row, [s.mean(), s.std()], rtol=1e-9, atol=1e-15)
