@@ -28,7 +28,7 @@ from skpersona.fusion import SemanticFusionRegressor
 from skpersona.metrics import pearson_r_per_trait
 from skpersona.text import TextEmbedder
 
-data = make_interviews(n_samples=100, n_frames=90, random_state=0)
+data = make_interviews(n_samples=80, n_frames=75, random_state=0)
 cache = tempfile.mkdtemp()  # every distinct text is embedded once across folds and variants
 
 
@@ -53,7 +53,7 @@ print(fused.compose(data.data.iloc[:1])[0, 0])
 # %%
 # Fusion against the two ablations
 # --------------------------------
-cv = KFold(4, shuffle=True, random_state=0)
+cv = KFold(3, shuffle=True, random_state=0)
 variants = {
     "face only": "Facial behaviour: {au}",
     "words only": "Answer: {transcript}",

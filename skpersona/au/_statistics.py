@@ -151,6 +151,16 @@ def _chunks(lengths, budget):
     return chunks
 
 
+def _count(mask):
+    """True cells of a boolean array along its last axis, as int64.
+
+    Summing the bytes as uint16 (or int64 for very long rows) is several times
+    faster than ``mask.sum``, which converts every cell to int64 first.
+    """
+    dtype = np.uint16 if mask.shape[-1] < 1 << 16 else np.int64
+    return np.add.reduce(mask.view(np.uint8), axis=-1, dtype=dtype).astype(np.int64)
+
+
 class _Buffers:
     """Scratch arrays reused from chunk to chunk.
 
@@ -279,7 +289,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         ok, window_start, new_window, cut = flags
         np.copyto(cube, np.nan, where=~ok[None])  # lost tracking (and padding) is no data
     invalid = np.isnan(cube, out=buf("invalid", shape, bool))
-    count = shape[2] - invalid.sum(axis=2)
+    count = shape[2] - _count(invalid)
     has = count > 0
     safe_count = np.where(has, count, 1)
     top = np.fmax.reduce(cube, axis=2)  # fmax/fmin skip NaN
@@ -318,7 +328,7 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         res["std"] = np.sqrt(np.maximum(square - mean_shift * mean_shift, 0.0))
     co = np.full((len(lengths), len(combos)), np.nan)
     if thresholds is not None:
-        n_active = active.sum(axis=2)
+        n_active = _count(active)
         # An onset: active where the frame before was not, or at the start of a window.
         onset = buf("onset", shape, bool)
         onset[:, :, 0] = active[:, :, 0]
@@ -327,9 +337,8 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
             onset |= active & new_window[None]
         # A run also starts after a jump in time; onsets look through it (and through
         # lost frames, below), runs do not.
-        n_runs = (onset | (active & cut[None])).sum(axis=2) if flags is not None \
-            else onset.sum(axis=2)
-        onsets = onset.sum(axis=2)
+        onsets = _count(onset)
+        n_runs = _count(onset | (active & cut[None])) if flags is not None else onsets.copy()
         # Onsets right after lost frames are only onsets if the AU was off at the last
         # tracked frame of the window: few frames, looked up by walking back over the gap.
         after_gap = np.logical_and(onset[:, :, 1:], invalid[:, :, :-1],
