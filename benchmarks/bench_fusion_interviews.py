@@ -23,6 +23,7 @@ Run::
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -115,34 +116,34 @@ def main():
                 pick = max(pool, key=lambda m: inner[m][j])
                 r2.setdefault((label, trait), []).append(r2[pick, trait][-1])
                 picks.setdefault((label, trait), []).append(pick)
-        print(f"seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
+        print(f"seed {seed} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
 
     models = sorted({name for name, _ in acc})
     mean_r2 = pd.DataFrame({t: {m: np.mean(r2[m, t]) for m in list(models) + [
         "best single", "chosen fusion"]} for t in traits})
     mean_acc = pd.DataFrame({t: {m: np.mean(acc[m, t]) for m in models} for t in traits})
 
-    print(f"\nmake_interviews: {n_samples} interviews x {len(seeds)} seeds, 70/30 split; "
-          f"AUStatistics + TextEmbedder features; {time.perf_counter() - start:.0f} s")
-    print("\nR^2 on the held-out part, mean over seeds (rows: models, columns: traits)")
-    print(f"{'':<36}" + "".join(f"{t[:13]:>14}" for t in traits))
-    print(f"{'face share':<36}" + "".join(f"{shares[t]:>14.1f}" for t in traits))
+    print(f"`make_interviews`: {n_samples} interviews x {len(seeds)} seeds, 70/30 split; "
+          f"AUStatistics + TextEmbedder features; {time.perf_counter() - start:.0f} s.\n")
+    print("R^2 on the held-out part, mean over seeds.\n")
+    print("| model | " + " | ".join(f"{t} ({shares[t]:.1f})" for t in traits)
+          + " | 1 - MAE (mean) |")
+    print("|---|" + "---:|" * (len(traits) + 1))
     for m in models:
-        print(f"{m:<36}" + "".join(f"{mean_r2.loc[m, t]:>14.3f}" for t in traits))
-    print("\nsummary per trait (held-out R^2; single modality and fusion strategy chosen on the"
-          " inner folds of the training part; gain = chosen fusion - best single)")
-    print(f"{'trait':<19}{'share':>6}{'best single':>13}{'chosen fusion':>15}{'gated':>8}"
-          f"{'gain':>8}  chosen strategies (per seed)")
+        print(f"| {m} | " + " | ".join(f"{mean_r2.loc[m, t]:.3f}" for t in traits)
+              + f" | {mean_acc.loc[m].mean():.4f} |")
+    print("\nPer trait, the single modality and the fusion strategy chosen on 2 inner folds "
+          "of the training part (held-out R^2; gain = chosen fusion - best single).\n")
+    print("| trait | face share | best single | chosen fusion | gated | gain | "
+          "chosen strategy per seed |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for t in traits:
         single, fused = mean_r2.loc["best single", t], mean_r2.loc["chosen fusion", t]
         which = ", ".join(p.split(",")[0].replace("FusionRegressor ", "")
                           for p in picks["chosen fusion", t])
-        print(f"{t:<19}{shares[t]:>6.1f}{single:>13.3f}{fused:>15.3f}"
-              f"{mean_r2.loc['FusionRegressor gated, both', t]:>8.3f}{fused - single:>+8.3f}"
-              f"  {which}")
-    print("\n1 - MAE, mean over seeds and traits:")
-    for m in models:
-        print(f"  {m:<36}{mean_acc.loc[m].mean():.4f}")
+        print(f"| {t} | {shares[t]:.1f} | {single:.3f} | {fused:.3f} | "
+              f"{mean_r2.loc['FusionRegressor gated, both', t]:.3f} | {fused - single:+.3f} | "
+              f"{which} |")
 
 
 if __name__ == "__main__":

@@ -10,18 +10,19 @@ compares per trait the Pearson r on the held-out 30% of:
   embedded apart (``text_fusion="separate"``, fixed beforehand: a 256-token
   model splits and mean-pools a long joint text anyway, and the answers'
   embeddings are then shared by every model here, which keeps the run within
-  reach of a small CPU). Whether the head also sees the AU statistics
-  (``au_statistics``) is chosen by a GridSearchCV on the training part only
-  (2 inner folds, mean Pearson r over traits);
+  reach of a small CPU). Whether the AUs are selected (``selector``) and whether
+  the head also sees the AU statistics (``au_statistics``) are chosen by a
+  GridSearchCV on the training part only (2 inner folds, mean Pearson r over
+  traits);
 - **semantic fusion, published**: the same with one joint embedding of
   description and answer and no AU statistics (the method as published);
 - **text only**: the answer's embedding -> RidgeCV;
 - **AU statistics + ridge**: AUStatistics of the whole video -> RidgeCV (the
   reference of the ratio column for the face-only trait);
 - **FusionRegressor**: AU statistics and the answer's embedding, gated fusion;
-- ablations of the chosen semantic configuration, one stage changed at a time:
-  whole video instead of keyframe windows, all AUs instead of the selection,
-  the static summary instead of the sequence description. The embedding model
+- the chosen configuration with and without AU selection, and ablations of it,
+  one stage changed at a time: whole video instead of keyframe windows, the
+  static summary instead of the sequence description. The embedding model
   is not ablated: only all-MiniLM-L6-v2 is available offline here.
 
 Embeddings are cached under ``benchmarks/output/`` (ignored by git), so a rerun
@@ -107,23 +108,26 @@ def main():
         # Design choices of the method, on inner folds of the training part only.
         grid = GridSearchCV(
             semantic(cache, seed, text_fusion="separate"),
-            {"au_statistics": [False, True]},
+            {"selector": [None, "passthrough"], "au_statistics": [False, True]},
             scoring=get_scorer("pearson_r"), cv=KFold(2, shuffle=True, random_state=seed),
         ).fit(X_tr, y_tr)
-        best = grid.best_params_
+        best = dict(grid.best_params_, text_fusion="separate")
         chosen.append(best)
         log(f"seed {seed}: chosen {best} ({time.perf_counter() - start:.0f} s)")
         preds["semantic fusion (chosen on validation)"] = grid.predict(X_te)
         for name, params in {
-            "semantic fusion, published (joint, no AU statistics)": dict(
-                text_fusion="joint", au_statistics=False),
-            "ablation: whole video (no keyframes)": dict(best, text_fusion="separate",
-                                                         keyframes="passthrough"),
-            "ablation: all AUs (no selection)": dict(best, text_fusion="separate",
-                                                     selector="passthrough"),
-            "ablation: static summary (no sequence)": dict(
-                best, text_fusion="separate", describer=AUDescriber(detail="medium")),
+            "semantic fusion, published (joint, AU selection, no AU statistics)": dict(
+                text_fusion="joint", selector=None, au_statistics=False),
+            "chosen, with AU selection": dict(best, selector=None),
+            "chosen, all AUs (no selection)": dict(best, selector="passthrough"),
+            "chosen, text path only (no AU statistics)": dict(best, au_statistics=False),
+            "ablation of chosen: whole video (no keyframes)": dict(best, keyframes="passthrough"),
+            "ablation of chosen: static summary (no sequence)": dict(
+                best, describer=AUDescriber(detail="medium")),
         }.items():
+            if params == best:
+                preds[name] = preds["semantic fusion (chosen on validation)"]
+                continue
             preds[name] = semantic(cache, seed, **params).fit(X_tr, y_tr).predict(X_te)
             log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
         preds["text only (answer embedding + ridge)"] = semantic(
@@ -159,8 +163,8 @@ def main():
         cells = [f"{mean.loc[m, t]:.3f} ({spread.loc[m, t]:.3f})" for t in traits]
         print(f"| {m} | " + " | ".join(cells) + " |")
     print("\nConfiguration chosen on the inner folds of each training part: "
-          + "; ".join(f"seed {s}: au_statistics={c['au_statistics']}"
-                      for s, c in zip(seeds, chosen))
+          + "; ".join(f"seed {s}: selector={c['selector'] or 'AUSelector()'}, "
+                      f"au_statistics={c['au_statistics']}" for s, c in zip(seeds, chosen))
           + ".\n")
     ratio = mean.loc[method, face_trait] / mean.loc["AU statistics + ridge", face_trait]
     checks = [

@@ -4,6 +4,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +108,21 @@ def test_real_results_file_has_a_block_per_script(run_all):
     for m in run_all.BLOCK.finditer(text):
         lines = m.group("body").splitlines()
         assert lines[0].startswith("## ") and lines[1].startswith("Command: `python benchmarks/")
+
+
+_LINES = st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+                  .filter(lambda s: "<!--" not in s and "-->" not in s), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(old=_LINES, new=_LINES)
+def test_replacement_touches_only_the_block(run_all, old, new):
+    """Any script output replaces exactly the block's body; a second run with it changes nothing."""
+    text = RESULTS.replace("| old | table |", "\n".join(old))
+    out = run_all.replace_block(text, "bench_a.py", "python benchmarks/bench_a.py", "\n".join(new))
+    head, tail = text.split("## Speed of A\n")[0], text.split("<!-- end: bench_a.py -->")[1]
+    assert out.startswith(head + "## Speed of A\nCommand: `python benchmarks/bench_a.py`\n")
+    assert out.endswith("<!-- end: bench_a.py -->" + tail)
+    assert [m.group("name") for m in run_all.BLOCK.finditer(out)] == ["bench_a.py", "bench_b.py"]
+    assert run_all.replace_block(out, "bench_a.py", "python benchmarks/bench_a.py",
+                                 "\n".join(new)) == out

@@ -2,6 +2,7 @@
 
 import logging
 import tracemalloc
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.utils import check_random_state
 
 from skpersona.independence import DependencyScreen, MemoryLimitError, independence_test
-from skpersona.independence._approx import rff_kci_test
+from skpersona.independence._approx import CONDITIONAL_WARN_SAMPLES, rff_kci_test
 from skpersona.independence._memory import (
     DEFAULT_MAX_MEMORY,
     estimate_test_memory,
@@ -202,3 +203,28 @@ def test_kci_rff_large_n_runs_fast():
     elapsed = time.perf_counter() - start
     assert res.pvalue < 1e-6 and given_z.pvalue > 1e-3
     assert elapsed < 30  # < 10 s in the benchmark; generous for a loaded CI machine
+
+
+def test_conditional_random_feature_tests_warn_at_large_n():
+    # Given a nonlinear z, kci_rff / rcit over-reject from a few thousand rows on (3-D z:
+    # 19 of 20 null sets rejected at n = 20,000): above CONDITIONAL_WARN_SAMPLES they say so,
+    # also through DependencyScreen's reason column; below it, and unconditionally, nothing.
+    rng = np.random.default_rng(5)
+    n = CONDITIONAL_WARN_SAMPLES + 500
+    z = rng.normal(size=n)
+    x, y = np.tanh(z) + rng.normal(size=n), z**2 + rng.normal(size=n)
+    for method in ("kci_rff", "rcit"):
+        with pytest.warns(UserWarning, match=rf"method='{method}' given z at n = 2,500 is approx"):
+            independence_test(x, y, z, method=method, random_state=0)
+    with pytest.warns(UserWarning, match="can over-reject"):  # auto's choice warns as well
+        assert independence_test(x, y, z, random_state=0).method == "kci_rff"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        independence_test(x, y, method="kci_rff", random_state=0)
+        small = CONDITIONAL_WARN_SAMPLES
+        independence_test(x[:small], y[:small], z[:small], method="kci_rff", random_state=0)
+    frame = pd.DataFrame({"x": x, "y": y, "z": z})
+    table = DependencyScreen(conditioning=["z"], random_state=0).fit(frame).pvalues_
+    assert table.loc[table["method_used"] == "kci_rff", "reason"].str.contains(
+        "over-reject"
+    ).all()

@@ -77,3 +77,22 @@ def test_predict_refuses_an_inflated_model_file_in_one_line(tmp_path, capsys):
     assert time.monotonic() - start < 5.0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "arguments do not match its weights" in err[0]
+
+
+def test_predict_refuses_a_model_file_that_unpacks_to_too_much(tmp_path, capsys, monkeypatch):
+    import zipfile
+
+    from skpersona.cli import _io, main
+
+    # a crafted member: 64 MB of zeros deflated to ~64 kB (a zip bomb in small)
+    path = tmp_path / "bomb.skops"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", "{}")
+        archive.writestr("big.npy", b"\0" * (64 << 20))
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(_io, "MAX_MODEL_BYTES", 32 << 20)
+    pd.DataFrame({"a": [1.0]}).to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(path), str(tmp_path / "new.csv"), "-o",
+                 str(tmp_path / "p.csv")]) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "unpacks to 0.1 GiB, more than a model needs" in line

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -507,7 +508,11 @@ class AUExtractor(TransformerMixin, BaseEstimator):
             jobs = (delayed(_extract_or_warn)(items[i], params, self.batch_size, weights,
                                               self.cache_dir, self.on_error, self.torch_threads)
                     for i in todo)
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
+            # Results as they come, for the progress bar, where the joblib backend can
+            # (loky, threading, Dask); Ray's and multiprocessing's give a list.
+            backend, _ = get_active_backend()
+            ordered = "generator" if backend.supports_return_generator else "list"
+            results = Parallel(n_jobs=self.n_jobs, return_as=ordered)(jobs)
             if self.verbose:
                 from tqdm.auto import tqdm
 

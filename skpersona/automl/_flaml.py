@@ -115,16 +115,19 @@ class FusionLearner(SKLearnEstimator):
 
     @classmethod
     def search_space(cls, data_size, task, **params):
+        """The learner form of ``flaml_space("fusion")``."""
         return flaml_space("fusion", learner=True)
 
     @classmethod
     def cost_relative2lgbm(cls):
-        return 10.0  # a small torch network costs about ten gradient-boosting fits
+        """A small torch network costs about ten gradient-boosting fits."""
+        return 10.0
 
     def _fit(self, X_train, y_train, **kwargs):
         return super()._fit(X_train, _matrix(y_train), **kwargs)
 
     def predict(self, X, **kwargs):
+        """Predictions of the fitted fusion estimator (2-D for several traits)."""
         return self._model.predict(self._preprocess(X))
 
 

@@ -8,6 +8,7 @@
     skpersona fit TABLE -o MODEL       fit a trait model and save it (skops)
     skpersona predict MODEL TABLE -o F predict traits with a saved model
     skpersona screen TABLE -o F        dependency screen: report CSV and heatmap
+    skpersona cache info|clear         the default cache folder: its size, or clear it
 
 Run ``skpersona COMMAND --help`` for the options of each. A mistake in the
 arguments or the inputs prints one line on stderr and exits with status 1 (2 for
@@ -17,14 +18,14 @@ a malformed command line); ``--verbose`` shows the full traceback instead.
 import argparse
 import sys
 
-from . import _demo, _embed, _extract_aus, _fit, _predict, _screen
+from . import _cache, _demo, _embed, _extract_aus, _fit, _predict, _screen
 from ._common import PROG
 from ._io import UsageError
 
 __all__ = ["build_parser", "main"]
 
 # The sub-commands in the order of the help text; each module adds its own parser.
-COMMANDS = (_demo, _extract_aus, _embed, _fit, _predict, _screen)
+COMMANDS = (_demo, _extract_aus, _embed, _fit, _predict, _screen, _cache)
 
 
 def build_parser():

@@ -1,6 +1,7 @@
 """Helpers shared by the sub-commands of the ``skpersona`` command."""
 
 import argparse
+import contextlib
 import re
 from pathlib import Path
 
@@ -117,3 +118,63 @@ def _add_extraction_options(parser, *, resumable):
                            "auto")
         group.add_argument("--torch-threads", type=_positive_int, help="torch threads per "
                            "extraction (default: torch's own choice)")
+
+
+def add_cluster_option(parser):
+    """``--cluster ADDRESS``: run a command's parallel work on a Dask or Ray cluster."""
+    parser.add_argument(
+        "--cluster", metavar="ADDRESS",
+        help="run the parallel work (--n-jobs) on a running cluster: dask://HOST:PORT "
+             "(or tcp://HOST:PORT) for a Dask scheduler, ray://HOST:PORT for a Ray head "
+             "node's client port, ray://auto for the Ray cluster this machine is part of")
+
+
+@contextlib.contextmanager
+def cluster_backend(address):
+    """Inside the block, joblib's ``n_jobs`` work goes to the cluster at ``address``.
+
+    None: nothing changes (local processes). ``dask://HOST:PORT`` / ``tcp://`` /
+    ``tls://``: a ``dask.distributed`` client and joblib's ``"dask"`` backend.
+    ``ray://HOST:PORT`` or ``ray://auto``: ``ray.init`` and Ray's joblib backend (a
+    Ray session already open in this process is used as it is).
+    """
+    if not address:
+        yield
+        return
+    import joblib
+
+    scheme, sep, rest = address.partition("://")
+    if not sep or not rest or scheme not in ("dask", "tcp", "tls", "ray"):
+        raise UsageError(f"--cluster {address!r}: give dask://HOST:PORT, tcp://HOST:PORT, "
+                         "ray://HOST:PORT or ray://auto.")
+    if scheme == "ray":
+        try:
+            import ray
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise UsageError("--cluster ray://...: Ray is not installed "
+                             "(pip install 'skpersona[ray]').") from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address="auto" if rest == "auto" else address, log_to_driver=False)
+        register_ray()
+        try:
+            with joblib.parallel_backend("ray"):
+                yield
+        finally:
+            if started:
+                ray.shutdown()
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--cluster dask://...: dask.distributed is not installed "
+                         "(pip install 'skpersona[dask]').") from None
+    target = address if scheme != "dask" else f"tcp://{rest}"
+    try:
+        client = Client(target, timeout="20s")
+    except OSError as exc:
+        raise UsageError(f"--cluster {address!r}: no Dask scheduler answered at {target} "
+                         f"({exc}).") from None
+    with client, joblib.parallel_backend("dask"):
+        yield

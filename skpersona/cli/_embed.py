@@ -3,12 +3,28 @@
 import argparse
 import sys
 
-from ._common import _columns, _device, _positive_int, _progress, _require_columns, _say
+from ._common import (
+    _columns,
+    _device,
+    _n_jobs,
+    _positive_int,
+    _progress,
+    _require_columns,
+    _say,
+    add_cluster_option,
+    cluster_backend,
+)
 
 
 def run(args):
+    with cluster_backend(args.cluster):
+        return _run(args)
+
+
+def _run(args):
     import numpy as np
     import pandas as pd
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     from ._io import check_writable, read_table, table_format, write_table
@@ -32,11 +48,21 @@ def run(args):
     # an interrupted run keeps its work and the same command picks it up from the cache.
     chunk = args.chunk_size or max(256, 8 * embedder.batch_size)
     parts = [np.zeros((0, embedder.embedding_dim_), dtype=np.float32)]
+    # --n-jobs chunks at a time go to joblib's workers (a cluster's with --cluster).
+    width = max(1, _n_jobs(args.n_jobs))
+    starts = list(range(0, len(texts), chunk))
     with tqdm(total=len(texts), desc="texts", unit="text", disable=not _progress(args),
               file=sys.stderr) as bar:
-        for start in range(0, len(texts), chunk):
-            parts.append(embedder.transform(texts.iloc[start:start + chunk]))
-            bar.update(len(parts[-1]))
+        for first in range(0, len(starts), width):
+            group = [texts.iloc[start:start + chunk] for start in starts[first:first + width]]
+            if len(group) == 1:
+                done = [embedder.transform(group[0])]
+            else:
+                done = Parallel(n_jobs=args.n_jobs)(delayed(embedder.transform)(part)
+                                                    for part in group)
+            for values in done:
+                parts.append(values)
+                bar.update(len(values))
     values = np.vstack(parts)
     names = [f"{args.prefix}{i}" for i in range(values.shape[1])]
     out = pd.concat([table[ids].reset_index(drop=True),
@@ -71,5 +97,8 @@ def add_parser(sub, common):
                    "per step (default: 8 batches, at least 256)")
     p.add_argument("--prefix", default="text__", help="output column prefix (default: "
                    "%(default)s)")
+    p.add_argument("--n-jobs", type=int, default=1, help="chunks embedded in parallel, each "
+                   "worker loading the model once (default: %(default)s)")
+    add_cluster_option(p)
     p.set_defaults(func=run)
     return p

@@ -14,6 +14,8 @@ from ._common import (
     _positive_int,
     _progress,
     _say,
+    add_cluster_option,
+    cluster_backend,
 )
 
 
@@ -33,6 +35,11 @@ def _stamp(path):
 
 
 def run(args):
+    with cluster_backend(args.cluster):
+        return _run(args)
+
+
+def _run(args):
     import time
 
     import pandas as pd
@@ -176,5 +183,6 @@ def add_parser(sub, common):
                    "the end, or when interrupted)")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming")
     _add_extraction_options(p, resumable=True)
+    add_cluster_option(p)
     p.set_defaults(func=run)
     return p

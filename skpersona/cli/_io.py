@@ -296,6 +296,31 @@ def dump_model(bundle, path):
     return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
 
 
+#: Largest model file content (unpacked) that ``predict`` reads; a fitted skpersona
+#: model is megabytes, a crafted compressed member could unpack to gigabytes.
+MAX_MODEL_BYTES = 2 << 30
+
+
+def _check_unpacked_size(path):
+    """Refuse a model file whose members unpack to more than :data:`MAX_MODEL_BYTES`.
+
+    The sizes are those the zip directory declares; Python's zipfile never reads
+    a member past its declared size, so this bounds what loading can unpack.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{os.fspath(path)!r} is not a skops model file ({exc}); write one "
+                         "with `skpersona fit`.") from exc
+    if size > MAX_MODEL_BYTES:
+        raise UsageError(f"model file {os.fspath(path)!r} unpacks to {size / 2**30:.1f} GiB, "
+                         f"more than a model needs (limit {MAX_MODEL_BYTES / 2**30:.0f} GiB); "
+                         "it is damaged or crafted, and is not loaded.")
+
+
 def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
                trust_remote_code=False):
     """Load a model file written by ``skpersona fit``, trusting only known types.
@@ -308,6 +333,7 @@ def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"model file {os.fspath(path)!r} does not exist.")
+    _check_unpacked_size(path)
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:

@@ -3,10 +3,24 @@
 import argparse
 from pathlib import Path
 
-from ._common import UsageError, _columns, _positive_int, _progress, _require_columns, _say
+from ._common import (
+    UsageError,
+    _columns,
+    _positive_int,
+    _progress,
+    _require_columns,
+    _say,
+    add_cluster_option,
+    cluster_backend,
+)
 
 
 def run(args):
+    with cluster_backend(args.cluster):
+        return _run(args)
+
+
+def _run(args):
     from matplotlib.figure import Figure
 
     from ..independence import METHODS, DependencyScreen
@@ -113,5 +127,6 @@ def add_parser(sub, common):
     p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
     p.add_argument("--max-memory", help="memory one exact kernel test may use, e.g. 16GB "
                    "(default: 2GiB; larger tests are refused before running)")
+    add_cluster_option(p)
     p.set_defaults(func=run)
     return p

@@ -136,7 +136,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     >>> model.predict(data.data.iloc[:2]).shape
     (2, 5)
     >>> print(model.compose(data.data.iloc[:1])[0, 0][:64])
-    Facial behaviour: The lip stretcher (AU20) appears in 31% of fra
+    Facial behaviour: The lip pressor (AU24) appears in 93% of frame
     """
 
     _parameter_constraints = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._approx import rff_kci_test
+from ._approx import rff_kci_test, warn_conditional_random_features
 from ._classical import contingency_test, fisherz_test
 from ._encoding import (
     MAX_AUTO_CATEGORIES,
@@ -395,6 +395,8 @@ def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options)
                 f"Unknown option(s) {sorted(unknown)} for kci_rff; allowed: "
                 "['n_features_xy', 'n_features_z']."
             )
+        if zm is not None:
+            warn_conditional_random_features(method, xm.shape[0])
         return rff_kci_test(
             xm,
             ym,
@@ -404,6 +406,8 @@ def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options)
             n_features_z=options.get("n_features_z"),
         )
     seed = int(rng.randint(np.iinfo(np.int32).max))
+    if method == "rcit" and zm is not None:
+        warn_conditional_random_features(method, xm.shape[0])
     runner = _causallearn_rcit if method == "rcit" else _causallearn_fastkci
     return runner(xm, ym, zm, seed, options)
 
