@@ -26,8 +26,10 @@ Every model is fitted on a training set (its own internal validation split
 drives early stopping, restarts and the order search: selection never sees a
 true latent) and scored on a separate test set.
 
-Run ``python benchmarks/bench_crl.py`` (5 seeds; about 20 minutes on 2 busy
-cores) or add ``--quick`` (2 seeds, fewer epochs).
+Run ``python benchmarks/bench_crl.py --n-jobs 3`` (5 seeds; the synthetic part
+took 42 minutes and the digits 27 minutes on the shared 2 cores at load 8-11,
+i.e. 4-10 minutes per seed) or add ``--quick`` (2 seeds, 60 epochs); ``--epochs 2``
+is a smoke test of the script (about a minute).
 """
 
 import argparse
