@@ -232,28 +232,33 @@ def _row_flags(extras, lengths, width):
     return ok, window_start, new_window, cut
 
 
-def _sorted(cube, invalid, low, top_value, buf):
-    """Each (AU, video) row of cube sorted (NaN last), exactly as a float64 sort gives.
+def _ranked(cube, invalid, low, top_value, count, ranks, buf):
+    """Values at ranks (AU, video, k) of each (AU, video) row of cube sorted, exactly.
 
+    Ranks must lie below the row's count of valid values (or be 0 for an empty row).
     numpy sorts 32-bit integers several times faster than float64, so the sort runs on
-    uint32 keys:
-    a monotone quantisation of each row to 2^k bins (its minimum to its maximum), then
-    the frame index. Values that share a bin keep frame order; rows where that order is
-    wrong (two different values in one bin, rare) are sorted again as float64.
+    uint32 keys: a monotone quantisation of each row to 2^k bins (its minimum to its
+    maximum), then the frame index. Only the keys at the asked ranks are read back. A
+    key alone in its bin holds the value of that rank; so do the row minimum and maximum
+    (known exactly, with their number of copies). Rows where an asked rank falls among
+    other values of its bin (ties, or distinct values closer than a bin) are read in
+    key order and, where that order is wrong, sorted again as float64.
     """
     n_aus, n, width = cube.shape
     index_bits = max(int(width - 1).bit_length(), 1)
     bin_bits = 32 - index_bits
     if bin_bits < 12:  # very long videos: too few bins, sort the values themselves
-        return np.sort(cube, axis=2)
+        return np.take_along_axis(np.sort(cube, axis=2), ranks, axis=2)
     top = (1 << bin_bits) - 1  # bins 0..top-1 for values, top for NaN and padding
     # Bins are float32 (x - low) * scale, truncated: each rounded step is monotone, so
-    # the order of bins is the order of values; scale leaves room for float32 rounding
-    # (relative 2e-7) below top. Spans beyond float64, or tinier than 1/scale can hold,
-    # give one bin: those rows are sorted exactly below.
+    # the order of bins is the order of values. The three roundings add at most a relative
+    # 2e-7 to (top - 2) * (1 - 2^-20), so every value's bin stays below top - 1 (no clamp
+    # pass needed). Spans beyond float64, or tinier than 1/scale can hold, give one bin:
+    # those rows are read exactly below.
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         span = top_value - low
-        scale = np.where(span > 0, (top - 2.0) / np.where(span > 0, span, 1.0), 0.0)
+        room = (top - 2.0) * (1.0 - 2.0 ** -20)
+        scale = np.where(span > 0, room / np.where(span > 0, span, 1.0), 0.0)
     scale[~np.isfinite(scale)] = 0.0
     base = np.where(np.isfinite(low), low, 0.0)
     # float32 (half the memory traffic) unless the values are too large for it
@@ -264,21 +269,42 @@ def _sorted(cube, invalid, low, top_value, buf):
     keys = buf("keys", cube.shape, np.uint32)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN cells: set just below
         np.multiply(q, scale[:, :, None].astype(kind), out=keys, casting="unsafe")
-    np.minimum(keys, top - 1, out=keys)  # whatever rounding does, a value sorts before NaN
     np.copyto(keys, top, where=invalid)
     keys <<= np.uint32(index_bits)
     keys |= np.arange(width, dtype=np.uint32)
     keys.sort(axis=2)
-    keys &= np.uint32((1 << index_bits) - 1)
-    rows = (np.arange(n_aus * n, dtype=np.intp) * width).reshape(n_aus, n, 1)
-    index = np.add(keys, rows, out=buf("index", cube.shape, np.intp))
-    ordered = np.take(cube.ravel(), index, out=buf("ordered", cube.shape), mode="clip")
-    wrong = np.less(ordered[:, :, 1:], ordered[:, :, :-1],
-                    out=buf("wrong", (n_aus, n, width - 1), bool))
-    bad = wrong.any(axis=2)
-    if bad.any():
-        ordered[bad] = np.sort(cube[bad], axis=1)
-    return ordered
+    shift, frame_bits = np.uint32(index_bits), np.uint32((1 << index_bits) - 1)
+    k = ranks.shape[2]
+    near = np.take_along_axis(keys, np.concatenate(
+        [np.maximum(ranks - 1, 0), ranks, np.minimum(ranks + 1, width - 1)], axis=2), axis=2)
+    at = near[:, :, k:2 * k]
+    bins = at >> shift
+    # The cell after the last valid one is padding or NaN: its bin (top) is no value's.
+    alone = (((ranks == 0) | (near[:, :, :k] >> shift != bins))
+             & ((ranks == width - 1) | (near[:, :, 2 * k:] >> shift != bins)))
+    values = np.take_along_axis(cube, (at & frame_bits).astype(np.intp), axis=2)
+    if alone.all():
+        return values
+    # Ties at the row minimum or maximum (0 and 5 of clipped intensities) are common:
+    # those ranks hold the minimum (maximum), counted where some rank needs it.
+    unsure = ~alone
+    for edge, below in ((low, True), (top_value, False)):
+        if not unsure.any():
+            break
+        n_edge = _count(np.equal(cube, edge[:, :, None], out=buf("same", cube.shape, bool)))
+        known = (ranks < n_edge[:, :, None]) if below else (
+            ranks >= (count - n_edge)[:, :, None])
+        values = np.where(known, edge[:, :, None], values)
+        unsure &= ~known
+    a, j = np.nonzero(unsure.any(axis=2))
+    if a.size:
+        rows = cube[a, j]
+        ordered = np.take_along_axis(rows, (keys[a, j] & frame_bits).astype(np.intp), axis=1)
+        wrong = (ordered[:, 1:] < ordered[:, :-1]).any(axis=1)
+        if wrong.any():
+            ordered[wrong] = np.sort(rows[wrong], axis=1)
+        values[a, j] = np.take_along_axis(ordered, ranks[a, j], axis=1)
+    return values
 
 
 def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, combos, aus,
@@ -303,15 +329,15 @@ def _chunk_statistics(cube, flags, lengths, thresholds, stats, percentiles, comb
         )
     res = {"max": top, "min": low}
     if percentiles:
-        ordered = _sorted(cube, invalid, low, top, buf)
-        for name, q in percentiles.items():
-            position = q / 100.0 * (safe_count - 1)
-            rank = np.floor(position).astype(np.int64)
-            v_low = np.take_along_axis(ordered, rank[:, :, None], axis=2)[:, :, 0]
-            v_high = np.take_along_axis(ordered, np.minimum(rank + 1, safe_count - 1)[:, :, None],
-                                        axis=2)[:, :, 0]
-            res[name] = v_low + (position - rank) * (v_high - v_low)
-        del ordered
+        positions = np.stack([q / 100.0 * (safe_count - 1) for q in percentiles.values()], axis=2)
+        rank = np.floor(positions).astype(np.intp)
+        ranks = np.concatenate([rank, np.minimum(rank + 1, safe_count[:, :, None] - 1)], axis=2)
+        values = _ranked(cube, invalid, low, top, count, ranks, buf)
+        k = len(percentiles)
+        v_low, v_high = values[:, :, :k], values[:, :, k:]
+        mixed = v_low + (positions - rank) * (v_high - v_low)
+        for i, name in enumerate(percentiles):
+            res[name] = mixed[:, :, i]
     if thresholds is not None:
         active = np.greater_equal(cube, thresholds[None, :, None],
                                   out=buf("active", shape, bool))  # False on NaN
@@ -390,7 +416,7 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
 
     All videos of a chunk are computed together on their concatenated rows
     (segment reductions, no Python loop over videos); percentiles sort int32
-    keys (see ``_sorted_positions``) and agree exactly with a float64 sort.
+    keys (see ``_ranked``) and agree exactly with a float64 sort.
 
     Parameters
     ----------

@@ -240,8 +240,12 @@ def _post(request, timeout):
                 raw = response.read(MAX_REPLY_BYTES + 1)
     except urllib.error.HTTPError:
         raise
-    except (urllib.error.URLError, http.client.HTTPException, OSError):
-        if watchdog.fired:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        # the per-read socket timeout equals the total deadline, so under load it may end
+        # the request before the watchdog's timer thread runs: the same failure, one message
+        timed_out = isinstance(error, TimeoutError) or isinstance(
+            getattr(error, "reason", None), TimeoutError)
+        if watchdog.fired or timed_out:
             raise TimeoutError(f"no complete reply within {timeout:g} s") from None
         raise
     finally:

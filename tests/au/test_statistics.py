@@ -303,9 +303,23 @@ def test_unpadded_au_names_are_the_same_au():
     np.testing.assert_array_equal(stats.transform([short]), stats.transform([padded]))
 
 
-def test_int32_key_sort_equals_a_float64_sort():
-    from skpersona.au._statistics import _Buffers, _sorted
+def _assert_ranked_equals_a_float64_sort(cube):
+    """_ranked at every rank of each row (all at once, and one rank at a time) vs np.sort."""
+    from skpersona.au._statistics import _Buffers, _ranked
 
+    invalid = np.isnan(cube)
+    count = cube.shape[2] - invalid.sum(axis=2)
+    ranks = np.minimum(np.arange(cube.shape[2]), np.maximum(count - 1, 0)[:, :, None])
+    want = np.take_along_axis(np.sort(cube, axis=2), ranks, axis=2)
+    low, top = np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2)
+    got = _ranked(cube, invalid, low, top, count, ranks, _Buffers())
+    np.testing.assert_array_equal(got, want)
+    for r in range(cube.shape[2]):  # few ranks: the path that reads keys alone in a bin
+        one = _ranked(cube, invalid, low, top, count, ranks[:, :, r:r + 1], _Buffers())
+        np.testing.assert_array_equal(one, want[:, :, r:r + 1])
+
+
+def test_int32_key_ranks_equal_a_float64_sort():
     rng = np.random.default_rng(0)
     cube = np.round(rng.uniform(0, 5, (3, 4, 50)), 2)  # OpenFace-like: many exact ties
     cube[0, 0, :10] = 0.0
@@ -313,23 +327,17 @@ def test_int32_key_sort_equals_a_float64_sort():
     cube[2, 2] = 1.0 + np.arange(50)[::-1] * 1e-15  # distinct values in one bin, wrong order
     cube[2, 3] = np.nan  # nothing tracked
     cube[0, 3, 5] = 1e300  # a huge spread: most values share bin 0
-    valid = ~np.isnan(cube)
-    got = _sorted(cube, ~valid, np.fmin.reduce(cube, axis=2), np.fmax.reduce(cube, axis=2),
-                  _Buffers())
-    np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+    cube[1, 2] = rng.normal(0, 1, 50)  # continuous: keys alone in their bins
+    cube[1, 3] = np.clip(rng.normal(0.8, 1.2, 50), 0, 5)  # ties at the minimum and maximum
+    _assert_ranked_equals_a_float64_sort(cube)
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.one_of(st.floats(-1e300, 1e300), st.sampled_from([0.0, 1.0, np.nan]),
                           st.floats(0, 5)), min_size=12, max_size=12),
        st.sampled_from([(1, 2, 6), (2, 3, 2), (3, 1, 4)]))
-def test_property_key_sort_equals_a_float64_sort(values, shape):
-    from skpersona.au._statistics import _Buffers, _sorted
-
-    cube = np.asarray(values).reshape(shape)
-    got = _sorted(cube, np.isnan(cube), np.fmin.reduce(cube, axis=2),
-                  np.fmax.reduce(cube, axis=2), _Buffers())
-    np.testing.assert_array_equal(got, np.sort(cube, axis=2))
+def test_property_key_ranks_equal_a_float64_sort(values, shape):
+    _assert_ranked_equals_a_float64_sort(np.asarray(values).reshape(shape))
 
 
 def test_mean_and_std_stay_exact_on_offset_and_near_constant_series():

@@ -226,6 +226,18 @@ def test_timeout(base_url):
     assert rater.report_["attempts"].tolist() == [2]
 
 
+def test_timeout_message_does_not_depend_on_which_timer_ends_the_read(base_url, monkeypatch):
+    # under load the per-read socket timeout can end the read before the watchdog thread
+    # runs; a watchdog that never fires reproduces that: the message must stay the same
+    from skpersona.text import _chat
+
+    monkeypatch.setattr(_chat._Watchdog, "arm", lambda self, sock: None)
+    rater = _rater(base_url, ["slow"], timeout=0.3, max_retries=0, backoff=0.0).fit(TEXTS)
+    with pytest.warns(UserWarning, match="1 failed"):
+        rater.transform(TEXTS[:1])
+    assert rater.report_["error"].tolist() == ["timed out (no complete reply within 0.3 s)"]
+
+
 def test_connection_refused_is_a_failure_not_a_crash():
     import socket
 
