@@ -367,26 +367,6 @@ def test_fit_and_predict_text_models(tmp_path, interviews, name):
         assert np.corrcoef(pred[trait], table[trait])[0, 1] > 0.3, trait
 
 
-@pytest.fixture(scope="module")
-def feat_weights(tmp_path_factory):
-    """Generated py-feat weights (see tests/au/_weights.py): meaningless AUs, real code path."""
-    from tests.au._weights import make_multitask, make_retinaface
-
-    root = tmp_path_factory.mktemp("feat_hub")
-    make_retinaface(root, faces=True)
-    make_multitask(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def feat_videos():
-    import feat
-
-    path = Path(feat.__file__).parent / "tests" / "data"
-    assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
-    return path
-
-
 def test_extract_aus_resumes_and_reports_broken_videos(tmp_path, capsys, feat_weights,
                                                        feat_videos):
     import shutil
