@@ -251,12 +251,14 @@ def _ranked(cube, invalid, low, top_value, count, ranks, buf):
         return np.take_along_axis(np.sort(cube, axis=2), ranks, axis=2)
     top = (1 << bin_bits) - 1  # bins 0..top-1 for values, top for NaN and padding
     # Bins are float32 (x - low) * scale, truncated: each rounded step is monotone, so
-    # the order of bins is the order of values; scale leaves room for float32 rounding
-    # (relative 2e-7) below top. Spans beyond float64, or tinier than 1/scale can hold,
-    # give one bin: those rows are read exactly below.
+    # the order of bins is the order of values. The three roundings add at most a relative
+    # 2e-7 to (top - 2) * (1 - 2^-20), so every value's bin stays below top - 1 (no clamp
+    # pass needed). Spans beyond float64, or tinier than 1/scale can hold, give one bin:
+    # those rows are read exactly below.
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         span = top_value - low
-        scale = np.where(span > 0, (top - 2.0) / np.where(span > 0, span, 1.0), 0.0)
+        room = (top - 2.0) * (1.0 - 2.0 ** -20)
+        scale = np.where(span > 0, room / np.where(span > 0, span, 1.0), 0.0)
     scale[~np.isfinite(scale)] = 0.0
     base = np.where(np.isfinite(low), low, 0.0)
     # float32 (half the memory traffic) unless the values are too large for it
@@ -267,7 +269,6 @@ def _ranked(cube, invalid, low, top_value, count, ranks, buf):
     keys = buf("keys", cube.shape, np.uint32)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN cells: set just below
         np.multiply(q, scale[:, :, None].astype(kind), out=keys, casting="unsafe")
-    np.minimum(keys, top - 1, out=keys)  # whatever rounding does, a value sorts before NaN
     np.copyto(keys, top, where=invalid)
     keys <<= np.uint32(index_bits)
     keys |= np.arange(width, dtype=np.uint32)
@@ -284,13 +285,18 @@ def _ranked(cube, invalid, low, top_value, count, ranks, buf):
     values = np.take_along_axis(cube, (at & frame_bits).astype(np.intp), axis=2)
     if alone.all():
         return values
-    same = buf("same", cube.shape, bool)
-    n_low = _count(np.equal(cube, low[:, :, None], out=same))  # False on NaN
-    n_top = _count(np.equal(cube, top_value[:, :, None], out=same))
-    at_low = ranks < n_low[:, :, None]
-    at_top = ranks >= (count - n_top)[:, :, None]
-    values = np.where(at_low, low[:, :, None], np.where(at_top, top_value[:, :, None], values))
-    a, j = np.nonzero((~(alone | at_low | at_top)).any(axis=2))
+    # Ties at the row minimum or maximum (0 and 5 of clipped intensities) are common:
+    # those ranks hold the minimum (maximum), counted where some rank needs it.
+    unsure = ~alone
+    for edge, below in ((low, True), (top_value, False)):
+        if not unsure.any():
+            break
+        n_edge = _count(np.equal(cube, edge[:, :, None], out=buf("same", cube.shape, bool)))
+        known = (ranks < n_edge[:, :, None]) if below else (
+            ranks >= (count - n_edge)[:, :, None])
+        values = np.where(known, edge[:, :, None], values)
+        unsure &= ~known
+    a, j = np.nonzero(unsure.any(axis=2))
     if a.size:
         rows = cube[a, j]
         ordered = np.take_along_axis(rows, (keys[a, j] & frame_bits).astype(np.intp), axis=1)
