@@ -329,6 +329,7 @@ def test_screen_and_fit_on_youtube_personality(shared_data, tmp_path, capsys):
     assert r > 0.2
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_embed_writes_the_text_embedder_vectors(tmp_path, interviews):
     from skpersona.text import TextEmbedder
 
@@ -470,6 +471,7 @@ def test_fit_text_model_on_first_impressions(shared_data, tmp_path, capsys):
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 240
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_demo_writes_its_table_and_plot(tmp_path):
     argv = ["demo", "--output", str(tmp_path / "demo"), "--n-samples", "60"]
     assert main(argv) == 0
