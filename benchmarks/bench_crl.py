@@ -26,8 +26,10 @@ Every model is fitted on a training set (its own internal validation split
 drives early stopping, restarts and the order search: selection never sees a
 true latent) and scored on a separate test set.
 
-Run ``python benchmarks/bench_crl.py`` (5 seeds; about 20 minutes on 2 busy
-cores) or add ``--quick`` (2 seeds, fewer epochs).
+Run ``python benchmarks/bench_crl.py --n-jobs 3`` (5 seeds; the synthetic part
+took 42 minutes and the digits 27 minutes on the shared 2 cores at load 8-11,
+i.e. 4-10 minutes per seed) or add ``--quick`` (2 seeds, 60 epochs); ``--epochs 2``
+is a smoke test of the script (about a minute).
 """
 
 import argparse
@@ -239,6 +241,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per fit")
     parser.add_argument("--skip-measurements", action="store_true", help="only 3 measurements")
     parser.add_argument("--skip-digits", action="store_true", help="leave out the image data")
+    parser.add_argument(
+        "--skip-synthetic", action="store_true", help="only the image data (make_causal_digits)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
@@ -259,17 +264,18 @@ def main(argv=None):
             random_state=seed,
         )
 
-    by_count = {}
-    for count in ([3] if args.skip_measurements else [1, 2, 3]):
-        by_count[count] = evaluate(
-            synthetic(count), seeds, n_train, n_test, crl_kwargs, vae_kwargs,
-            f"{count} measurements", baselines=count == 3, n_jobs=args.n_jobs,
-        )
-    title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
-    report_mcc(by_count[3], title)
-    report_graph(by_count[3], title)
-    if len(by_count) > 1:
-        report_measurements(dict(sorted(by_count.items())))
+    if not args.skip_synthetic:
+        by_count = {}
+        for count in [3] if args.skip_measurements else [1, 2, 3]:
+            by_count[count] = evaluate(
+                synthetic(count), seeds, n_train, n_test, crl_kwargs, vae_kwargs,
+                f"{count} measurements", baselines=count == 3, n_jobs=args.n_jobs,
+            )
+        title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
+        report_mcc(by_count[3], title)
+        report_graph(by_count[3], title)
+        if len(by_count) > 1:
+            report_measurements(dict(sorted(by_count.items())))
 
     if not args.skip_digits:
 

@@ -26,7 +26,8 @@ __all__ = ["BetaVAE", "MultimodalCRL"]
 
 _SINGLE = "x"
 # Up to this many modalities (3! = 6 candidate orders), a missing causal_order
-# is found by fitting every order and keeping the best validation ELBO.
+# is found by fitting every order and keeping the one whose inferred noises are
+# the most independent on the validation split.
 _MAX_ORDER_SEARCH = 3
 
 
@@ -125,8 +126,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         """Return (measurement_columns, measurement_modality, latent_dims, n_shared, candidates).
 
         ``candidates`` maps a label to an allowed adjacency (None: isotropic
-        prior); every candidate is fitted and the one with the best
-        validation ELBO is kept.
+        prior); every candidate is fitted and ``_select_structure`` keeps one.
         """
         raise NotImplementedError
 
@@ -383,8 +383,10 @@ class MultimodalCRL(_LatentModel):
     by NOTEARS' ``h(A) = tr(exp(A * A)) - d`` (an augmented Lagrangian whose
     multipliers grow after every epoch), and without ``causal_order`` every
     order of the modalities (up to three modalities) is fitted as a constraint
-    on the edges between modalities and the order with the best validation
-    ELBO is kept (``order_scores_``). Every measurement has its own encoder
+    on the edges between modalities, and the order whose inferred exogenous
+    noises are the most independent on the validation split is kept
+    (``order_dependence_``; the ELBO of the orders, ``order_scores_``, hardly
+    differs). Every measurement has its own encoder
     and decoder (Gaussian likelihood with a learned noise level per feature);
     encoders give Gaussians pooled per modality as a product of experts, and
     an optional conditional flow of affine coupling layers refines the
@@ -413,8 +415,9 @@ class MultimodalCRL(_LatentModel):
         Order of the modalities (causes first), an optional constraint: edges
         from a later to an earlier modality are forbidden, and the latents'
         names follow this order. None learns the order: every order of up
-        to three modalities is fitted and scored on validation ELBO; with
-        more modalities the acyclicity penalty alone orders them.
+        to three modalities is fitted and the one whose inferred noises are
+        the most independent on the validation split is kept; with more
+        modalities the acyclicity penalty alone orders them.
     prior_mask : DataFrame, array-like or None, default=None
         Optional prior on the edges. A square matrix over modalities (rows
         parents, columns children, e.g. from ``DependencyScreen.to_prior_mask``),
