@@ -22,3 +22,25 @@ def shared_data():
             "the clone (../shared/data) or from $SKPERSONA_DATA; they never skip without it."
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def feat_weights(tmp_path_factory):
+    """A Hugging Face cache folder of generated py-feat weights (tests/au/_weights.py):
+    RetinaFace finds one face-sized box, the AUs are meaningless, the code path is real."""
+    from tests.au._weights import make_multitask, make_retinaface
+
+    root = tmp_path_factory.mktemp("feat_hub")
+    make_retinaface(root, faces=True)
+    make_multitask(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def feat_videos():
+    """py-feat's own test data folder (its short videos), found through ``feat.__file__``."""
+    import feat
+
+    path = Path(feat.__file__).parent / "tests" / "data"
+    assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
+    return path

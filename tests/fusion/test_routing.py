@@ -28,6 +28,7 @@ def _doc_snippet(title):
     return textwrap.dedent(match.group(1))
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_documented_grouped_cv_with_bias_audit_runs_as_written(tmp_path, monkeypatch):
     monkeypatch.setenv("SKPERSONA_CACHE_DIR", str(tmp_path / "cache"))
     code = _doc_snippet("Grouped cross-validation with a bias audit")

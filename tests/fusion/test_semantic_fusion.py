@@ -56,6 +56,7 @@ def test_data_free_common_checks(check):
     check("SemanticFusionRegressor", SemanticFusionRegressor())
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_fit_predict_compose_and_errors(data, cache):
     model = _fast(cache)
     with pytest.raises(NotFittedError):
@@ -116,6 +117,7 @@ def test_grid_search_over_its_parts(data, cache):
     assert grid.best_estimator_.predict(data.data.iloc[:4]).shape == (4, 5)
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_ablation_templates_and_keyframes_passthrough(data, cache):
     face = _fast(cache, template="Facial behaviour: {au}", keyframes="passthrough")
     text = face.fit(data.data, data.target).compose(data.data.iloc[:1])[0, 0]
@@ -155,6 +157,7 @@ def test_frame_tables_as_paths_go_through_the_extractor(data, cache, tmp_path):
     np.testing.assert_allclose(model.predict(X), direct.predict(data.data.iloc[:8]), atol=1e-5)
 
 
+@pytest.mark.slow  # about 35-60 s on the 2-core CI machine
 def test_separate_text_fusion_embeds_each_line(data, cache):
     joint = _fast(cache).fit(data.data, data.target)
     separate = _fast(cache, text_fusion="separate").fit(data.data, data.target)

@@ -1,5 +1,6 @@
 """LLMTraitRater against a real OpenAI-format HTTP server on 127.0.0.1 (a thread)."""
 
+import contextlib
 import json
 import logging
 import pickle
@@ -10,12 +11,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from skpersona import BIG_FIVE
+from skpersona.independence import aggregate_ratings
 from skpersona.text import DEFAULT_PROMPT, LLMTraitRater, aggregate_votes, parse_ratings
 
 KEY = "sekrit-test-key-123"
@@ -114,15 +118,28 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def serving(httpd):
+    """``httpd`` answering on a daemon thread for the block, then shut down."""
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def chat_server():
+    """The well-behaved chat server of these tests on a free loopback port (not yet serving)."""
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.state = {"lock": threading.Lock(), "requests": [], "seen": Counter()}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    return httpd
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving(chat_server()) as httpd:
+        yield httpd
 
 
 @pytest.fixture
@@ -369,6 +386,20 @@ def test_aggregate_votes():
     out = aggregate_votes(votes)
     assert out[0, 0] == 2.0 and np.isnan(out[0, 1]) and out[0, 2] == 2.0
     assert aggregate_votes(votes, fill_value=-1)[0, 1] == -1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([np.nan, 0.0, 1.0, 2.0, 3.0]), min_size=24, max_size=24))
+def test_aggregate_votes_agrees_with_aggregate_ratings(flat):
+    # the two public medians share one core: on PersonaX votes (0 = no information,
+    # NaN = no reply) the rater's cube form equals the table form, trait by trait
+    votes = np.array(flat).reshape(4, 3, 2)
+    out = aggregate_votes(votes)
+    for trait in range(2):
+        np.testing.assert_array_equal(out[:, trait], aggregate_ratings(votes[:, :, trait]))
+        expected = [np.median([v for v in row if v > 0]) if any(v > 0 for v in row) else np.nan
+                    for row in votes[:, :, trait]]
+        np.testing.assert_array_equal(out[:, trait], expected)
 
 
 def test_default_prompt_is_persona_x_style():

@@ -17,7 +17,7 @@ import pytest
 
 from skpersona.text import LLMTraitRater
 
-from .test_rater import KEY, _Handler, _reply, _Server
+from .test_rater import KEY, _reply, chat_server, serving
 
 TEXT = ["I love parties and meeting people."]
 
@@ -73,23 +73,15 @@ class _RawServer(socketserver.ThreadingTCPServer):
 def raw():
     httpd = _RawServer(("127.0.0.1", 0), _Raw)
     httpd.lock, httpd.seen = threading.Lock(), []
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(httpd):
+        yield httpd
 
 
 @pytest.fixture(scope="module")
 def server():
     """A well-behaved chat server (the one of test_rater.py), on its own port."""
-    from collections import Counter
-
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.state = {"lock": threading.Lock(), "requests": [], "seen": Counter()}
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(chat_server()) as httpd:
+        yield httpd
 
 
 def _url(raw, mode):
