@@ -240,7 +240,7 @@ def _nonlinear_3d_null(rng, n):
 @pytest.mark.slow
 def test_local_correction_cuts_large_n_over_rejection():
     # Plain RCoT (100 features of z) rejects nearly every null set here at n = 20,000
-    # (19 / 20 measured); the local-linear correction of the residuals brings it to ~0.2.
+    # (19 / 20 measured); the local-linear correction of the residuals: 2-4 / 20.
     # It is not calibrated yet (hence the warning), but far fewer false dependencies.
     n, reps = 20000, 10
     plain = corrected = 0
