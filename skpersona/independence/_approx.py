@@ -54,7 +54,7 @@ def warn_conditional_random_features(method, n_samples, stacklevel=3):
         f"method={method!r} given z at n = {n_samples:,} is approximate: its regression on "
         "random features of z leaves part of a nonlinear z effect, which large n reports "
         "as dependence, so it can over-reject under conditional independence (measured "
-        "rejection rates 0.2 and 1.0 at alpha = 0.05 on two 3-D z examples, n = 20,000). "
+        "rejection rates 0.1-0.2 and 1.0 at alpha = 0.05 on two 3-D z examples, n = 20,000). "
         "Confirm small "
         "p-values with method='kci' on a random subsample of at most a few thousand rows.",
         UserWarning,
