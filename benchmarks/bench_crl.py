@@ -244,6 +244,11 @@ def main(argv=None):
     parser.add_argument(
         "--skip-synthetic", action="store_true", help="only the image data (make_causal_digits)"
     )
+    parser.add_argument("--n-init", type=int, default=1, help="MultimodalCRL restarts")
+    parser.add_argument(
+        "--restart-selection", choices=["elbo", "independence"], default="elbo",
+        help="how MultimodalCRL keeps one of its restarts",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
@@ -253,9 +258,11 @@ def main(argv=None):
     epochs = args.epochs or epochs
     fast = dict(hidden_size=32, batch_size=256, lr=5e-3, max_epochs=epochs)
     crl_kwargs, vae_kwargs = dict(fast), dict(fast)
+    crl_kwargs.update(n_init=args.n_init, restart_selection=args.restart_selection)
     print(
         f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
-        f"{n_train} training / {n_test} test samples, at most {epochs} epochs)"
+        f"{n_train} training / {n_test} test samples, at most {epochs} epochs; MultimodalCRL "
+        f"n_init={args.n_init}, restarts chosen by {args.restart_selection})"
     )
 
     def synthetic(count):

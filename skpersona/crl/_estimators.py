@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
@@ -169,7 +169,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         init_seeds = [_seed(rng) for _ in range(self.n_init)]
         Xs = self._standardise(X)
         self._n_fit_samples = X.shape[0]
-        best = {}  # per candidate structure: (validation loss, net, module arguments)
+        runs = {}  # per candidate structure: [(validation loss, net, module arguments)]
         for label, allowed in candidates.items():
             args = dict(
                 measurement_columns=[list(map(int, c)) for c in columns],
@@ -189,13 +189,17 @@ class _LatentModel(TransformerMixin, BaseEstimator):
                     net.fit(Xs, None)
                 key = "valid_loss" if "valid_loss" in net.history[-1] else "train_loss"
                 loss = float(min(net.history[:, key]))
-                if label not in best or loss < best[label][0]:
-                    best[label] = (loss, net, args)
+                runs.setdefault(label, []).append((loss, net, args))
+        best = {label: self._select_restart(found, Xs) for label, found in runs.items()}
         label = self._select_structure(best, Xs)
         self.selection_loss_, self.net_, self._module_args = best[label]
         self.net_.module_.eval()
         self.n_epochs_ = len(self.net_.history)
         return self
+
+    def _select_restart(self, runs, Xs):
+        """Keep one of a structure's ``n_init`` runs: the best validation ELBO."""
+        return min(runs, key=lambda run: run[0])
 
     def _select_structure(self, best, Xs):
         """Label of the candidate structure to keep: the best validation ELBO."""
@@ -393,9 +397,11 @@ class MultimodalCRL(_LatentModel):
     posterior (``n_flow_layers``). The training loss is ``a_recon * NLL +
     a_ind * KL(q(z, s | x) || p(z, s)) + a_sp * sum(A) + DAG penalty``, per
     sample (sums over features and latents); with the default weights of 1
-    the first two terms are the negative ELBO. Early stopping, restarts
-    (``n_init``) and the order search compare the plain negative ELBO on an
-    internal validation split (skorch ``ValidSplit``), never the data scored.
+    the first two terms are the negative ELBO. Early stopping and restarts
+    (``n_init``) compare the plain negative ELBO (or, with
+    ``restart_selection="independence"``, restarts compare the independence of
+    the inferred noises), and the order search the independence of the noises,
+    on an internal validation split (skorch ``ValidSplit``), never the data scored.
 
     Parameters
     ----------
@@ -463,6 +469,13 @@ class MultimodalCRL(_LatentModel):
         Trainings from different initialisations; the one with the lowest
         validation loss (training loss without a validation split) is kept.
         Guards against a poor local optimum at ``n_init`` times the cost.
+    restart_selection : {"elbo", "independence"}, default="elbo"
+        How one of a structure's ``n_init`` runs is kept: the lowest
+        validation loss (``"elbo"``), or the most independent inferred
+        exogenous noises on the validation split (``"independence"``; HSIC
+        summed over pairs, the criterion of the order search). The ELBO is
+        nearly flat along a rotation of a block of latents, but a rotation
+        leaves the noises dependent; no true latents are used either way.
     n_threads : int or None, default=1
         torch intra-op threads while fitting and transforming (restored
         afterwards); small networks run fastest on one. None keeps torch's
@@ -550,6 +563,7 @@ class MultimodalCRL(_LatentModel):
         "prior_mask": ["array-like", pd.DataFrame, None],
         "a_sp": [Interval(Real, 0, None, closed="left")],
         "edge_threshold": [Interval(Real, 0, None, closed="left")],
+        "restart_selection": [StrOptions({"elbo", "independence"})],
     }
 
     def __init__(
@@ -573,6 +587,7 @@ class MultimodalCRL(_LatentModel):
         patience=20,
         validation_fraction=0.2,
         n_init=1,
+        restart_selection="elbo",
         n_threads=1,
         random_state=None,
         verbose=0,
@@ -595,6 +610,7 @@ class MultimodalCRL(_LatentModel):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.n_init = n_init
+        self.restart_selection = restart_selection
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -677,6 +693,17 @@ class MultimodalCRL(_LatentModel):
         self.modality_order_ = None if label is None else list(label)
         return label
 
+    def _select_restart(self, runs, Xs):
+        """Keep the run with the best validation ELBO or the most independent noises."""
+        if self.restart_selection == "elbo" or len(runs) == 1:
+            return super()._select_restart(runs, Xs)
+        dependence = [
+            _noise_dependence(net.module_, _validation_rows(net, Xs), self.n_threads)
+            for _, net, _ in runs
+        ]
+        self.restart_dependence_.append(dependence)
+        return runs[int(np.argmin(dependence))]
+
     def _allowed(self, order, latent_dims, constrain_order, modality_order=None):
         """Allowed edges among all latents (content then shared), rows parents.
 
@@ -752,6 +779,7 @@ class MultimodalCRL(_LatentModel):
         self : object
             Fitted estimator.
         """
+        self.restart_dependence_ = []  # per structure: noise dependence of each run, if chosen
         return super().fit(X, y)
 
     @property

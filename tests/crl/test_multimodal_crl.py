@@ -301,3 +301,33 @@ def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
     # the first of the three initialisations is the single one: never worse
     assert three.selection_loss_ <= one.selection_loss_
     assert three.selection_loss_ == pytest.approx(min(three.net_.history[:, "valid_loss"]))
+
+
+def test_restarts_chosen_by_noise_independence_not_by_elbo(data):
+    from skpersona.crl._estimators import _noise_dependence, _validation_rows
+
+    nets = [MultimodalCRL(**{**FAST, "random_state": seed}).fit(data.data) for seed in (0, 1)]
+    Xs = nets[0]._standardise(data.data.to_numpy())
+    dependence = [_noise_dependence(m.net_.module_, _validation_rows(m.net_, Xs), 1) for m in nets]
+    assert dependence[0] != dependence[1]
+    dependent, independent = np.argsort(dependence)[::-1]
+    # the run with the more dependent noises has the better (lower) validation loss
+    runs = [(0.0, nets[dependent].net_, {}), (1.0, nets[independent].net_, {})]
+    chooser = MultimodalCRL(restart_selection="independence")
+    chooser.restart_dependence_ = []
+    assert chooser._select_restart(runs, Xs)[1] is nets[independent].net_
+    assert chooser.restart_dependence_ == [[dependence[dependent], dependence[independent]]]
+    assert MultimodalCRL()._select_restart(runs, Xs)[1] is nets[dependent].net_
+
+
+def test_restart_selection_by_independence_in_fit(data):
+    from skpersona.crl._estimators import _noise_dependence, _validation_rows
+
+    est = MultimodalCRL(n_init=2, restart_selection="independence", **FAST).fit(data.data)
+    assert len(est.restart_dependence_) == len(est.order_scores_)
+    assert all(len(runs) == 2 for runs in est.restart_dependence_)
+    Xs = est._standardise(data.data.to_numpy())
+    kept = _noise_dependence(est.net_.module_, _validation_rows(est.net_, Xs), 1)
+    assert kept == pytest.approx(min(min(runs) for runs in est.restart_dependence_))
+    with pytest.raises(ValueError, match="restart_selection"):
+        MultimodalCRL(restart_selection="hsic").fit(data.data)
