@@ -16,20 +16,16 @@ def _size(n_bytes):
 def run(args):
     from ..utils import cache_info, clear_cache
 
-    kind = args.kind
-    if args.action == "clear":
-        removed = clear_cache(kind)
-        if removed["path"] is None:
-            _say("the default cache is switched off (SKPERSONA_CACHE_DIR=off); nothing to clear.")
-            return 0
-        _say(f"removed {removed['n_entries']} entries ({_size(removed['size_bytes'])}) from "
-             f"{removed['path']}.")
-        return 0
-    info = cache_info(kind)
-    if info["path"] is None:
-        _say("the default cache is switched off (SKPERSONA_CACHE_DIR=off).")
-        return 0
-    _say(f"{info['path']}: {info['n_entries']} entries, {_size(info['size_bytes'])}.")
+    clearing = args.action == "clear"
+    result = clear_cache(args.kind) if clearing else cache_info(args.kind)
+    if result["path"] is None:
+        _say("the default cache is switched off (SKPERSONA_CACHE_DIR=off)"
+             + ("; nothing to clear." if clearing else "."))
+    elif clearing:
+        _say(f"removed {result['n_entries']} entries ({_size(result['size_bytes'])}) from "
+             f"{result['path']}.")
+    else:
+        _say(f"{result['path']}: {result['n_entries']} entries, {_size(result['size_bytes'])}.")
     return 0
 
 
