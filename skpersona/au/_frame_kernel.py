@@ -65,22 +65,17 @@ def _segments(data, extras, start, n, bounds, fresh):
 
 
 @njit(cache=True, nogil=True)
-def _scan(data, a, start, bounds, fresh, n_segments, thr, vals):
+def _scan(data, a, start, bounds, n_segments, thr, vals, firsts):
     """One AU of one video in time order, segment by segment (see _segments).
 
-    Copies the tracked (non-NaN) values to vals and returns their number, the active
-    ones, the onsets and the runs. A run is a stretch of active frames within a
-    segment. An onset is a tracked active frame whose window has no tracked frame
-    before it, or whose last tracked frame before it (looking through lost frames and
-    jumps in time) was inactive. No branch on the values: NaN and activations come
-    unannounced, a mispredicted branch costs more than the work.
+    Copies the tracked (non-NaN) values to vals, the index there of each segment's
+    first one to firsts (then their number), and returns their number and the runs: a
+    run is a stretch of active frames within a segment. No branch on the values: NaN
+    and activations come unannounced, a mispredicted branch costs more than the work.
     """
-    m = n_active = onsets = runs = 0
-    last = 0  # the AU was active at the last tracked frame of this window
+    m = runs = 0
     for k in range(n_segments):
-        if fresh[k]:
-            last = 0
-        first = m
+        firsts[k] = m
         previous = 0
         for f in range(bounds[k], bounds[k + 1]):
             x = data[a, start + f]
@@ -89,12 +84,29 @@ def _scan(data, a, start, bounds, fresh, n_segments, thr, vals):
             on = np.int64(x >= thr)  # False for NaN
             runs += on & (previous ^ 1)
             previous = on
-        for i in range(first, m):  # onsets: over the tracked values only
-            on = np.int64(vals[i] >= thr)
-            n_active += on
-            onsets += on & (last ^ 1)
-            last = on
-    return m, n_active, onsets, runs
+    firsts[n_segments] = m
+    return m, runs
+
+
+@njit(cache=True, nogil=True)
+def _window_onsets(vals, firsts, fresh, n_segments, thr):
+    """Onsets to add to _moments' changes at segment starts that follow a new window.
+
+    _moments counts an active value after an inactive one (or first); an onset is an
+    active tracked frame after an inactive tracked frame of the same window, or the
+    first tracked frame of a window: where a window began since the value before, an
+    active value after an active one is an onset too.
+    """
+    extra = 0
+    new_window = False  # a window began since the last tracked value
+    for k in range(1, n_segments):
+        new_window |= fresh[k]
+        i = firsts[k]
+        if i < firsts[k + 1]:  # the segment has tracked values
+            if new_window and i > 0 and vals[i] >= thr and vals[i - 1] >= thr:
+                extra += 1
+            new_window = False
+    return extra
 
 
 @njit(cache=True, nogil=True)
@@ -123,15 +135,15 @@ def rank_scratch(width, n_ranks):
 
 
 @njit(cache=True, nogil=True)
-def ranks_of(vals, m, low, high, n_low, n_high, ranks, out, scratch):
+def ranks_of(vals, m, low, high, n_low, n_high, n_bins, scale, ranks, out, scratch):
     """Values at ranks of vals[:m] sorted, written to out; exact.
 
     Ranks below the copies of the minimum hold the minimum (above m - copies of the
-    maximum: the maximum). The others are found in a histogram of the row:
+    maximum: the maximum). The others are found in the histogram that ``spread`` made:
     bin = floor((x - low) * scale) is monotone in x (each rounding is), so the bins
     in sorted order are the values in sorted order: a rank's value is among its bin's,
-    and only those are sorted, in place at their ranks. Spans too large or too small
-    for a finite scale sort the whole row instead.
+    and only those are sorted, in place at their ranks. Without a histogram
+    (n_bins == 0: see histogram_bins) the whole row is sorted instead.
     """
     hist, bins, cursor, picked, needed = scratch
     pending = False
@@ -145,23 +157,12 @@ def ranks_of(vals, m, low, high, n_low, n_high, ranks, out, scratch):
             out[k] = np.nan
     if not pending:
         return
-    n_bins = 16  # about 4 values a bin: short walks over the bins, tiny sorts in them
-    while 4 * n_bins < m and n_bins < hist.size:
-        n_bins *= 2
-    span = high - low
-    scale = n_bins / span
-    if not (np.isfinite(span) and np.isfinite(scale) and scale > 0):
+    if n_bins == 0:
         picked[:m] = np.sort(vals[:m])
         for k in range(ranks.size):
             if out[k] != out[k]:
                 out[k] = picked[ranks[k]]
         return
-    hist[:n_bins] = 0
-    top = n_bins - 1
-    for i in range(m):
-        b = min(int((vals[i] - low) * scale), top)
-        bins[i] = b
-        hist[b] += 1
     # The bin of each rank, walking the bins (once when ranks ascend); cursor[bin]: the
     # rank of its first value, where its values go in picked (-1: a bin not needed).
     b, before, n_needed = 0, 0, 0
@@ -199,33 +200,65 @@ def ranks_of(vals, m, low, high, n_low, n_high, ranks, out, scratch):
 
 @njit(cache=True, nogil=True)
 def _moments(vals, m, thr):
-    """Minimum, maximum, sum and sum of the values >= thr of vals[:m] (m > 0).
+    """Of vals[:m] (m > 0): minimum, maximum, sum, sum and number of the values >= thr
+    (active), and the active values after an inactive one (or first).
 
     Four partial results side by side: a single one would wait on each step in turn.
     """
     l0 = l1 = l2 = l3 = h0 = h1 = h2 = h3 = vals[0]
     t0 = t1 = t2 = t3 = a0 = a1 = a2 = a3 = 0.0
+    n_active = changes = previous = 0
     stop = m - m % 4
     for i in range(0, stop, 4):
         x0, x1, x2, x3 = vals[i], vals[i + 1], vals[i + 2], vals[i + 3]
+        # no branch: activations are unpredictable
+        o0, o1 = np.int64(x0 >= thr), np.int64(x1 >= thr)
+        o2, o3 = np.int64(x2 >= thr), np.int64(x3 >= thr)
         l0, l1, l2, l3 = min(l0, x0), min(l1, x1), min(l2, x2), min(l3, x3)
         h0, h1, h2, h3 = max(h0, x0), max(h1, x1), max(h2, x2), max(h3, x3)
         t0, t1, t2, t3 = t0 + x0, t1 + x1, t2 + x2, t3 + x3
-        # no branch: activations are unpredictable
-        a0, a1 = a0 + x0 * (x0 >= thr), a1 + x1 * (x1 >= thr)
-        a2, a3 = a2 + x2 * (x2 >= thr), a3 + x3 * (x3 >= thr)
+        a0, a1, a2, a3 = a0 + x0 * o0, a1 + x1 * o1, a2 + x2 * o2, a3 + x3 * o3
+        n_active += o0 + o1 + o2 + o3
+        changes += ((o0 & (previous ^ 1)) + (o1 & (o0 ^ 1)) + (o2 & (o1 ^ 1))
+                    + (o3 & (o2 ^ 1)))
+        previous = o3
     for i in range(stop, m):
         x0 = vals[i]
-        l0, h0, t0, a0 = min(l0, x0), max(h0, x0), t0 + x0, a0 + x0 * (x0 >= thr)
+        o0 = np.int64(x0 >= thr)
+        l0, h0, t0, a0 = min(l0, x0), max(h0, x0), t0 + x0, a0 + x0 * o0
+        n_active += o0
+        changes += o0 & (previous ^ 1)
+        previous = o0
     return (min(min(l0, l1), min(l2, l3)), max(max(h0, h1), max(h2, h3)),
-            (t0 + t1) + (t2 + t3), (a0 + a1) + (a2 + a3))
+            (t0 + t1) + (t2 + t3), (a0 + a1) + (a2 + a3), n_active, changes)
 
 
 @njit(cache=True, nogil=True)
-def _spread(vals, m, mean, low, high):
-    """Sum of (x - mean)^2 over vals[:m], and the copies of its minimum and maximum."""
+def histogram_bins(m, low, high, max_bins):
+    """Number of bins and scale of the histogram of a row of m values in [low, high].
+
+    About 4 values a bin (short walks over the bins, tiny sorts in them); 0 bins where
+    the span is too large or too small for a finite scale (ranks_of then sorts the row).
+    """
+    n_bins = 16
+    while 4 * n_bins < m and n_bins < max_bins:
+        n_bins *= 2
+    span = high - low
+    if not (np.isfinite(span) and span > 0):
+        return 0, 0.0
+    scale = n_bins / span
+    return (n_bins, scale) if np.isfinite(scale) and scale > 0 else (0, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def spread(vals, m, mean, low, high, n_bins, scale, scratch):
+    """Sum of (x - mean)^2 over vals[:m] and the copies of its minimum and maximum; with
+    n_bins > 0, also the histogram for ranks_of (bin = floor((x - low) * scale))."""
+    hist, bins = scratch[0], scratch[1]
     s0 = s1 = s2 = s3 = 0.0
     n_low = n_high = 0
+    top = n_bins - 1
+    hist[:n_bins] = 0
     stop = m - m % 4
     for i in range(0, stop, 4):
         x0, x1, x2, x3 = vals[i], vals[i + 1], vals[i + 2], vals[i + 3]
@@ -233,11 +266,20 @@ def _spread(vals, m, mean, low, high):
         s0, s1, s2, s3 = s0 + d0 * d0, s1 + d1 * d1, s2 + d2 * d2, s3 + d3 * d3
         n_low += (x0 == low) + (x1 == low) + (x2 == low) + (x3 == low)
         n_high += (x0 == high) + (x1 == high) + (x2 == high) + (x3 == high)
+        if n_bins:
+            for j in range(i, i + 4):
+                b = min(int((vals[j] - low) * scale), top)
+                bins[j] = b
+                hist[b] += 1
     for i in range(stop, m):
         d0 = vals[i] - mean
         s0 += d0 * d0
         n_low += vals[i] == low
         n_high += vals[i] == high
+        if n_bins:
+            b = min(int((vals[i] - low) * scale), top)
+            bins[i] = b
+            hist[b] += 1
     return (s0 + s1) + (s2 + s3), n_low, n_high
 
 
@@ -273,6 +315,7 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
         width = max(width, offsets[v + 1] - offsets[v])
     bounds = np.empty(width + 1, dtype=np.int64)
     fresh = np.empty(width, dtype=np.bool_)
+    firsts = np.empty(width + 1, dtype=np.int64)
     vals = np.empty(width)
     nq = quantiles.size
     scratch = rank_scratch(width, 2 * nq)
@@ -288,15 +331,16 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
         n_segments = _segments(data, extras, start, n, bounds, fresh)
         for a in range(n_aus):
             row = out[v, a]
-            m, n_active, onsets, runs = _scan(data, a, start, bounds, fresh, n_segments, thr,
-                                              vals)
+            m, runs = _scan(data, a, start, bounds, n_segments, thr, vals, firsts)
             row[_COUNT] = m
             if m == 0:
                 continue
             # Two passes over the tracked values (in the CPU cache): sums, then deviations.
-            low, high, total, total_active = _moments(vals, m, thr)
+            low, high, total, total_active, n_active, onsets = _moments(vals, m, thr)
+            onsets += _window_onsets(vals, firsts, fresh, n_segments, thr)
             mean = total / m
-            square, n_low, n_high = _spread(vals, m, mean, low, high)
+            n_bins, scale = histogram_bins(m, low, high, scratch[0].size) if nq else (0, 0.0)
+            square, n_low, n_high = spread(vals, m, mean, low, high, n_bins, scale, scratch)
             row[_MIN] = low
             row[_MAX] = high
             row[_MEAN] = mean
@@ -311,7 +355,7 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
                 r = int(np.floor(quantiles[k] / 100.0 * (m - 1)))
                 ranks[2 * k] = r
                 ranks[2 * k + 1] = min(r + 1, m - 1)
-            ranks_of(vals, m, low, high, n_low, n_high, ranks, at, scratch)
+            ranks_of(vals, m, low, high, n_low, n_high, n_bins, scale, ranks, at, scratch)
             for k in range(nq):
                 position = quantiles[k] / 100.0 * (m - 1)
                 v_low, v_high = at[2 * k], at[2 * k + 1]
