@@ -337,6 +337,7 @@ def test_histogram_ranks_equal_a_float64_sort():
         rng.normal(0, 1, 200),  # continuous: about 4 values a bin
         np.clip(rng.normal(0.8, 1.2, 450), 0, 5),  # ties at the minimum and maximum
         np.array([-1.7e308, 0.0, 1.5, 1.7e308, 2.0]),  # span beyond float64: whole-row sort
+        np.r_[-1.7e308, np.round(rng.uniform(0, 5, 100), 1), 1.7e308],  # the same, heapsort
         np.array([0.0, 5e-324, 1e-323, 5e-324, 0.0, 1e-323]),  # subnormal span: scale overflows
         np.array([np.nan, np.nan]),
         np.array([2.5]),
