@@ -6,8 +6,13 @@ The Gaussian kernels of KCI are replaced by random Fourier features (Rahimi & Re
 * ``x``, ``y`` (and ``z``) are standardised; each gets ``D`` features
   ``sqrt(2 / D) cos(a W + b)`` with ``W ~ N(0, 1 / sigma^2)``, ``sigma^2`` from the median
   heuristic on at most 1,000 rows;
-* conditional: the features of ``x`` and ``y`` are residualised on those of ``z`` by
-  ridge regression (RCoT), the random-feature version of KCI's kernel ridge on ``z``;
+* conditional: the features of ``x`` and ``y`` are residualised on features of ``z`` by
+  ridge regression (RCoT), the random-feature version of KCI's kernel ridge on ``z``.
+  Unlike RCoT, the ``z`` features mix three widths (the median heuristic's, a half and
+  a quarter of it) plus ``z``'s own columns, their number grows with ``n``
+  (:func:`default_n_features_z`) and the ridge is chosen by generalised
+  cross-validation (:func:`_ridge_gcv`): what this regression misses is a bias that
+  ``n`` multiplies, so it has to shrink as ``n`` grows;
 * the statistic is ``T = n ||Cov(fx, fy)||_F^2``;
 * under (conditional) independence ``T`` tends to ``sum_k lambda_k chi2_1``, with
   ``lambda_k`` the eigenvalues of the covariance of the per-sample products
@@ -20,12 +25,14 @@ Time O(n (D_z^2 + D_x D_y)), memory O(n (D_z + D_x D_y)).
 Limit (measured, see doc/user_guide/independence.rst): given ``z``, residualising on
 random features of ``z`` leaves part of a nonlinear ``z`` effect in both residuals; the
 leftover is a fixed covariance that ``n`` multiplies, so under conditional independence
-the test over-rejects more and more as ``n`` grows (causal-learn's RCIT shares it).
+the test over-rejects more and more as ``n`` grows (causal-learn's RCIT shares it; with
+its 100 single-width features far more than this test).
 :func:`warn_conditional_random_features` says so above
 :data:`CONDITIONAL_WARN_SAMPLES` rows.
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, sparse
@@ -34,12 +41,28 @@ from scipy.spatial import cKDTree
 from ._encoding import check_int
 from ._kernel import _gamma_pvalue, _median_sigma2, _one_blas_thread, _zscore
 
-#: Random features per variable for x and y, and for the conditioning set z.
+#: Random features per variable for x and y, and the fewest / most for the conditioning
+#: set z (:func:`default_n_features_z`).
 DEFAULT_N_FEATURES = 10
 DEFAULT_N_FEATURES_Z = 100
-#: Ridge of the regression of the x and y features on the z features, relative to the
-#: mean variance of the z features.
-_RIDGE = 1e-6
+MAX_DEFAULT_N_FEATURES_Z = 500
+#: Widths of the z features, as fractions of the median heuristic's: one wide width
+#: misses fast z effects (sin(2 z) is out of reach of a 3-D z's median width).
+_Z_SCALES = (1.0, 0.5, 0.25)
+#: Ridge candidates of the z regression, relative to the largest Gram eigenvalue.
+_RIDGE_GRID = np.logspace(-12, 0, 37)
+
+
+def default_n_features_z(n_samples):
+    """Features of z by default: ``n / 4`` within [100, 500].
+
+    What the regression on z misses is a bias that ``n`` multiplies, so larger ``n``
+    needs more features (with a 3-D z acting through ``sin(z1) + z2 z3`` on both x and
+    y, 125 features rejected 36 of 40 null sets at n = 5,000, 500 features 7 of 40);
+    GCV's ridge keeps the fit from overfitting. 500 keeps n = 100,000 under 10 s (the
+    cost is ``n D^2`` for the Gram matrix and ``n D`` cosines).
+    """
+    return int(min(MAX_DEFAULT_N_FEATURES_Z, max(DEFAULT_N_FEATURES_Z, n_samples // 4)))
 #: Above this many rows a conditional random-feature test (kci_rff, rcit) warns that its
 #: small p-values may be false dependencies (calibrated at n = 300-1,000; over-rejecting
 #: from a few thousand rows on data with strongly nonlinear z effects).
@@ -69,6 +92,8 @@ def warn_conditional_random_features(method, n_samples, stacklevel=3):
 LOCAL_MAX_DIM_Z = 3
 _LOCAL_NEIGHBOURS = 30
 _LOCAL_BLOCK = 20000
+#: Rows on which the diagonal of the null's variance factor is computed exactly.
+_INFLATION_ROWS = 2000
 
 
 def _local_linear_operator(z, k):
@@ -101,31 +126,36 @@ def _local_linear_operator(z, k):
     )
 
 
-def _shared_noise_inflation(fz, factor, smoother, rng, n_probes=4):
+def _shared_noise_inflation(fz, ridge, smoother, rng, n_probes=4):
     """Variance factor for residuals ``B eps`` with ``B = (I - S)(I - P)`` (``S`` smoother).
 
+    ``P = fz M fz'`` is the ridge regression on the z features (``M = ridge.inverse``).
     The local fit shares noise between neighbours, so the per-sample products are no
     longer independent: for homoscedastic noise the statistic's variance is
     ``||B' B||_F^2`` times, the per-sample estimate ``sum_a (B B')_aa^2`` times the
     noise variances. Their ratio (>= 1, about 1.05-1.12 here) scales the null; the
-    Frobenius norm by Hutchinson probes, the diagonal exactly.
+    Frobenius norm by Hutchinson probes, the diagonal exactly on a random subset of rows
+    (``(I - P)^2 = I - fz (2 M - M G M) fz'``; ``G = fz' fz``).
     """
 
     def apply(g):  # B g
-        g = g - fz @ linalg.cho_solve(factor, fz.T @ g, check_finite=False)
+        g = g - fz @ (ridge.inverse @ (fz.T @ g))
         return g - smoother @ g
 
     def apply_t(h):  # B' h
         h = h - smoother.T @ h
-        return h - fz @ linalg.cho_solve(factor, fz.T @ h, check_finite=False)
+        return h - fz @ (ridge.inverse @ (fz.T @ h))
 
     n = fz.shape[0]
     probes = rng.choice([-1.0, 1.0], size=(n, n_probes))
     frobenius = float(np.sum(apply_t(apply(probes)) ** 2)) / n_probes
-    v = fz - smoother @ fz
-    leverage = np.einsum("ij,ji->i", v, linalg.cho_solve(factor, v.T, check_finite=False))
-    diag = 1.0 + np.asarray(smoother.multiply(smoother).sum(axis=1)).ravel() - leverage
-    return max(frobenius / float(diag @ diag), 1.0)
+    # the diagonal on at most _INFLATION_ROWS random rows (all of it costs n D^2)
+    rows = np.sort(rng.choice(n, size=min(n, _INFLATION_ROWS), replace=False))
+    local = smoother[rows]
+    v = fz[rows] - local @ fz
+    leverage = np.einsum("ij,ji->i", v, ridge.squared_residual_operator @ v.T)
+    diag = 1.0 + np.asarray(local.multiply(local).sum(axis=1)).ravel() - leverage
+    return max(frobenius / (float(diag @ diag) * n / len(rows)), 1.0)
 
 
 def _fourier_features(a, n_features, rng):
@@ -140,10 +170,69 @@ def _fourier_features(a, n_features, rng):
     return phi, sigma2
 
 
-def _residualise(f, fz, gram_factor):
-    """``f - fz beta`` with ``beta`` the ridge regression of ``f`` on ``fz`` (centred)."""
-    beta = linalg.cho_solve(gram_factor, fz.T @ f, check_finite=False)
-    return f - fz @ beta
+def _z_features(z, n_features, rng):
+    """Random Fourier features of standardised ``z`` at the widths :data:`_Z_SCALES`
+    (median heuristic times each), plus the columns of ``z`` itself; centred."""
+    sigma2 = _median_sigma2(z, rng)
+    d = z.shape[1]
+    widths = np.repeat(_Z_SCALES, -(-n_features // len(_Z_SCALES)))[:n_features]
+    w = rng.normal(size=(d, n_features)) / (widths * np.sqrt(sigma2))
+    b = rng.uniform(0.0, 2.0 * np.pi, size=n_features)
+    out = np.empty((z.shape[0], d + n_features))
+    out[:, :d] = z
+    phi = out[:, d:]
+    np.matmul(z, w, out=phi)
+    phi += b
+    np.cos(phi, out=phi)
+    phi *= np.sqrt(2.0 / n_features)
+    out -= out.mean(axis=0)
+    return out, sigma2
+
+
+@dataclass
+class _RidgeFit:
+    """Ridge regression on the z features, ridge chosen by GCV; ``inverse = (G + l I)^-1``."""
+
+    inverse: np.ndarray
+    squared_residual_operator: np.ndarray  # 2 M - M G M: (I - P)^2 = I - fz (.) fz'
+    ridge: float
+    effective_df: float
+
+
+def _ridge_gcv(fz, targets):
+    """Ridge of ``targets`` on ``fz`` with the penalty minimising generalised CV.
+
+    From one eigendecomposition ``fz' fz = V diag(L) V'`` every candidate ``l`` costs
+    ``O(D m)``: with ``q = V' fz' t``, the residual sum of squares is
+    ``|t|^2 - sum (2 / (L + l) - L / (L + l)^2) q^2`` and the effective degrees of
+    freedom ``sum L / (L + l)``; GCV is ``RSS / (1 - df / n)^2`` summed over the targets.
+    Fits of more than ``n / 2`` degrees of freedom are not considered (with more features
+    than rows GCV would pick interpolation, leaving no residual to test).
+    """
+    n = fz.shape[0]
+    gram = fz.T @ fz
+    eig, vec = linalg.eigh(gram, check_finite=False)
+    eig = np.clip(eig, 0.0, None)
+    q2 = (vec.T @ (fz.T @ targets)) ** 2
+    total = float(np.einsum("ij,ij->", targets, targets))
+    best = None
+    for ridge in _RIDGE_GRID * max(float(eig[-1]), 1e-300):
+        shrink = 1.0 / (eig + ridge)
+        rss = total - float((2.0 * shrink - eig * shrink**2) @ q2.sum(axis=1))
+        df = float(eig @ shrink)
+        if df > n / 2:  # near interpolation GCV is degenerate (RSS -> 0 faster)
+            continue
+        gcv = max(rss, 0.0) / (1.0 - df / n) ** 2
+        if best is None or gcv < best[0]:
+            best = (gcv, ridge, df)
+    if best is None:  # every candidate too flexible: the largest ridge
+        ridge = float(_RIDGE_GRID[-1] * max(float(eig[-1]), 1e-300))
+        best = (None, ridge, float(eig @ (1.0 / (eig + ridge))))
+    _, ridge, df = best
+    shrink = 1.0 / (eig + ridge)
+    inverse = (vec * shrink) @ vec.T
+    squared = (vec * (2.0 * shrink - eig * shrink**2)) @ vec.T
+    return _RidgeFit(inverse, squared, ridge, df)
 
 
 def rff_kci_test(
@@ -160,11 +249,14 @@ def rff_kci_test(
     n_features : int or None, default=None
         Features for ``x`` and for ``y`` (:data:`DEFAULT_N_FEATURES`).
     n_features_z : int or None, default=None
-        Features for ``z`` (:data:`DEFAULT_N_FEATURES_Z`).
+        Random features for ``z`` (:func:`default_n_features_z`: 100 up to 400 rows,
+        ``n / 4`` above, at most 500), split over three widths; ``z``'s own columns
+        are added.
     local_correction : bool, default=True
         Above :data:`CONDITIONAL_WARN_SAMPLES` rows and for ``z`` of at most
         :data:`LOCAL_MAX_DIM_Z` columns, also remove from the residuals their local-linear
-        nearest-neighbour fit on ``z`` (``False``: plain RCoT, for comparisons).
+        nearest-neighbour fit on ``z`` (``False``: the global ridge fit alone, for
+        comparisons).
 
     Returns
     -------
@@ -172,7 +264,7 @@ def rff_kci_test(
     """
     d_xy = DEFAULT_N_FEATURES if n_features is None else check_int(n_features, "n_features", 1)
     d_z = (
-        DEFAULT_N_FEATURES_Z
+        default_n_features_z(x.shape[0])
         if n_features_z is None
         else check_int(n_features_z, "n_features_z", 1)
     )
@@ -187,19 +279,19 @@ def _rff_kci(x, y, z, rng, d_xy, d_z, local_correction):
     fy, sy = _fourier_features(_zscore(y), d_xy, rng)
     details = {"n_features": d_xy, "sigma2_x": sx, "sigma2_y": sy}
     if z is not None:
-        fz, sz = _fourier_features(_zscore(z), d_z, rng)
-        gram = fz.T @ fz
-        gram[np.diag_indices_from(gram)] += _RIDGE * max(np.trace(gram) / d_z, 1e-12)
-        factor = linalg.cho_factor(gram, check_finite=False)
-        fx = _residualise(fx, fz, factor)
-        fy = _residualise(fy, fz, factor)
-        details.update(n_features_z=d_z, sigma2_z=sz)
+        fz, sz = _z_features(_zscore(z), d_z, rng)
+        ridge = _ridge_gcv(fz, np.hstack([fx, fy]))
+        fx = fx - fz @ (ridge.inverse @ (fz.T @ fx))
+        fy = fy - fz @ (ridge.inverse @ (fz.T @ fy))
+        details.update(
+            n_features_z=d_z, sigma2_z=sz, ridge_z=ridge.ridge, effective_df_z=ridge.effective_df
+        )
         local = local_correction and n > CONDITIONAL_WARN_SAMPLES and z.shape[1] <= LOCAL_MAX_DIM_Z
         if local:  # what the features of z missed, large n would see: smooth it out locally
             smoother = _local_linear_operator(_zscore(z), _LOCAL_NEIGHBOURS)
             fx -= smoother @ fx
             fy -= smoother @ fy
-            inflation = _shared_noise_inflation(fz, factor, smoother, rng)
+            inflation = _shared_noise_inflation(fz, ridge, smoother, rng)
         details["local_correction"] = local
     # per-sample products fx_i (x) fy_i: their mean is Cov(fx, fy), their covariance the null's
     prod = (fx[:, :, None] * fy[:, None, :]).reshape(n, -1)

@@ -81,10 +81,11 @@ def estimate_test_memory(method, n_samples, conditional, n_columns=1, n_features
     if method in ("hsic", "hsic_perm"):
         return int(3.25 * row * n)  # measured: 3.00-3.02 n^2 doubles
     if method == "kci_rff":
-        from ._approx import DEFAULT_N_FEATURES, DEFAULT_N_FEATURES_Z
+        from ._approx import DEFAULT_N_FEATURES, default_n_features_z
 
-        d, d_z = DEFAULT_N_FEATURES, DEFAULT_N_FEATURES_Z
-        return median + row * (2 * d * d + 2 * d_z + 4 * d + 2 * n_columns)
+        d, d_z = DEFAULT_N_FEATURES, default_n_features_z(n_samples)
+        # z features: the parts and their stacked copy (2 d_z), one more for the fit
+        return median + row * (2 * d * d + 3 * d_z + 4 * d + 2 * n_columns)
     if method in ("hsic_rff", "rcit"):
         return median + row * (3 * n_features + 2 * n_columns)
     if method == "fastkci":
