@@ -391,3 +391,66 @@ def test_refine_graph_needs_enough_validation_rows(data):
         crl = MultimodalCRL(**FAST).fit(few)
     assert crl.dag_search_ is None
     assert torch.equal(crl.net_.module_.align_weight, torch.eye(5))
+
+
+def _identity_net(est, args, Xs, reversed_mechanisms=None):
+    """A real LatentNet whose encoders pass each modality's (latent, latent, shared) columns on.
+
+    With ``reversed_mechanisms`` ((child, parent) pairs), the SCM is given those mechanisms,
+    fitted by least squares; otherwise the SCM stays at its start (no mechanism).
+    """
+    net = est._make_net(len(Xs), 0, args).initialize()
+    module = net.module_
+    with torch.no_grad():
+        for encoder in module.encoders:
+            encoder[-1].weight.zero_()
+            encoder[-1].bias.zero_()
+            encoder[-1].weight[:3, :3] = torch.eye(3)  # means; log-variances 0
+        prior = module.prior
+        prior.running_mean.zero_()
+        prior.running_var.fill_(1.0)
+        for child, parent in reversed_mechanisms or []:
+            coef = np.polyfit(Xs[:, parent], Xs[:, child], 1)[0]
+            prior.linear[parent, child] = float(coef)
+            prior.log_scale[child] = float(np.log(np.std(Xs[:, child] - coef * Xs[:, parent])))
+    return net
+
+
+def test_order_chosen_on_the_same_latents_not_by_each_order_own_scm():
+    # Observations are the true latents (1 > 2 across modalities), so both candidate nets
+    # infer the same latents. The 2 > 1 net's SCM has fitted (reversed) mechanisms, the
+    # 1 > 2 net's SCM none: its noises are the dependent latents themselves. The old
+    # criterion - each order's own inferred noises - keeps 2 > 1; residual independence
+    # of the orders on the same (aligned) latents keeps the true 1 > 2.
+    truth = make_multimodal_causal(
+        n_samples=600, n_measurements=1, graph="cross", noise_distribution="laplace",
+        random_state=0,
+    ).latents.to_numpy()
+    columns = [0, 1, 4, 2, 3, 4]  # modality 1 sees (z1_1, z1_2, s), modality 2 (z2_1, z2_2, s)
+    names = [f"{m}__{c}" for m, c in [("1", "a"), ("1", "b"), ("1", "s"), ("2", "a"),
+                                      ("2", "b"), ("2", "s")]]
+    Xs = ((truth - truth.mean(0)) / truth.std(0))[:, columns].astype(np.float32)
+    results = {}
+    for refine in (False, True):
+        est = MultimodalCRL(**{**FAST, "n_hidden_layers": 0, "refine_graph": refine})
+        *_, candidates = est._layout(Xs, np.asarray(names, dtype=object))
+        args = {
+            label: dict(
+                measurement_columns=[[0, 1, 2], [3, 4, 5]], measurement_modality=[0, 1],
+                latent_dims=[2, 2], n_shared=1, allowed=allowed, hidden=16, n_layers=0,
+                n_flow_layers=0,
+            )
+            for label, allowed in candidates.items()
+        }
+        latent_xs = Xs[:, [0, 1, 3, 4, 2]]  # z1_1, z1_2, z2_1, z2_2, s
+        best = {
+            ("1", "2"): (0.0, _identity_net(est, args[("1", "2")], latent_xs), args[("1", "2")]),
+            ("2", "1"): (
+                0.0, _identity_net(est, args[("2", "1")], latent_xs, [(0, 2), (1, 3)]),
+                args[("2", "1")],
+            ),
+        }
+        label = est._select_structure(best, Xs)
+        results[refine] = (label, est.order_dependence_)
+    assert results[False][0] == ("2", "1")  # each order judged by its own SCM: wrong
+    assert results[True][0] == ("1", "2")  # every order judged on the same latents: right
