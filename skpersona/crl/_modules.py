@@ -254,6 +254,10 @@ class MultimodalVAE(nn.Module):
         dim = self.n_latents + self.n_shared
         self.flow = ConditionalFlow(dim, dim, hidden, n_flow_layers) if n_flow_layers else None
         self.prior = None if allowed is None else CausalPrior(dim, allowed)
+        # A fixed invertible linear map from the posterior's to the prior's (reported)
+        # coordinates: the identity, unless MultimodalCRL aligned the blocks after a fit.
+        self.register_buffer("align_weight", torch.eye(dim))
+        self.register_buffer("align_bias", torch.zeros(dim))
 
     def _measurement(self, X, k):
         return X[:, getattr(self, f"cols_{k}")]
@@ -289,10 +293,14 @@ class MultimodalVAE(nn.Module):
             for k, decoder in enumerate(self.decoders)
         ]
 
+    def align(self, latent):
+        """The latents in the prior's coordinates (``latent @ align_weight.T + align_bias``)."""
+        return latent @ self.align_weight.T + self.align_bias
+
     def embed(self, X):
-        """Posterior mean of the latents (the base mean pushed through the flow)."""
+        """Posterior mean of the latents (the base mean pushed through the flow), aligned."""
         mu, logvar = self.encode(X)
-        return self.posterior(mu, logvar, sample=False)[0]
+        return self.align(self.posterior(mu, logvar, sample=False)[0])
 
     def forward(self, X):
         mu, logvar = self.encode(X)
@@ -313,7 +321,9 @@ class MultimodalVAE(nn.Module):
                 kl = -entropy + 0.5 * (latent.pow(2) + _LOG_2PI).sum(dim=1)
             sparsity = acyclic = zero
         else:
-            kl = -entropy - self.prior.log_prob(latent)
+            # the alignment is linear: its log-determinant moves the entropy, exactly
+            entropy = entropy + torch.linalg.slogdet(self.align_weight)[1]
+            kl = -entropy - self.prior.log_prob(self.align(latent))
             sparsity = self.prior.sparsity()
             acyclic = self.prior.acyclicity()
         return {"recon": recon.mean(), "kl": kl.mean(), "sparsity": sparsity, "acyclicity": acyclic}
