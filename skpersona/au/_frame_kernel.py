@@ -1,11 +1,13 @@
-"""The compiled (numba) kernel behind AUStatistics: every statistic of a video in one pass.
+"""The compiled (numba) kernel behind AUStatistics: each video read once, in time order.
 
-Each (video, AU) row is read once in time order: tracked values are copied to a
-scratch buffer while counts, minimum, maximum, activations, onsets and runs are
-updated; the sums, the variance and the percentiles then work on that buffer,
-which stays in the CPU cache. Percentiles select, rather than sort: a histogram
-of the row over its minimum..maximum finds the bin of each asked rank, and only
-that bin's few values are sorted (exact: bins are monotone in value).
+Per video, its extra columns split it into segments (windows, jumps in time) and lost
+frames become NaN. Per (video, AU), one pass in time order copies the tracked values
+to a scratch buffer and counts runs; the moments (with activations and onsets), the
+deviations and a histogram then come from that buffer, which stays in the CPU cache.
+Percentiles are selected, not sorted: the histogram, monotone in value, gives the
+bin of each asked rank, and only that bin's few values are sorted: exact, equal to a
+full sort. Loops are unrolled by four and free of branches on the values where that
+matters (partial sums side by side; NaN and activations are unpredictable).
 """
 
 import numpy as np
