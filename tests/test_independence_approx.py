@@ -293,6 +293,20 @@ def test_z_regression_keeps_a_curved_z_effect_out_of_the_statistic():
     assert res.pvalue < 0.01
 
 
+def test_undersmoothed_ridge_and_widened_null_at_n_1000():
+    # Below the local correction (n <= 2,000) the regression on z does all the work. With
+    # GCV's own ridge 110 of 200 of these null sets were rejected at n = 1,000 (old RCoT
+    # regression: worse); 1e-4 of it plus the null widened for the fit's shared noise:
+    # 4 of 60 (exact KCI: 6 of 100).
+    rejected = 0
+    for seed in range(20):
+        x, y, z = _shared_curve_null(np.random.default_rng(3000 + seed), 1000)
+        _, p, details = rff_kci_test(x, y, z, rng=check_random_state(seed))
+        rejected += p < 0.05
+    assert details["local_correction"] is False and details["variance_inflation"] > 1.05
+    assert rejected <= 4, rejected
+
+
 def test_auto_given_z_at_large_n_is_calibrated_on_a_curved_z_effect():
     # method="auto" given z at n = 3,000 ran kci_rff on every row: 19 of 20 null sets of
     # this kind rejected with the old regression on z (0.17 with the new one); now the
