@@ -20,6 +20,7 @@ from skpersona.independence._memory import (
     parse_memory,
 )
 from skpersona.independence._test import (
+    AUTO_CONDITIONAL_SUBSAMPLE,
     AUTO_KCI_MAX_SAMPLES,
     AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL,
     choose_method,
@@ -108,9 +109,29 @@ def test_auto_picks_by_size_and_memory_and_says_so(caplog):
     with caplog.at_level(logging.INFO, logger="skpersona.independence._test"):
         exact = independence_test(x, y)
     assert exact.method == "kci" and "exact unconditional KCI" in caplog.text
-    with pytest.warns(UserWarning, match=r"chose 'kci_rff': n = 1,100 > 1,000"):
-        approx = independence_test(x, y, z, random_state=0)
-    assert approx.method == "kci_rff" and approx.conditional
+    # given z above 1,000 rows: the exact test on a seeded subsample of 1,000 rows
+    with pytest.warns(UserWarning, match=r"chose 'kci' on a subsample: n = 1,100 > 1,000"):
+        sub = independence_test(x, y, z, random_state=0)
+    assert sub.method == "kci" and sub.conditional and sub.n == AUTO_CONDITIONAL_SUBSAMPLE
+    assert sub.details["subsample"] == {"rows": 1000, "of": 1100}
+    assert sub.details["method_requested"] == "auto"
+    with pytest.warns(UserWarning, match="on a subsample"):
+        again = independence_test(x, y, z, random_state=0)
+        other = independence_test(x, y, z, random_state=1)
+    assert again.pvalue == sub.pvalue and other.pvalue != sub.pvalue
+    rows = np.sort(check_random_state(0).choice(n, size=1000, replace=False))
+    exact = independence_test(x[rows], y[rows], z[rows], method="kci")
+    assert exact.pvalue == pytest.approx(sub.pvalue, rel=1e-12)
+    # DataFrames take the general path: same rows, same answer
+    frame = pd.DataFrame({"x": x, "y": y, "z": z})
+    with pytest.warns(UserWarning, match="on a subsample"):
+        via_frame = independence_test(frame[["x"]], frame[["y"]], frame[["z"]], random_state=0)
+    assert via_frame.pvalue == pytest.approx(sub.pvalue, rel=1e-9)
+    # IndependenceTester's loops keep the random-feature test (choose_method's default)
+    assert choose_method("auto", False, n, True)[0] == "kci_rff"
+    assert choose_method("auto", False, n, True, subsample=True)[0] == "kci"
+    # no room for the subsample's dense kernels: kci_rff
+    assert choose_method("auto", False, n, True, "1MB", subsample=True)[0] == "kci_rff"
     # memory decides below the size threshold: a tight limit switches, and says so
     small = 400
     assert choose_method("auto", False, small, True)[0] == "kci"
@@ -216,15 +237,19 @@ def test_conditional_random_feature_tests_warn_at_large_n():
     for method in ("kci_rff", "rcit"):
         with pytest.warns(UserWarning, match=rf"method='{method}' given z at n = 2,500 is approx"):
             independence_test(x, y, z, method=method, random_state=0)
-    with pytest.warns(UserWarning, match="can over-reject"):  # auto's choice warns as well
-        assert independence_test(x, y, z, random_state=0).method == "kci_rff"
+    with warnings.catch_warnings(record=True) as caught:  # auto: exact KCI on a subsample
+        warnings.simplefilter("always")
+        assert independence_test(x, y, z, random_state=0).method == "kci"
+    assert any("on a subsample" in str(w.message) for w in caught)
+    assert not any("over-reject under" in str(w.message) for w in caught)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         independence_test(x, y, method="kci_rff", random_state=0)
         small = CONDITIONAL_WARN_SAMPLES
         independence_test(x[:small], y[:small], z[:small], method="kci_rff", random_state=0)
     frame = pd.DataFrame({"x": x, "y": y, "z": z})
-    table = DependencyScreen(conditioning=["z"], random_state=0).fit(frame).pvalues_
+    table = DependencyScreen(conditioning=["z"], random_state=0).fit(frame).pvalues_  # its
+    # own auto: kci_rff and rcit above 1,000 rows
     assert table.loc[table["method_used"] == "kci_rff", "reason"].str.contains(
         "over-reject"
     ).all()
@@ -266,6 +291,34 @@ def test_z_regression_keeps_a_curved_z_effect_out_of_the_statistic():
         warnings.simplefilter("ignore")
         res = independence_test(x, y + 0.3 * np.cos(2 * x), z, method="kci_rff", random_state=0)
     assert res.pvalue < 0.01
+
+
+def test_undersmoothed_ridge_and_widened_null_at_n_1000():
+    # Below the local correction (n <= 2,000) the regression on z does all the work. With
+    # GCV's own ridge 110 of 200 of these null sets were rejected at n = 1,000 (old RCoT
+    # regression: worse); 1e-4 of it plus the null widened for the fit's shared noise:
+    # 4 of 60 (exact KCI: 6 of 100).
+    rejected = 0
+    for seed in range(20):
+        x, y, z = _shared_curve_null(np.random.default_rng(3000 + seed), 1000)
+        _, p, details = rff_kci_test(x, y, z, rng=check_random_state(seed))
+        rejected += p < 0.05
+    assert details["local_correction"] is False and details["variance_inflation"] > 1.05
+    assert rejected <= 4, rejected
+
+
+def test_auto_given_z_at_large_n_is_calibrated_on_a_curved_z_effect():
+    # method="auto" given z at n = 3,000 ran kci_rff on every row: 19 of 20 null sets of
+    # this kind rejected with the old regression on z (0.17 with the new one); now the
+    # exact KCI on a 1,000-row subsample (measured 6 of 100 at n = 1,000).
+    rejected = 0
+    for seed in range(8):
+        x, y, z = _shared_curve_null(np.random.default_rng(2000 + seed), 3000)
+        with pytest.warns(UserWarning, match="on a subsample"):
+            res = independence_test(x, y, z, random_state=seed)
+        assert res.method == "kci" and res.n == 1000
+        rejected += res.pvalue < 0.05
+    assert rejected <= 2, rejected
 
 
 def test_z_regression_ridge_is_chosen_by_gcv():

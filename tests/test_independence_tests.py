@@ -136,8 +136,12 @@ def test_auto_picks_by_type_and_size():
     assert independence_test(x, g).method == "kci"
     big = AUTO_KCI_MAX_SAMPLES + 200  # exact KCI stays unconditionally (matrix-free)
     assert independence_test(rng.normal(size=big), rng.normal(size=big)).method == "kci"
-    with pytest.warns(UserWarning, match="chose 'kci_rff'"):
+    with pytest.warns(UserWarning, match="chose 'kci' on a subsample"):  # given z
         given = independence_test(*rng.normal(size=(3, big)), random_state=0)
+    assert given.method == "kci" and given.details["method_requested"] == "auto"
+    assert given.n == 1000 and given.details["subsample"] == {"rows": 1000, "of": big}
+    with pytest.warns(UserWarning, match="chose 'kci_rff'"):  # no memory for the subsample
+        given = independence_test(*rng.normal(size=(3, big)), random_state=0, max_memory="1MB")
     assert given.method == "kci_rff" and given.details["method_requested"] == "auto"
 
 

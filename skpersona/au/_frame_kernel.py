@@ -1,11 +1,13 @@
-"""The compiled (numba) kernel behind AUStatistics: every statistic of a video in one pass.
+"""The compiled (numba) kernel behind AUStatistics: each video read once, in time order.
 
-Each (video, AU) row is read once in time order: tracked values are copied to a
-scratch buffer while counts, minimum, maximum, activations, onsets and runs are
-updated; the sums, the variance and the percentiles then work on that buffer,
-which stays in the CPU cache. Percentiles select, rather than sort: a histogram
-of the row over its minimum..maximum finds the bin of each asked rank, and only
-that bin's few values are sorted (exact: bins are monotone in value).
+Per video, its extra columns split it into segments (windows, jumps in time) and lost
+frames become NaN. Per (video, AU), one pass in time order copies the tracked values
+to a scratch buffer and counts runs; the moments (with activations and onsets), the
+deviations and a histogram then come from that buffer, which stays in the CPU cache.
+Percentiles are selected, not sorted: the histogram, monotone in value, gives the
+bin of each asked rank, and only that bin's few values are sorted: exact, equal to a
+full sort. Loops are unrolled by four and free of branches on the values where that
+matters (partial sums side by side; NaN and activations are unpredictable).
 """
 
 import numpy as np
@@ -13,14 +15,17 @@ from numba import njit
 
 from ._frames import GAP_STEPS
 
+# No slice assignments below: numba compiles an error message with array shapes for each,
+# which more than doubles the compile time.
+
 #: Fields of the kernel's output, per (video, AU), before the percentiles.
 FIELDS = ("count", "min", "max", "mean", "std", "n_active", "active_mean", "onsets", "runs")
 _COUNT, _MIN, _MAX, _MEAN, _STD, _N_ACTIVE, _ACTIVE_MEAN, _ONSETS, _RUNS = range(len(FIELDS))
-_SMALL = 24  # bins holding at most this many values are sorted by insertion
+_SMALL = 24  # at most this many values are sorted by insertion
 
 
 @njit(cache=True, nogil=True)
-def _segments(data, extras, start, n, bounds, fresh):
+def _segments(data, extras, start, n, bounds, fresh, scratch):
     """Split one video into segments that a run of active frames cannot cross.
 
     ``extras`` rows: keyframe (window id), time (frame or timestamp), success, NaN where
@@ -29,7 +34,7 @@ def _segments(data, extras, start, n, bounds, fresh):
     starts at a new window (the window id changes) and at a jump in time longer than
     GAP_STEPS typical steps (the median positive step) or backwards. Writes the segment
     starts then n to bounds, whether each segment starts a window to fresh, and returns
-    the number of segments.
+    the number of segments (scratch: see rank_scratch).
     """
     bounds[0] = 0
     fresh[0] = True
@@ -38,19 +43,26 @@ def _segments(data, extras, start, n, bounds, fresh):
         return 1
     time = extras[1, start:start + n]
     steps = np.empty(max(n - 1, 0))
-    n_positive = 0
+    middle_at = np.empty(2)
+    n_positive = np.int64(0)
     for f in range(n):
         success = extras[2, start + f]
         if success <= 0.5:  # False for NaN: no success column
-            data[:, start + f] = np.nan
+            for a in range(data.shape[0]):
+                data[a, start + f] = np.nan
         if f and time[f] - time[f - 1] > 0:
             steps[n_positive] = time[f] - time[f - 1]
             n_positive += 1
     typical = np.inf
-    if n_positive:
-        positive = np.sort(steps[:n_positive])
+    if n_positive:  # the median step, selected like a percentile (usually all steps are 1)
+        low, high = _moments(steps, n_positive, np.inf)[:2]
+        n_bins, scale = histogram_bins(n_positive, low, high, scratch[0].size)
+        _, n_low, n_high = spread(steps, n_positive, 0.0, low, high, n_bins, scale, scratch)
         mid = n_positive - 1
-        typical = (positive[mid // 2] + positive[(mid + 1) // 2]) / 2
+        middle = np.array([mid // 2, (mid + 1) // 2])
+        ranks_of(steps, n_positive, low, high, n_low, n_high, n_bins, scale, middle, middle_at,
+                 scratch)
+        typical = (middle_at[0] + middle_at[1]) / 2
     n_segments = 1
     for f in range(1, n):
         w0, w1 = extras[0, start + f - 1], extras[0, start + f]
@@ -110,15 +122,41 @@ def _window_onsets(vals, firsts, fresh, n_segments, thr):
 
 
 @njit(cache=True, nogil=True)
-def _sort_small(a):
-    """Insertion sort (few values)."""
-    for i in range(1, a.size):
-        x = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > x:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = x
+def _sort(a):
+    """Sort a 1-D float array without NaN in place: insertion for a few values, else
+    heapsort (O(n log n) always; numba's np.sort would triple the kernel's compile time)."""
+    n = a.size
+    if n <= _SMALL:
+        for i in range(1, n):
+            x = a[i]
+            j = i - 1
+            while j >= 0 and a[j] > x:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = x
+        return
+    for root in range(n // 2 - 1, -1, -1):
+        _sift_down(a, root, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(a, root, n):
+    """Restore the max-heap a[:n] below root."""
+    x = a[root]
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            break
+        if child + 1 < n and a[child + 1] > a[child]:
+            child += 1
+        if a[child] <= x:
+            break
+        a[root] = a[child]
+        root = child
+    a[root] = x
 
 
 @njit(cache=True, nogil=True)
@@ -158,7 +196,9 @@ def ranks_of(vals, m, low, high, n_low, n_high, n_bins, scale, ranks, out, scrat
     if not pending:
         return
     if n_bins == 0:
-        picked[:m] = np.sort(vals[:m])
+        for i in range(m):
+            picked[i] = vals[i]
+        _sort(picked[:m])
         for k in range(ranks.size):
             if out[k] != out[k]:
                 out[k] = picked[ranks[k]]
@@ -188,10 +228,7 @@ def ranks_of(vals, m, low, high, n_low, n_high, n_bins, scale, ranks, out, scrat
         b = needed[j]
         stop = cursor[b]
         first = stop - hist[b]
-        if hist[b] <= _SMALL:
-            _sort_small(picked[first:stop])
-        else:
-            picked[first:stop] = np.sort(picked[first:stop])
+        _sort(picked[first:stop])
         cursor[b] = -1
     for k in range(ranks.size):
         if out[k] != out[k]:
@@ -258,7 +295,8 @@ def spread(vals, m, mean, low, high, n_bins, scale, scratch):
     s0 = s1 = s2 = s3 = 0.0
     n_low = n_high = 0
     top = n_bins - 1
-    hist[:n_bins] = 0
+    for b in range(n_bins):
+        hist[b] = 0
     stop = m - m % 4
     for i in range(0, stop, 4):
         x0, x1, x2, x3 = vals[i], vals[i + 1], vals[i + 2], vals[i + 3]
@@ -318,7 +356,7 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
     firsts = np.empty(width + 1, dtype=np.int64)
     vals = np.empty(width)
     nq = quantiles.size
-    scratch = rank_scratch(width, 2 * nq)
+    scratch = rank_scratch(width, max(2 * nq, 2))  # 2: the median step of _segments
     ranks = np.empty(2 * nq, dtype=np.int64)  # the rank below and above each percentile
     at = np.empty(2 * nq)
     base = len(FIELDS)
@@ -327,8 +365,12 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
         n = offsets[v + 1] - start
         thr = thresholds[v]
         if thr != thr:  # the scale from the values (lost frames too): 0-5 when any exceeds 1
-            thr = infer[1] if np.any(data[:, start:start + n] > 1.0) else infer[0]
-        n_segments = _segments(data, extras, start, n, bounds, fresh)
+            above = False
+            for a in range(n_aus):
+                for f in range(start, start + n):
+                    above |= data[a, f] > 1.0
+            thr = infer[1] if above else infer[0]
+        n_segments = _segments(data, extras, start, n, bounds, fresh, scratch)
         for a in range(n_aus):
             row = out[v, a]
             m, runs = _scan(data, a, start, bounds, n_segments, thr, vals, firsts)

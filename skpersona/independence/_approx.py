@@ -23,12 +23,14 @@ The Gaussian kernels of KCI are replaced by random Fourier features (Rahimi & Re
 Time O(n (D_z^2 + D_x D_y)), memory O(n (D_z + D_x D_y)).
 
 Limit (measured, see doc/user_guide/independence.rst): given ``z``, residualising on
-random features of ``z`` leaves part of a nonlinear ``z`` effect in both residuals; the
-leftover is a fixed covariance that ``n`` multiplies, so under conditional independence
-the test over-rejects more and more as ``n`` grows (causal-learn's RCIT shares it; with
-its 100 single-width features far more than this test).
+random features of ``z`` leaves part of a strong nonlinear ``z`` effect in both
+residuals; the leftover is a fixed covariance that ``n`` multiplies, so under
+conditional independence the test over-rejects more as ``n`` grows (causal-learn's
+RCIT shares it; with its 100 single-width features far more than this test: 6 of 10
+against at most 3 of 10 null sets at n = 20,000 on a 3-D example).
 :func:`warn_conditional_random_features` says so above
-:data:`CONDITIONAL_WARN_SAMPLES` rows.
+:data:`CONDITIONAL_WARN_SAMPLES` rows, and ``independence_test(method="auto")`` given
+``z`` runs the exact KCI on a random subsample instead.
 """
 
 import warnings
@@ -50,19 +52,29 @@ MAX_DEFAULT_N_FEATURES_Z = 500
 #: misses fast z effects (sin(2 z) is out of reach of a 3-D z's median width).
 _Z_SCALES = (1.0, 0.5, 0.25)
 #: Ridge candidates of the z regression, relative to the largest Gram eigenvalue.
-_RIDGE_GRID = np.logspace(-12, 0, 37)
+_RIDGE_GRID = np.logspace(-12, 0, 49)
+#: The ridge used is GCV's times this (the smallest on the grid with at most n / 2
+#: degrees of freedom): with a 3-D z acting through sin(z1) + z2 z3 on x and y, n = 1,000,
+#: GCV's own ridge rejected 0.55 of null sets, 1e-2 of it 0.33, 1e-4 of it 0.10 (1e-6: 0.12).
+_UNDERSMOOTH = 1e-4
 
 
-def default_n_features_z(n_samples):
-    """Features of z by default: ``n / 4`` within [100, 500].
+def default_n_features_z(n_samples, n_columns_z=1):
+    """Features of z by default: ``200`` per column of z, at most 500 (and at most
+    ``max(100, n / 2)``).
 
-    What the regression on z misses is a bias that ``n`` multiplies, so larger ``n``
-    needs more features (with a 3-D z acting through ``sin(z1) + z2 z3`` on both x and
-    y, 125 features rejected 36 of 40 null sets at n = 5,000, 500 features 7 of 40);
-    GCV's ridge keeps the fit from overfitting. 500 keeps n = 100,000 under 10 s (the
-    cost is ``n D^2`` for the Gram matrix and ``n D`` cosines).
+    What the regression on z misses is a bias that ``n`` multiplies; a z acting through
+    several columns needs many features (with a 3-D z acting through ``sin(z1) + z2 z3``
+    on both x and y, n = 5,000: 125 features rejected 36 of 40 null sets, 500 features
+    7 of 40). For a 1-D z, GCV uses about 30 degrees of freedom of 500. 500 keeps a
+    3-D z at n = 100,000 near 5 s (the cost is ``n D^2`` for the Gram matrix and
+    ``n D`` cosines).
     """
-    return int(min(MAX_DEFAULT_N_FEATURES_Z, max(DEFAULT_N_FEATURES_Z, n_samples // 4)))
+    per_column = 200 * max(int(n_columns_z), 1)
+    cap = max(DEFAULT_N_FEATURES_Z, int(n_samples) // 2)
+    return int(min(MAX_DEFAULT_N_FEATURES_Z, per_column, cap))
+
+
 #: Above this many rows a conditional random-feature test (kci_rff, rcit) warns that its
 #: small p-values may be false dependencies (calibrated at n = 300-1,000; over-rejecting
 #: from a few thousand rows on data with strongly nonlinear z effects).
@@ -77,9 +89,9 @@ def warn_conditional_random_features(method, n_samples, stacklevel=3):
         f"method={method!r} given z at n = {n_samples:,} is approximate: its regression on "
         "random features of z leaves part of a nonlinear z effect, which large n reports "
         "as dependence, so it can over-reject under conditional independence (measured "
-        "rejection rates 0.1-0.2 and 1.0 at alpha = 0.05 on two 3-D z examples, n = 20,000). "
-        "Confirm small "
-        "p-values with method='kci' on a random subsample of at most a few thousand rows.",
+        "rejection rates up to 0.17 at alpha = 0.05 on 3-D z examples, n = 3,000-20,000). "
+        "Confirm small p-values with method='kci' on a random subsample of about 1,000 "
+        "rows (what method='auto' does given z).",
         UserWarning,
         stacklevel=stacklevel,
     )
@@ -90,6 +102,9 @@ def warn_conditional_random_features(method, n_samples, stacklevel=3):
 #: regression on z (:func:`_local_linear_operator`), which removes most of what the
 #: random features of z miss.
 LOCAL_MAX_DIM_Z = 3
+#: Fewest rows for the local correction (below, its windows are too wide to help:
+#: 0.37 of null sets rejected instead of 0.17 on the curved 3-D z example at n = 1,000).
+LOCAL_MIN_SAMPLES = 2000
 _LOCAL_NEIGHBOURS = 30
 _LOCAL_BLOCK = 20000
 #: Rows on which the diagonal of the null's variance factor is computed exactly.
@@ -129,13 +144,15 @@ def _local_linear_operator(z, k):
 def _shared_noise_inflation(fz, ridge, smoother, rng, n_probes=4):
     """Variance factor for residuals ``B eps`` with ``B = (I - S)(I - P)`` (``S`` smoother).
 
-    ``P = fz M fz'`` is the ridge regression on the z features (``M = ridge.inverse``).
-    The local fit shares noise between neighbours, so the per-sample products are no
-    longer independent: for homoscedastic noise the statistic's variance is
+    ``P = fz M fz'`` is the ridge regression on the z features (``M = ridge.inverse``),
+    ``S`` the local fit (zero without the local correction). Both share noise between
+    rows, so the per-sample products are no longer independent: for homoscedastic noise the statistic's variance is
     ``||B' B||_F^2`` times, the per-sample estimate ``sum_a (B B')_aa^2`` times the
-    noise variances. Their ratio (>= 1, about 1.05-1.12 here) scales the null; the
-    Frobenius norm by Hutchinson probes, the diagonal exactly on a random subset of rows
-    (``(I - P)^2 = I - fz (2 M - M G M) fz'``; ``G = fz' fz``).
+    noise variances. Their ratio (>= 1, about 1.02-1.2 here) scales the null. With
+    ``S`` the Frobenius norm comes from Hutchinson probes, without it exactly from the
+    eigenvalues of ``G = fz' fz`` (``(I - P)^2 = I - fz (2 M - M G M) fz'``); the
+    diagonal exactly, on all rows up to :data:`_INFLATION_ROWS` (so the result does not
+    depend on the row order) and on as many random rows above.
     """
 
     def apply(g):  # B g
@@ -147,10 +164,17 @@ def _shared_noise_inflation(fz, ridge, smoother, rng, n_probes=4):
         return h - fz @ (ridge.inverse @ (fz.T @ h))
 
     n = fz.shape[0]
-    probes = rng.choice([-1.0, 1.0], size=(n, n_probes))
-    frobenius = float(np.sum(apply_t(apply(probes)) ** 2)) / n_probes
+    if smoother.nnz == 0:  # B = I - P: ||(I - P)^2||_F^2 from the eigenvalues, exactly
+        h = ridge.eig * ridge.squared_shrink  # eigenvalues of fz (2M - MGM) fz'
+        frobenius = float(n - 2.0 * h.sum() + h @ h)
+    else:
+        probes = rng.choice([-1.0, 1.0], size=(n, n_probes))
+        frobenius = float(np.sum(apply_t(apply(probes)) ** 2)) / n_probes
     # the diagonal on at most _INFLATION_ROWS random rows (all of it costs n D^2)
-    rows = np.sort(rng.choice(n, size=min(n, _INFLATION_ROWS), replace=False))
+    if n <= _INFLATION_ROWS:
+        rows = np.arange(n)
+    else:
+        rows = np.sort(rng.choice(n, size=_INFLATION_ROWS, replace=False))
     local = smoother[rows]
     v = fz[rows] - local @ fz
     leverage = np.einsum("ij,ji->i", v, ridge.squared_residual_operator @ v.T)
@@ -180,10 +204,13 @@ def _z_features(z, n_features, rng):
     b = rng.uniform(0.0, 2.0 * np.pi, size=n_features)
     out = np.empty((z.shape[0], d + n_features))
     out[:, :d] = z
+    # phases and cosines in float32 (numpy's float32 cos is vectorised: ~25x faster at
+    # n = 100,000 x 500; the features move by ~1e-6, far below what the regression sees)
+    phase = z.astype(np.float32) @ w.astype(np.float32)
+    phase += b.astype(np.float32)
+    np.cos(phase, out=phase)
     phi = out[:, d:]
-    np.matmul(z, w, out=phi)
-    phi += b
-    np.cos(phi, out=phi)
+    phi[...] = phase
     phi *= np.sqrt(2.0 / n_features)
     out -= out.mean(axis=0)
     return out, sigma2
@@ -197,6 +224,23 @@ class _RidgeFit:
     squared_residual_operator: np.ndarray  # 2 M - M G M: (I - P)^2 = I - fz (.) fz'
     ridge: float
     effective_df: float
+    eig: np.ndarray  # of G = fz' fz
+    squared_shrink: np.ndarray  # 2 / (eig + l) - eig / (eig + l)^2
+
+
+def _ridge_for_df(eig, df, scale):
+    """The ridge whose fit has ``df`` effective degrees of freedom (0 if all fits have
+    fewer), by bisection on a log scale."""
+    if np.sum(eig > 1e-12 * scale) <= df:
+        return 0.0
+    lo, hi = np.log(scale * 1e-16), np.log(scale * 1e8)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(eig @ (1.0 / (eig + np.exp(mid)))) > df:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp(hi))
 
 
 def _ridge_gcv(fz, targets):
@@ -215,24 +259,26 @@ def _ridge_gcv(fz, targets):
     eig = np.clip(eig, 0.0, None)
     q2 = (vec.T @ (fz.T @ targets)) ** 2
     total = float(np.einsum("ij,ij->", targets, targets))
+    scale = max(float(eig[-1]), 1e-300)
+    # at most n / 2 degrees of freedom; continuous in the data, so no row-order effects
+    floor = max(_ridge_for_df(eig, n / 2, scale), _RIDGE_GRID[0] * scale)
     best = None
-    for ridge in _RIDGE_GRID * max(float(eig[-1]), 1e-300):
+    for ridge in np.append(floor, _RIDGE_GRID[_RIDGE_GRID * scale > floor] * scale):
         shrink = 1.0 / (eig + ridge)
         rss = total - float((2.0 * shrink - eig * shrink**2) @ q2.sum(axis=1))
         df = float(eig @ shrink)
-        if df > n / 2:  # near interpolation GCV is degenerate (RSS -> 0 faster)
-            continue
         gcv = max(rss, 0.0) / (1.0 - df / n) ** 2
         if best is None or gcv < best[0]:
-            best = (gcv, ridge, df)
-    if best is None:  # every candidate too flexible: the largest ridge
-        ridge = float(_RIDGE_GRID[-1] * max(float(eig[-1]), 1e-300))
-        best = (None, ridge, float(eig @ (1.0 / (eig + ridge))))
-    _, ridge, df = best
+            best = (gcv, ridge)
+    # undersmooth: a test needs a smaller bias than a prediction (the bias is what n
+    # multiplies), at most n / 2 degrees of freedom still
+    ridge = float(max(_UNDERSMOOTH * best[1], floor))
+    df = float(eig @ (1.0 / (eig + ridge)))
     shrink = 1.0 / (eig + ridge)
+    squared_shrink = 2.0 * shrink - eig * shrink**2
     inverse = (vec * shrink) @ vec.T
-    squared = (vec * (2.0 * shrink - eig * shrink**2)) @ vec.T
-    return _RidgeFit(inverse, squared, ridge, df)
+    squared = (vec * squared_shrink) @ vec.T
+    return _RidgeFit(inverse, squared, ridge, df, eig, squared_shrink)
 
 
 def rff_kci_test(
@@ -249,9 +295,9 @@ def rff_kci_test(
     n_features : int or None, default=None
         Features for ``x`` and for ``y`` (:data:`DEFAULT_N_FEATURES`).
     n_features_z : int or None, default=None
-        Random features for ``z`` (:func:`default_n_features_z`: 100 up to 400 rows,
-        ``n / 4`` above, at most 500), split over three widths; ``z``'s own columns
-        are added.
+        Random features for ``z`` (:func:`default_n_features_z`: 200 per column of
+        ``z``, at most 500 and at most ``max(100, n / 2)``), split over three widths;
+        ``z``'s own columns are added.
     local_correction : bool, default=True
         Above :data:`CONDITIONAL_WARN_SAMPLES` rows and for ``z`` of at most
         :data:`LOCAL_MAX_DIM_Z` columns, also remove from the residuals their local-linear
@@ -264,7 +310,7 @@ def rff_kci_test(
     """
     d_xy = DEFAULT_N_FEATURES if n_features is None else check_int(n_features, "n_features", 1)
     d_z = (
-        default_n_features_z(x.shape[0])
+        default_n_features_z(x.shape[0], 1 if z is None else z.shape[1])
         if n_features_z is None
         else check_int(n_features_z, "n_features_z", 1)
     )
@@ -286,12 +332,15 @@ def _rff_kci(x, y, z, rng, d_xy, d_z, local_correction):
         details.update(
             n_features_z=d_z, sigma2_z=sz, ridge_z=ridge.ridge, effective_df_z=ridge.effective_df
         )
-        local = local_correction and n > CONDITIONAL_WARN_SAMPLES and z.shape[1] <= LOCAL_MAX_DIM_Z
+        local = local_correction and n > LOCAL_MIN_SAMPLES and z.shape[1] <= LOCAL_MAX_DIM_Z
         if local:  # what the features of z missed, large n would see: smooth it out locally
             smoother = _local_linear_operator(_zscore(z), _LOCAL_NEIGHBOURS)
             fx -= smoother @ fx
             fy -= smoother @ fy
-            inflation = _shared_noise_inflation(fz, ridge, smoother, rng)
+        else:
+            smoother = sparse.csr_matrix((n, n))
+        # the (undersmoothed) ridge fit also shares noise between rows
+        inflation = _shared_noise_inflation(fz, ridge, smoother, rng)
         details["local_correction"] = local
     # per-sample products fx_i (x) fy_i: their mean is Cov(fx, fy), their covariance the null's
     prod = (fx[:, :, None] * fy[:, None, :]).reshape(n, -1)

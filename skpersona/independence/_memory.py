@@ -83,7 +83,7 @@ def estimate_test_memory(method, n_samples, conditional, n_columns=1, n_features
     if method == "kci_rff":
         from ._approx import DEFAULT_N_FEATURES, default_n_features_z
 
-        d, d_z = DEFAULT_N_FEATURES, default_n_features_z(n_samples)
+        d, d_z = DEFAULT_N_FEATURES, default_n_features_z(n_samples, n_columns_z=3)
         # z features: the parts and their stacked copy (2 d_z), one more for the fit
         return median + row * (2 * d * d + 3 * d_z + 4 * d + 2 * n_columns)
     if method in ("hsic_rff", "rcit"):

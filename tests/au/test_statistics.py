@@ -93,6 +93,20 @@ def _stat(table, au, stat, **params):
     return float(stats.fit([table]).transform([table])[0, 0])
 
 
+def test_real_pyfeat_outputs_match_the_reference(shared_data):
+    # py-feat's own video outputs (every 2nd frame, 0-1 scale), whole and in keyframe windows
+    from skpersona.au import KeyframeWindows, read_fex
+    from skpersona.au._frames import as_frame_tables
+
+    tables = [read_fex(shared_data / "pyfeat_outputs" / f"news_sample_00{i}.csv")
+              for i in (2, 3, 5)]
+    windows = as_frame_tables(KeyframeWindows().fit(tables).transform(tables))
+    assert any(t["keyframe"].nunique() > 1 for t in windows)
+    for videos in (tables, windows):
+        stats = AUStatistics(statistics=ALL, co_activations=None).fit(videos)
+        _check_against_reference(videos, stats.transform(videos), stats.aus_, thr=0.5)
+
+
 def test_episodes_never_cross_window_borders():
     # Two windows back to back: an active run of 3 at the end of window 0, of 2 at the
     # start of window 1. They are two episodes, not one of 5.
@@ -337,6 +351,7 @@ def test_histogram_ranks_equal_a_float64_sort():
         rng.normal(0, 1, 200),  # continuous: about 4 values a bin
         np.clip(rng.normal(0.8, 1.2, 450), 0, 5),  # ties at the minimum and maximum
         np.array([-1.7e308, 0.0, 1.5, 1.7e308, 2.0]),  # span beyond float64: whole-row sort
+        np.r_[-1.7e308, np.round(rng.uniform(0, 5, 100), 1), 1.7e308],  # the same, heapsort
         np.array([0.0, 5e-324, 1e-323, 5e-324, 0.0, 1e-323]),  # subnormal span: scale overflows
         np.array([np.nan, np.nan]),
         np.array([2.5]),
