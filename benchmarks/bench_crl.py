@@ -247,7 +247,7 @@ def main(argv=None):
     )
     parser.add_argument("--n-init", type=int, default=1, help="MultimodalCRL restarts")
     parser.add_argument(
-        "--restart-selection", choices=["elbo", "independence"], default="elbo",
+        "--restart-selection", choices=["elbo", "independence"], default="independence",
         help="how MultimodalCRL keeps one of its restarts",
     )
     parser.add_argument(
@@ -271,11 +271,13 @@ def main(argv=None):
         n_init=args.n_init, restart_selection=args.restart_selection,
         refine_graph=not args.no_refine_graph,
     )
+    # with one restart there is nothing to choose: the criterion is named only for n_init > 1
+    restarts = (f"n_init={args.n_init}, restarts chosen by {args.restart_selection}"
+                if args.n_init > 1 else "n_init=1")
     print(
         f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
         f"{n_train} training / {n_test} test samples, at most {epochs} epochs; MultimodalCRL "
-        f"n_init={args.n_init}, restarts chosen by {args.restart_selection}, "
-        f"refine_graph={not args.no_refine_graph})"
+        f"{restarts}, refine_graph={not args.no_refine_graph})"
     )
 
     def synthetic(count):
