@@ -15,20 +15,24 @@ from skpersona.cli import main
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _default_sigint():
+    # pytest-xdist's workers ignore SIGINT and a child inherits that (Python then installs no
+    # KeyboardInterrupt handler): give the child the default a user's shell gives it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow  # a subprocess loading torch and the model: about a minute on 2 cores
 def test_interrupted_embed_keeps_its_cache_and_the_same_command_resumes(tmp_path):
-    # Enough texts that the chunks left after the first one take seconds, not a fraction of
-    # one: on a loaded machine this process may not run again before the child finishes.
-    n_texts = 1500
-    texts = [f"Sentence number {i} about meeting people and quiet evenings." for i in range(n_texts)]
-    pd.DataFrame({"video_id": [f"{i:05d}" for i in range(n_texts)], "transcript": texts}).to_csv(
+    texts = [f"Sentence number {i} about meeting people and quiet evenings." for i in range(300)]
+    pd.DataFrame({"video_id": [f"{i:05d}" for i in range(300)], "transcript": texts}).to_csv(
         tmp_path / "t.csv", index=False)
     cache = tmp_path / "cache"
     argv = ["embed", str(tmp_path / "t.csv"), "-o", str(tmp_path / "e.csv"), "--cache-dir",
             str(cache), "--chunk-size", "32", "--no-progress"]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
     process = subprocess.Popen([sys.executable, "-m", "skpersona.cli", *argv], cwd=tmp_path,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and len(list(cache.rglob("*.npz"))) < 32:
         assert process.poll() is None, process.communicate()
@@ -38,11 +42,11 @@ def test_interrupted_embed_keeps_its_cache_and_the_same_command_resumes(tmp_path
     assert process.returncode == 130, err.decode()
     assert "interrupted" in err.decode()
     kept = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
-    assert 32 <= len(kept) < n_texts  # the chunks done before Ctrl-C (was 0: all at the end)
+    assert 32 <= len(kept) < 300  # the chunks done before Ctrl-C (was 0: all at the end)
     assert not (tmp_path / "e.csv").exists()
 
     assert main(argv) == 0
-    assert len(list(cache.rglob("*.npz"))) == n_texts
+    assert len(list(cache.rglob("*.npz"))) == 300
     assert all(p.stat().st_mtime_ns == m for p, m in kept.items())  # reused, not redone
     out = pd.read_csv(tmp_path / "e.csv", dtype={"video_id": str})
-    assert len(out) == n_texts and out["video_id"].iloc[0] == "00000"
+    assert len(out) == 300 and out["video_id"].iloc[0] == "00000"
