@@ -29,6 +29,14 @@ def _mix_blocks(latents, seed):
     return mixed * rng.uniform(0.2, 5.0, size=latents.shape[1]) + rng.normal(size=latents.shape[1])
 
 
+def _mixed_and_aligned(seed, n):
+    """True latents, the same mixed inside each block, and those aligned by align_blocks."""
+    latents, _ = _latents(seed, n=n)
+    mixed = _mix_blocks(latents, seed)
+    weight, bias = align_blocks(mixed, BLOCKS, SHARED)
+    return latents, mixed, mixed @ weight.T + bias
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_resit_order_and_bic_parents_recover_the_content_graph(seed):
     latents, truth = _latents(seed)
@@ -50,10 +58,7 @@ def test_select_parents_respects_forbidden_edges():
 
 @pytest.mark.parametrize("seed", [1, 3, 4])
 def test_align_blocks_undoes_a_mixing_within_blocks(seed):
-    latents, _ = _latents(seed, n=1000)
-    mixed = _mix_blocks(latents, seed)
-    weight, bias = align_blocks(mixed, BLOCKS, SHARED)
-    aligned = mixed @ weight.T + bias
+    latents, mixed, aligned = _mixed_and_aligned(seed, n=1000)
     before = mean_correlation_coefficient(latents, mixed)
     after = mean_correlation_coefficient(latents, aligned)
     assert before < 0.93 and after > 0.97, (before, after)
@@ -65,10 +70,7 @@ def test_align_blocks_undoes_a_mixing_within_blocks(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_order_dependence_prefers_the_causal_order_of_the_blocks(seed):
-    latents, _ = _latents(seed, n=600)
-    mixed = _mix_blocks(latents, seed)
-    weight, bias = align_blocks(mixed, BLOCKS, SHARED)
-    aligned = mixed @ weight.T + bias
+    _, _, aligned = _mixed_and_aligned(seed, n=600)
     forward = order_dependence(aligned, BLOCKS, SHARED)
     backward = order_dependence(aligned, BLOCKS[::-1], SHARED)
     assert forward < backward, (forward, backward)
