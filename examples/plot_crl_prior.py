@@ -60,8 +60,10 @@ print(prior)
 # %%
 # Level II: multimodal CRL with the prior
 # ---------------------------------------
-# ``bio`` has an edge inside its own block (zbio_1 -> zbio_2), which the graph
-# search after the fit (``refine_graph``) assumes away, so it is switched off here.
+# ``bio`` has an edge inside its own block (zbio_1 -> zbio_2), which the
+# observations do not identify (the graph search after the fit, ``refine_graph``,
+# would return zbio_2's exogenous part instead); it is switched off here to show
+# what the prior alone does to the first fit's graph.
 crl = MultimodalCRL(
     shared_dim=0, prior_mask=prior, hidden_size=32, batch_size=256, lr=5e-3, max_epochs=80,
     refine_graph=False, random_state=0,

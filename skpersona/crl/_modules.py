@@ -258,6 +258,9 @@ class MultimodalVAE(nn.Module):
         # coordinates: the identity, unless MultimodalCRL aligned the blocks after a fit.
         self.register_buffer("align_weight", torch.eye(dim))
         self.register_buffer("align_bias", torch.zeros(dim))
+        # 0 hides the content latents from the decoders (a warm-up in which the shared
+        # latents alone explain the observations); not state: 1 outside training.
+        self.content_gate = 1.0
 
     def _measurement(self, X, k):
         return X[:, getattr(self, f"cols_{k}")]
@@ -288,6 +291,10 @@ class MultimodalVAE(nn.Module):
         return self.flow(u, mu)
 
     def decode(self, latent):
+        if self.content_gate != 1.0:
+            gate = latent.new_ones(latent.shape[1])
+            gate[: self.n_latents] = self.content_gate
+            latent = latent * gate
         return [
             decoder(latent[:, self._latent_index(self.measurement_modality[k])])
             for k, decoder in enumerate(self.decoders)

@@ -89,3 +89,20 @@ def test_plot_latent_graph_draws_edges_above_threshold():
     assert ax.get_title() == "g"
     ax = plot_latent_graph(np.array([[0, 1], [0, 0]]))
     assert len(_arrows(ax)) == 1
+
+
+def test_content_gate_hides_content_latents_from_the_decoders():
+    from skpersona.crl._modules import MultimodalVAE
+
+    torch.manual_seed(0)
+    vae = MultimodalVAE([[0, 1, 2], [3, 4, 5]], [0, 1], [2, 2], 1, hidden=8, n_layers=1)
+    latent = torch.randn(5, 5)
+    moved = latent.clone()
+    moved[:, :4] += 1.0  # content latents of both modalities; s (last column) unchanged
+    vae.content_gate = 0.0
+    assert all(torch.equal(a, b) for a, b in zip(vae.decode(latent), vae.decode(moved)))
+    shifted_s = latent.clone()
+    shifted_s[:, 4] += 1.0
+    assert not torch.equal(vae.decode(latent)[0], vae.decode(shifted_s)[0])
+    vae.content_gate = 1.0
+    assert not torch.equal(vae.decode(latent)[0], vae.decode(moved)[0])

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skpersona.crl import BetaVAE, MultimodalCRL, mcc_scorer, mean_correlation_coefficient
-from skpersona.datasets import make_multimodal_causal
+from skpersona.datasets import make_causal_digits, make_multimodal_causal
 
 FAST = dict(hidden_size=16, n_hidden_layers=1, max_epochs=4, batch_size=64, random_state=0)
 # the SCM as the first fit leaves it: no alignment, DAG search and refit
@@ -264,6 +264,53 @@ def test_early_stopping_uses_a_validation_split(data):
     assert crl.n_epochs_ < 60
     no_valid = MultimodalCRL(**{**FAST, "validation_fraction": None}).fit(data.data)
     assert no_valid.n_epochs_ == FAST["max_epochs"]
+
+
+def test_shared_warmup_epochs_and_early_stopping_after_them(data):
+    crl = MultimodalCRL(**{**PLAIN, "max_epochs": 12, "shared_warmup": 5, "patience": 1}).fit(
+        data.data
+    )
+    gate = list(crl.net_.history[:, "content_gate"])
+    assert gate[:6] == [0.0] * 5 + [1.0] and set(gate[5:]) == {1.0}
+    assert crl.net_.module_.content_gate == 1.0
+    # early stopping counts only after the warm-up: at least patience + 1 epochs more
+    assert crl.n_epochs_ >= 5 + 2
+    capped = MultimodalCRL(**{**PLAIN, "shared_warmup": 15}).fit(data.data)  # max_epochs=4
+    assert list(capped.net_.history[:, "content_gate"]) == [0.0, 0.0, 1.0, 1.0]
+    off = MultimodalCRL(**{**PLAIN, "shared_warmup": 0}).fit(data.data)
+    assert "content_gate" not in off.net_.history[0]
+    no_shared = MultimodalCRL(**{**PLAIN, "shared_dim": 0}).fit(data.data)
+    assert "content_gate" not in no_shared.net_.history[0]
+    # the refit under the searched DAG starts warm: no second warm-up
+    refined = MultimodalCRL(**{**FAST, "shared_warmup": 1}).fit(data.data)
+    assert "content_gate" not in refined.net_.history[0] and refined.shared_warmup_ == 1
+
+
+def test_auto_warmup_keeps_the_schedule_with_the_better_validation_elbo(data):
+    kwargs = {**PLAIN, "causal_order": ["1", "2"], "max_epochs": 8}
+    fits = {w: MultimodalCRL(shared_warmup=w, **kwargs).fit(data.data) for w in (0, 4, "auto")}
+    best = min((0, 4), key=lambda w: fits[w].selection_loss_)
+    assert fits[0].selection_loss_ != fits[4].selection_loss_
+    assert fits["auto"].shared_warmup_ == best
+    assert fits["auto"].selection_loss_ == fits[best].selection_loss_
+
+
+def test_shared_warmup_keeps_a_shared_factor_out_of_the_content_blocks():
+    # the digits' background grey is shared by both images; without the warm-up the
+    # second image's own latent copies it (|r| 0.95 to the true s on this seed)
+    data = make_causal_digits(900, image_size=8, random_state=0)
+    train, test = data.data.iloc[:600], data.data.iloc[600:]
+    shared = data.latents["s_1"].to_numpy()[600:]
+    kwargs = dict(
+        causal_order=["1", "2"], refine_graph=False, hidden_size=32, batch_size=128, lr=5e-3,
+        max_epochs=60, random_state=0,
+    )
+    corr = {}
+    for warmup in (0, 15):
+        latents = MultimodalCRL(shared_warmup=warmup, **kwargs).fit(train).transform(test)
+        corr[warmup] = [abs(np.corrcoef(shared, latents[:, k])[0, 1]) for k in range(5)]
+    assert max(corr[0][:4]) > 0.8, corr  # the failure the warm-up is for
+    assert corr[15][4] > 0.9 and max(corr[15][:4]) < 0.3, corr
 
 
 def test_recovers_latents_better_than_pca_and_fastica():
