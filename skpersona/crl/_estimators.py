@@ -574,8 +574,8 @@ class MultimodalCRL(_LatentModel):
         (PersonaX's chain ``z1_1 -> z1_2``), step (1) returns the child's
         exogenous part rather than the child, which is all the observations
         identify (see Notes); False did not do better there
-        (``make_causal_digits``: SHD 4.2 against 3.4, true modality order on
-        1 of 5 seeds against 3).
+        (``make_causal_digits``, both without the shared warm-up: SHD 4.2
+        against 3.4, true modality order on 1 of 5 seeds against 3).
     shared_warmup : "auto" or int, default="auto"
         A first phase of every fresh fit (each order, each restart; not the
         refit) during which the decoders see only the shared latents, so that
