@@ -288,6 +288,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, fewer samples and epochs")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0,
+        help="seeds run from here (e.g. 7 for seeds held out of every design choice)",
+    )
     parser.add_argument("--n-jobs", type=int, default=1, help="seeds fitted in parallel")
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per fit")
     parser.add_argument("--skip-measurements", action="store_true", help="only 3 measurements")
@@ -326,7 +330,7 @@ def main(argv=None):
         n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
     else:
         n_seeds, n_train, n_test, epochs = 5, 2000, 1000, 150
-    seeds = range(args.seeds or n_seeds)
+    seeds = range(args.first_seed, args.first_seed + (args.seeds or n_seeds))
     epochs = args.epochs or epochs
     fast = dict(hidden_size=args.hidden_size, batch_size=256, lr=5e-3, max_epochs=epochs)
     crl_kwargs, vae_kwargs = dict(fast), dict(fast)
