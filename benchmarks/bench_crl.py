@@ -156,7 +156,8 @@ def fit_crl(train, seed, crl_kwargs):
     start = time.perf_counter()
     crl = MultimodalCRL(random_state=seed, **crl_kwargs).fit(train)
     seconds = time.perf_counter() - start
-    schedules = 2 if crl.shared_warmup == "auto" and crl.shared_dim else 1  # warm-up or not
+    # the estimator's own list of warm-up schedules, each a fit of every order and restart
+    schedules = len(crl._warmup_schedules({"n_shared": crl.shared_dim}))
     n_fits = len(crl.order_scores_) * crl.n_init * schedules + (crl.dag_search_ is not None)
     return crl, seconds, n_fits
 

@@ -465,10 +465,9 @@ class MultimodalCRL(_LatentModel):
     between a plain fit and one that starts with the shared latents alone
     (``shared_warmup``) compare the plain negative ELBO, restarts (``n_init``)
     the independence of the inferred noises (``restart_selection``), on an
-    internal validation split
-    (skorch ``ValidSplit``); the order search tests the independence of
-    regression residuals on the fitted rows' latents; none sees the data
-    scored or true latents.
+    internal validation split (skorch ``ValidSplit``); the order search tests
+    the independence of regression residuals on the fitted rows' latents; none
+    sees the data scored or true latents.
 
     Parameters
     ----------
@@ -904,9 +903,8 @@ class MultimodalCRL(_LatentModel):
         alignment as a fixed linear map between posterior and prior, and the
         SCM restricted to the DAG's edges, started from the regressions.
         """
-        history = self.net_.history  # the kept first fit, before any refit
-        gates = history[:, "content_gate"] if "content_gate" in history[0] else []
-        self.shared_warmup_ = int(sum(gate == 0.0 for gate in gates))
+        warmup = dict(self.net_.callbacks).get("shared_warmup")  # the kept first fit's
+        self.shared_warmup_ = warmup.epochs if warmup is not None else 0
         self.dag_search_ = None
         aligned, self._aligned = self._aligned, None  # validation latents: not kept
         if not aligned:  # refine_graph off, or too few validation rows
