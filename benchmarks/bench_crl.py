@@ -323,6 +323,11 @@ def main(argv=None):
         help="MultimodalCRL shared_warmup epochs (default: the estimator's default)",
     )
     parser.add_argument(
+        "--image-encoder", choices=["mlp", "conv"], default="mlp",
+        help="MultimodalCRL's encoders and decoders of the digit images: MLPs over the "
+        "pixels (default) or convolutional (image_shape)",
+    )
+    parser.add_argument(
         "--measurement-seeds", type=int, default=None,
         help="seeds of the 1- and 2-measurement settings (default: all)",
     )
@@ -349,7 +354,8 @@ def main(argv=None):
         f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
         f"{n_train} training / {n_test} test samples, at most {epochs} epochs; MultimodalCRL "
         f"{restarts}, refine_graph={not args.no_refine_graph}, shared_warmup={warmup}"
-        + (f", hidden_size={args.hidden_size}" if args.hidden_size != 32 else "") + ")"
+        + (f", hidden_size={args.hidden_size}" if args.hidden_size != 32 else "")
+        + (", convolutional image encoders" if args.image_encoder == "conv" else "") + ")"
     )
 
     def synthetic(count):
@@ -380,8 +386,11 @@ def main(argv=None):
         def digits(n, seed):
             return make_causal_digits(n, image_size=10, random_state=seed)
 
+        image_kwargs = dict(crl_kwargs)
+        if args.image_encoder == "conv":
+            image_kwargs["image_shape"] = {"1": (10, 10, 3), "2": (10, 10, 3)}
         rows = evaluate(
-            digits, seeds, n_train, n_test, crl_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
+            digits, seeds, n_train, n_test, image_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
         )
         title = "make_causal_digits (two 10x10 RGB images, chain DAG)"
         report_mcc(rows, title)

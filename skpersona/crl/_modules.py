@@ -18,7 +18,8 @@ The generative model (PersonaX Level II):
   change of scale; the Jacobian of the standardisation enters ``log p(z)`` so
   the density stays exact;
 * observation: every measurement of modality ``m`` has its own decoder of
-  ``(z_m, s)`` and a learned Gaussian noise level per feature.
+  ``(z_m, s)`` (an MLP, or convolutional for an image) and a learned Gaussian
+  noise level per feature.
 
 Inference: every measurement has its own encoder giving a Gaussian over
 ``(z_m, s)``; the measurements of one modality (and, for ``s``, all
@@ -48,6 +49,62 @@ def _mlp(n_in, n_out, hidden, n_layers):
         width = hidden
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
+
+
+class ImageEncoder(nn.Module):
+    """Two convolutions (the second with stride 2) and an MLP head over a flattened image.
+
+    The input columns are the pixels of one ``(height, width, channels)``
+    image in row-major order (``images.reshape(n, -1)``). Convolutions share
+    weights across positions, so a few thousand images fit an encoder that
+    an MLP over all pixels would need many more for.
+    """
+
+    def __init__(self, shape, n_out, hidden):
+        super().__init__()
+        self.shape = tuple(int(v) for v in shape)
+        height, width, channels = self.shape
+        c1, c2 = max(hidden // 2, 4), max(hidden, 4)
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, c1, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
+        n_flat = c2 * ((height + 1) // 2) * ((width + 1) // 2)
+        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_out))
+
+    def forward(self, x):
+        image = x.reshape(x.shape[0], *self.shape).permute(0, 3, 1, 2)
+        return self.head(self.conv(image))
+
+
+class ImageDecoder(nn.Module):
+    """MLP to a half-resolution feature map, upsampled and refined by two convolutions."""
+
+    def __init__(self, n_in, shape, hidden):
+        super().__init__()
+        self.shape = tuple(int(v) for v in shape)
+        height, width, channels = self.shape
+        c1, c2 = max(hidden // 2, 4), max(hidden, 4)
+        self.grid = (c2, (height + 1) // 2, (width + 1) // 2)
+        self.head = nn.Sequential(
+            nn.Linear(n_in, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, int(np.prod(self.grid))),
+            nn.LeakyReLU(0.2),
+        )
+        self.conv = nn.Sequential(
+            nn.Upsample(size=(height, width), mode="nearest"),
+            nn.Conv2d(c2, c1, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c1, channels, 3, padding=1),
+        )
+
+    def forward(self, latent):
+        grid = self.head(latent).reshape(latent.shape[0], *self.grid)
+        return self.conv(grid).permute(0, 2, 3, 1).reshape(latent.shape[0], -1)
 
 
 class AffineCoupling(nn.Module):
@@ -218,6 +275,10 @@ class MultimodalVAE(nn.Module):
         Width and depth of encoders and decoders.
     n_flow_layers : int
         Coupling layers of the posterior flow (0 for a Gaussian posterior).
+    image_shapes : list of (tuple or None) or None
+        Per measurement, ``(height, width, channels)`` when its columns are the
+        pixels of an image (convolutional encoder and decoder), None for an
+        MLP over the columns.
     """
 
     def __init__(
@@ -230,6 +291,7 @@ class MultimodalVAE(nn.Module):
         hidden=64,
         n_layers=2,
         n_flow_layers=2,
+        image_shapes=None,
     ):
         super().__init__()
         self.latent_dims = list(latent_dims)
@@ -246,10 +308,15 @@ class MultimodalVAE(nn.Module):
         self.encoders = nn.ModuleList()
         self.decoders = nn.ModuleList()
         self.log_noise = nn.ParameterList()
-        for cols, m in zip(measurement_columns, self.measurement_modality):
+        shapes = image_shapes or [None] * len(measurement_columns)
+        for cols, m, shape in zip(measurement_columns, self.measurement_modality, shapes):
             width = self.latent_dims[m] + self.n_shared
-            self.encoders.append(_mlp(len(cols), 2 * width, hidden, n_layers))
-            self.decoders.append(_mlp(width, len(cols), hidden, n_layers))
+            if shape is None:
+                self.encoders.append(_mlp(len(cols), 2 * width, hidden, n_layers))
+                self.decoders.append(_mlp(width, len(cols), hidden, n_layers))
+            else:
+                self.encoders.append(ImageEncoder(shape, 2 * width, hidden))
+                self.decoders.append(ImageDecoder(width, shape, hidden))
             self.log_noise.append(nn.Parameter(torch.full((len(cols),), -1.0)))
         dim = self.n_latents + self.n_shared
         self.flow = ConditionalFlow(dim, dim, hidden, n_flow_layers) if n_flow_layers else None

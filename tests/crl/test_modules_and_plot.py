@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skpersona.crl import plot_latent_graph
 from skpersona.crl._modules import CausalPrior, ConditionalFlow
@@ -106,3 +108,36 @@ def test_content_gate_hides_content_latents_from_the_decoders():
     assert not torch.equal(vae.decode(latent)[0], vae.decode(shifted_s)[0])
     vae.content_gate = 1.0
     assert not torch.equal(vae.decode(latent)[0], vae.decode(moved)[0])
+
+
+
+@settings(max_examples=20, deadline=None)
+@given(row=st.integers(0, 8), col=st.integers(0, 7), channel=st.integers(0, 2))
+def test_image_encoder_reads_columns_as_row_major_pixels(row, col, channel):
+    # the columns are images.reshape(n, -1) of (height, width, channels): the pixel
+    # (row, col, channel) must reach the convolutions at that place, not elsewhere
+    from skpersona.crl._modules import ImageEncoder
+
+    torch.manual_seed(0)
+    encoder = ImageEncoder((9, 8, 3), 4, hidden=8)
+    images = torch.zeros(1, 9, 8, 3)
+    images[0, row, col, channel] = 1.0
+    seen = []
+    encoder.conv[0].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    assert encoder(images.reshape(1, -1)).shape == (1, 4)
+    expected = torch.zeros(1, 3, 9, 8)
+    expected[0, channel, row, col] = 1.0
+    torch.testing.assert_close(seen[0], expected)
+
+
+def test_image_decoder_returns_row_major_pixels():
+    from skpersona.crl._modules import ImageDecoder
+
+    torch.manual_seed(0)
+    decoder = ImageDecoder(3, (7, 6, 2), hidden=8)
+    latent = torch.randn(4, 3)
+    out = decoder(latent)
+    assert out.shape == (4, 7 * 6 * 2)
+    # channel c of the last convolution at pixel (i, j) is column (i * 6 + j) * 2 + c
+    maps = decoder.conv(decoder.head(latent).reshape(4, *decoder.grid))
+    torch.testing.assert_close(out.reshape(4, 7, 6, 2).permute(0, 3, 1, 2), maps)

@@ -501,3 +501,37 @@ def test_order_chosen_on_the_same_latents_not_by_each_order_own_scm():
         results[refine] = (label, est.order_dependence_)
     assert results[False][0] == ("2", "1")  # each order judged by its own SCM: wrong
     assert results[True][0] == ("1", "2")  # every order judged on the same latents: right
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return make_causal_digits(200, image_size=6, random_state=0)
+
+
+def test_image_modalities_get_convolutions_and_survive_skops(digits):
+    from skpersona.crl._modules import ImageDecoder, ImageEncoder
+
+    crl = MultimodalCRL(image_shape={"2": (6, 6, 3)}, **FAST).fit(digits.data)
+    module = crl.net_.module_
+    kinds = [(type(e).__name__, type(d).__name__) for e, d in zip(module.encoders, module.decoders)]
+    # modality 1 keeps its MLP, modality 2 (the image) gets convolutions
+    assert kinds == [("Sequential", "Sequential"), (ImageEncoder.__name__, ImageDecoder.__name__)]
+    assert crl.transform(digits.data).shape == (200, 5)
+    blob = skops.io.dumps(crl)
+    restored = skops.io.loads(blob, trusted=skops.io.get_untrusted_types(data=blob))
+    np.testing.assert_array_equal(restored.transform(digits.data), crl.transform(digits.data))
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ({"3": (6, 6, 3)}, "names modalities \\['3'\\]"),
+        ({"1": (6, 6)}, "must be \\(height, width, channels\\)"),
+        ({"1": (6, 6, 0)}, "must be \\(height, width, channels\\)"),
+        ({"1": "6x6"}, "must be \\(height, width, channels\\)"),
+        ({"1": (6, 6, 2)}, "needs 72 columns per measurement, got 108"),
+    ],
+)
+def test_bad_image_shapes_are_explained(digits, shape, message):
+    with pytest.raises(ValueError, match=message):
+        MultimodalCRL(image_shape=shape, **FAST).fit(digits.data)
