@@ -51,20 +51,24 @@ def _mlp(n_in, n_out, hidden, n_layers):
     return nn.Sequential(*layers)
 
 
+def _image_channels(hidden):
+    """Channels of the two convolutions of the image encoder and decoder."""
+    return max(hidden // 2, 4), max(hidden, 4)
+
+
 class ImageEncoder(nn.Module):
     """Two convolutions (the second with stride 2) and an MLP head over a flattened image.
 
     The input columns are the pixels of one ``(height, width, channels)``
-    image in row-major order (``images.reshape(n, -1)``). Convolutions share
-    weights across positions, so a few thousand images fit an encoder that
-    an MLP over all pixels would need many more for.
+    image in row-major order (``images.reshape(n, -1)``); the convolutions
+    share their weights across positions, where an MLP learns every pixel's.
     """
 
     def __init__(self, shape, n_out, hidden):
         super().__init__()
         self.shape = tuple(int(v) for v in shape)
         height, width, channels = self.shape
-        c1, c2 = max(hidden // 2, 4), max(hidden, 4)
+        c1, c2 = _image_channels(hidden)
         self.conv = nn.Sequential(
             nn.Conv2d(channels, c1, 3, padding=1),
             nn.LeakyReLU(0.2),
@@ -87,7 +91,7 @@ class ImageDecoder(nn.Module):
         super().__init__()
         self.shape = tuple(int(v) for v in shape)
         height, width, channels = self.shape
-        c1, c2 = max(hidden // 2, 4), max(hidden, 4)
+        c1, c2 = _image_channels(hidden)
         self.grid = (c2, (height + 1) // 2, (width + 1) // 2)
         self.head = nn.Sequential(
             nn.Linear(n_in, hidden),

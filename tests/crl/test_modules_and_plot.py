@@ -110,7 +110,6 @@ def test_content_gate_hides_content_latents_from_the_decoders():
     assert not torch.equal(vae.decode(latent)[0], vae.decode(moved)[0])
 
 
-
 @settings(max_examples=20, deadline=None)
 @given(row=st.integers(0, 8), col=st.integers(0, 7), channel=st.integers(0, 2))
 def test_image_encoder_reads_columns_as_row_major_pixels(row, col, channel):
