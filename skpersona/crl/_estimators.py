@@ -722,6 +722,15 @@ class MultimodalCRL(_LatentModel):
     ['1 > 2', '2 > 1']
     >>> sorted(crl.dag_search_)
     ['edges', 'order']
+
+    Image modalities get convolutional encoders and decoders:
+
+    >>> from skpersona.datasets import make_causal_digits
+    >>> digits = make_causal_digits(n_samples=100, image_size=6, random_state=0)
+    >>> shapes = {"1": (6, 6, 3), "2": (6, 6, 3)}
+    >>> crl = MultimodalCRL(image_shape=shapes, max_epochs=2, random_state=0)
+    >>> crl.fit_transform(digits.data).shape
+    (100, 5)
     """
 
     _parameter_constraints = {
