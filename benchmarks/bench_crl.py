@@ -125,6 +125,10 @@ def exogenous_reference(true_latents, true_graph, modality_of):
     return mcc(true_latents, latents)
 
 
+# Side of the make_causal_digits canvases (RGB): the generator's and the conv encoders' shape.
+DIGIT_SIZE = 10
+
+
 def _depth(graph):
     graph = np.asarray(graph) != 0
     depth = np.zeros(len(graph))
@@ -384,15 +388,15 @@ def main(argv=None):
     if not args.skip_digits:
 
         def digits(n, seed):
-            return make_causal_digits(n, image_size=10, random_state=seed)
+            return make_causal_digits(n, image_size=DIGIT_SIZE, random_state=seed)
 
         image_kwargs = dict(crl_kwargs)
         if args.image_encoder == "conv":
-            image_kwargs["image_shape"] = {"1": (10, 10, 3), "2": (10, 10, 3)}
+            image_kwargs["image_shape"] = {m: (DIGIT_SIZE, DIGIT_SIZE, 3) for m in ("1", "2")}
         rows = evaluate(
             digits, seeds, n_train, n_test, image_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
         )
-        title = "make_causal_digits (two 10x10 RGB images, chain DAG)"
+        title = f"make_causal_digits (two {DIGIT_SIZE}x{DIGIT_SIZE} RGB images, chain DAG)"
         report_mcc(rows, title)
         report_graph(rows, title)
 
