@@ -332,6 +332,10 @@ def main(argv=None):
         "pixels (default) or convolutional (image_shape)",
     )
     parser.add_argument(
+        "--digits-measurements", type=int, default=1,
+        help="images per modality of make_causal_digits (n_measurements; default 1)",
+    )
+    parser.add_argument(
         "--measurement-seeds", type=int, default=None,
         help="seeds of the 1- and 2-measurement settings (default: all)",
     )
@@ -388,7 +392,10 @@ def main(argv=None):
     if not args.skip_digits:
 
         def digits(n, seed):
-            return make_causal_digits(n, image_size=DIGIT_SIZE, random_state=seed)
+            return make_causal_digits(
+                n, image_size=DIGIT_SIZE, n_measurements=args.digits_measurements,
+                random_state=seed,
+            )
 
         image_kwargs = dict(crl_kwargs)
         if args.image_encoder == "conv":
@@ -396,7 +403,10 @@ def main(argv=None):
         rows = evaluate(
             digits, seeds, n_train, n_test, image_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
         )
-        title = f"make_causal_digits (two {DIGIT_SIZE}x{DIGIT_SIZE} RGB images, chain DAG)"
+        images = (
+            "two" if args.digits_measurements == 1 else f"2 x {args.digits_measurements}"
+        )
+        title = f"make_causal_digits ({images} {DIGIT_SIZE}x{DIGIT_SIZE} RGB images, chain DAG)"
         report_mcc(rows, title)
         report_graph(rows, title)
 

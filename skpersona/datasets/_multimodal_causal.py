@@ -289,7 +289,13 @@ def _render(digits, scale, shift_x, shift_y, colour, background, size):
 
 
 def make_causal_digits(
-    n_samples=1000, *, image_size=12, noise=0.02, digit=3, random_state=None
+    n_samples=1000,
+    *,
+    image_size=12,
+    noise=0.02,
+    digit=3,
+    n_measurements=1,
+    random_state=None,
 ):
     """Generate two modalities of small coloured digit images with a known latent DAG.
 
@@ -306,24 +312,30 @@ def make_causal_digits(
     n_samples : int, default=1000
         Number of samples.
     image_size : int, default=12
-        Side of each square RGB canvas; each modality has ``3 * image_size**2``
+        Side of each square RGB canvas; each image has ``3 * image_size**2``
         features.
     noise : float, default=0.02
         Standard deviation of Gaussian pixel noise.
     digit : int or None, default=3
         Draw only this digit class (0 to 9), one random image of it per sample
-        and modality; None draws any digit (its identity is then a nuisance
+        and image; None draws any digit (its identity is then a nuisance
         factor that the latents do not explain).
+    n_measurements : int, default=1
+        Images per modality and sample: the same latents drawn on another
+        random image of the digit, with its own pixel noise (several photos
+        of one scene). The first image is the same whatever the count, so
+        counts compare under fixed data.
     random_state : int, RandomState instance or None, default=None
         Seed.
 
     Returns
     -------
     bunch : :class:`~sklearn.utils.Bunch`
-        ``data`` (DataFrame, columns ``1__p<k>`` and ``2__p<k>``), ``images``
-        (dict modality -> array of shape (n_samples, image_size, image_size, 3)),
-        ``latents``, ``graph``, ``modalities`` and ``feature_names`` as in
-        :func:`make_multimodal_causal`.
+        ``data`` (DataFrame, columns ``1__p<k>`` and ``2__p<k>``, or
+        ``<m>.v<j>__p<k>`` with several measurements), ``images`` (dict
+        measurement -> array of shape (n_samples, image_size, image_size, 3),
+        keyed like the column prefixes), ``latents``, ``graph``,
+        ``modalities`` and ``feature_names`` as in :func:`make_multimodal_causal`.
 
     Examples
     --------
@@ -331,9 +343,13 @@ def make_causal_digits(
     >>> data = make_causal_digits(n_samples=20, image_size=10, random_state=0)
     >>> data.data.shape, data.images["1"].shape
     ((20, 600), (20, 10, 10, 3))
+    >>> sorted(make_causal_digits(n_samples=5, n_measurements=2, random_state=0).images)
+    ['1.v1', '1.v2', '2.v1', '2.v2']
     """
     from sklearn.datasets import load_digits
 
+    if int(n_measurements) != n_measurements or n_measurements < 1:
+        raise ValueError(f"n_measurements must be a positive int, got {n_measurements!r}.")
     rng = check_random_state(random_state)
     graph = _default_graph(2, 2)
     latents, shared = _sample_latents(rng, graph, n_samples, 1, 0.5, "uniform")
@@ -343,34 +359,56 @@ def make_causal_digits(
         images = images[bank.target == int(digit)]
     background = 0.25 * (1 + np.tanh(shared[:, 0]))
     span = image_size / 6
+
+    def draw(modality, pick, pixel_noise):
+        if modality == 0:  # colour and size
+            rendered = _render(
+                images[pick],
+                scale=image_size / 10 * (1 + 0.35 * np.tanh(latents[:, 1])),
+                shift_x=np.zeros(n_samples),
+                shift_y=np.zeros(n_samples),
+                colour=_colour(latents[:, 0]),
+                background=background,
+                size=image_size,
+            )
+        else:  # position of a white digit
+            rendered = _render(
+                images[pick],
+                scale=np.full(n_samples, image_size / 14),
+                shift_x=span * np.tanh(latents[:, 2]),
+                shift_y=span * np.tanh(latents[:, 3]),
+                colour=np.ones((n_samples, 3)),
+                background=background,
+                size=image_size,
+            )
+        return rendered + noise * pixel_noise(rendered.shape)
+
     pick = rng.randint(len(images), size=(2, n_samples))
-    first = _render(
-        images[pick[0]],
-        scale=image_size / 10 * (1 + 0.35 * np.tanh(latents[:, 1])),
-        shift_x=np.zeros(n_samples),
-        shift_y=np.zeros(n_samples),
-        colour=_colour(latents[:, 0]),
-        background=background,
-        size=image_size,
-    )
-    second = _render(
-        images[pick[1]],
-        scale=np.full(n_samples, image_size / 14),
-        shift_x=span * np.tanh(latents[:, 2]),
-        shift_y=span * np.tanh(latents[:, 3]),
-        colour=np.ones((n_samples, 3)),
-        background=background,
-        size=image_size,
-    )
-    blocks = [b + noise * rng.standard_normal(b.shape) for b in (first, second)]
-    n_pix = blocks[0].shape[1]
-    columns = [f"1__p{k}" for k in range(n_pix)] + [f"2__p{k}" for k in range(n_pix)]
+    rendered = [draw(m, pick[m], rng.standard_normal) for m in range(2)]
+    by_modality = [[block] for block in rendered]
+    # Further images come from one stream per modality and image, drawn after the
+    # first images: adding images leaves the earlier ones unchanged.
+    modality_seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+    for m in range(2):
+        for j in range(1, int(n_measurements)):
+            stream = np.random.RandomState([int(modality_seeds[m]), j])
+            by_modality[m].append(
+                draw(m, stream.randint(len(images), size=n_samples), stream.standard_normal)
+            )
+    n_pix = rendered[0].shape[1]
+    blocks, columns, prefixes = [], [], []
+    for m, name in enumerate(["1", "2"]):
+        for j, block in enumerate(by_modality[m]):
+            prefix = name if n_measurements == 1 else f"{name}.v{j + 1}"
+            blocks.append(block)
+            prefixes.append(prefix)
+            columns.extend(f"{prefix}__p{k}" for k in range(n_pix))
     z_names, s_names = _latent_names(["1", "2"], 2, 1)
     return Bunch(
         data=pd.DataFrame(np.hstack(blocks), columns=columns),
         images={
-            str(m + 1): np.clip(blocks[m], 0, None).reshape(n_samples, image_size, image_size, 3)
-            for m in range(2)
+            prefix: np.clip(block, 0, None).reshape(n_samples, image_size, image_size, 3)
+            for prefix, block in zip(prefixes, blocks)
         },
         latents=pd.DataFrame(np.hstack([latents, shared]), columns=z_names + s_names),
         graph=pd.DataFrame(graph, index=z_names, columns=z_names),

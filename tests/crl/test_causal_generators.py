@@ -112,6 +112,27 @@ def test_added_measurements_keep_the_mixing_of_the_first():
     )
 
 
+def test_causal_digits_measurements_are_new_images_of_the_same_latents():
+    one = make_causal_digits(n_samples=200, image_size=8, noise=0.0, random_state=4)
+    three = make_causal_digits(
+        n_samples=200, image_size=8, noise=0.0, n_measurements=3, random_state=4
+    )
+    assert sorted(three.images) == ["1.v1", "1.v2", "1.v3", "2.v1", "2.v2", "2.v3"]
+    assert three.data.shape == (200, 6 * 192)
+    np.testing.assert_array_equal(one.latents.to_numpy(), three.latents.to_numpy())
+    for m in ("1", "2"):  # the first image is the one a single measurement draws
+        np.testing.assert_array_equal(one.images[m], three.images[f"{m}.v1"])
+        np.testing.assert_array_equal(
+            one.data.filter(like=f"{m}__").to_numpy(), three.data.filter(like=f"{m}.v1__").to_numpy()
+        )
+    # another exemplar of the digit: the images differ, the background they share does not
+    first, second = three.images["2.v1"], three.images["2.v2"]
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(first[:, 0, 0], second[:, 0, 0])
+    with pytest.raises(ValueError, match="n_measurements must be a positive int"):
+        make_causal_digits(n_samples=5, n_measurements=0)
+
+
 def test_named_graphs():
     cross = make_multimodal_causal(n_samples=20, graph="cross", random_state=0).graph
     edges = {(i, j) for i in cross.index for j in cross.columns if cross.loc[i, j]}
