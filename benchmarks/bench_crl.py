@@ -19,7 +19,8 @@ independent invertible nonlinear mixing of its modality's latents.
   modalities is the true one;
 * the multi-measurement setting with the mixing held fixed: 1, 2 and 3
   measurements per modality (measurement ``j`` is the same in every setting);
-* ``make_causal_digits`` (two small RGB images, PersonaX's chain DAG), and
+* ``make_causal_digits`` (two small RGB images, PersonaX's chain DAG;
+  ``--digits-measurements 3`` for three images per modality), and
   ``--graph chain`` for that DAG on ``make_multimodal_causal``: its edges inside a
   modality are not identified from observations, so both carry an oracle
   reference row (true latents with such children replaced by their exogenous
@@ -166,6 +167,13 @@ def fit_crl(train, seed, crl_kwargs):
     return crl, seconds, n_fits
 
 
+def order_dependence_pair(crl):
+    """``order_dependence_`` of the kept order and the lowest of the others (None if unscored)."""
+    scores = dict(crl.order_dependence_ or {})
+    kept = scores.pop(" > ".join(crl.modality_order_ or []), None)
+    return None if kept is None or not scores else (kept, min(scores.values()))
+
+
 def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines):
     data = generator(n_train + n_test, seed)
     X, latents = data.data, data.latents.to_numpy()
@@ -188,6 +196,7 @@ def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, labe
         fit_s=seconds,
         valid_nelbo=crl.selection_loss_,
         warmup=crl.shared_warmup_,
+        dependence=order_dependence_pair(crl),
         reference=exogenous_reference(
             true_test, true_graph, [str(n)[1:].split("_")[0] for n in data.graph.index]
         ),
@@ -267,6 +276,10 @@ def report_graph(rows, title):
     nelbo = [r["valid_nelbo"] for r in rows]
     print(f"| validation negative ELBO per sample (selection_loss_) | "
           f"{[round(v, 1) for v in nelbo]} | {np.mean(nelbo):.2f} |")
+    pairs = [r["dependence"] for r in rows]
+    if all(pair is not None for pair in pairs):
+        print("| order_dependence_ (summed -log p), kept order / next best | "
+              f"{[f'{kept:.0f} / {other:.0f}' for kept, other in pairs]} | |")
     print(f"| shared warm-up of the kept fit (epochs) | {[r['warmup'] for r in rows]} | |")
     epoch = [r["epoch_s"] for r in rows]
     fit = [r["fit_s"] for r in rows]
