@@ -96,17 +96,22 @@ def level_one_graph(true_latents, true_graph, seed):
 
 
 def exogenous_reference(true_latents, true_graph, modality_of):
-    """MCC of what the sparsest graph identifies when a modality's DAG has edges inside it.
+    """MCC of what the sparsest graph identifies when a modality's DAG has edges inside it."""
+    return mcc(true_latents, exogenous_latents(true_latents, true_graph, modality_of))
+
+
+def exogenous_latents(true_latents, true_graph, modality_of):
+    """The true latents with every in-modality child replaced by its exogenous part.
 
     A content latent whose parents all lie in its own modality (and which has
     no child elsewhere) can be replaced by its exogenous part without changing
     the distribution of the observations: the modality's decoder absorbs the
     re-expression. This oracle takes every such latent's residual of a
     flexible regression (linear and tanh features) on its in-modality parents
-    and the shared latents, and scores that representation against the true
-    latents. Not a bound: any re-expression of the child is equally
-    consistent with the observations, so a fit may land nearer the true
-    coordinates or farther; it is the scale of what the data determine.
+    and the shared latents. As a reference for MCC it is not a bound: any
+    re-expression of the child is equally consistent with the observations,
+    so a fit may land nearer the true coordinates or farther; it is the scale
+    of what the data determine.
     """
     latents = np.array(true_latents, dtype=float)
     n_content = true_graph.shape[0]
@@ -123,7 +128,7 @@ def exogenous_reference(true_latents, true_graph, modality_of):
             )
             target = true_latents[:, child]
             latents[:, child] = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
-    return mcc(true_latents, latents)
+    return latents
 
 
 # Side of the make_causal_digits canvases (RGB): the generator's and the conv encoders' shape.

@@ -31,6 +31,9 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from bench_crl import exogenous_latents  # noqa: E402
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
 from skpersona.crl._orient import align_blocks, order_dependence  # noqa: E402
@@ -40,16 +43,6 @@ BLOCKS = {"1": [0, 1], "2": [2, 3]}  # columns of the content latents, true and 
 SHARED = [4]
 NAMES = ["colour (z1_1)", "size, exogenous part (z1_2)", "horizontal position (z2_1)",
          "vertical position, exogenous part (z2_2)", "background grey (s_1)"]
-
-
-def exogenous_part(latents, child, parents):
-    """What is left of a child after a fit of its parents in the generator's family."""
-    inputs = latents[:, parents]
-    design = np.column_stack(
-        [np.ones(len(latents)), inputs] + [np.tanh(b * inputs) for b in (0.5, 1.0, 1.5)]
-    )
-    target = latents[:, child]
-    return target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
 
 
 def knn_r2(inputs, target):
@@ -82,9 +75,7 @@ def main(argv=None):
         random_state=args.seed,
     ).fit(X.iloc[:2000])
     learned, true = crl.transform(X.iloc[2000:]), true[2000:]
-    reference = true.copy()
-    reference[:, 1] = exogenous_part(true, 1, [0, 4])
-    reference[:, 3] = exogenous_part(true, 3, [2, 4])
+    reference = exogenous_latents(true, data.graph.to_numpy(), ["1", "1", "2", "2"])
     own_block = [BLOCKS["1"], BLOCKS["1"], BLOCKS["2"], BLOCKS["2"], SHARED]
 
     print(f"## make_causal_digits, seed {args.seed}, {args.measurements} image(s) per modality: "
