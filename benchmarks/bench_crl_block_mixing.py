@@ -34,13 +34,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
 from bench_crl import exogenous_latents  # noqa: E402
+from bench_crl_orientation import BLOCKS, SHARED, order_scores  # noqa: E402
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
-from skpersona.crl._orient import align_blocks, order_dependence  # noqa: E402
 from skpersona.datasets import make_causal_digits  # noqa: E402
 
-BLOCKS = {"1": [0, 1], "2": [2, 3]}  # columns of the content latents, true and learned
-SHARED = [4]
 NAMES = ["colour (z1_1)", "size, exogenous part (z1_2)", "horizontal position (z2_1)",
          "vertical position, exogenous part (z2_2)", "background grey (s_1)"]
 
@@ -49,15 +47,6 @@ def knn_r2(inputs, target):
     inputs = (inputs - inputs.mean(axis=0)) / inputs.std(axis=0)
     predicted = cross_val_predict(KNeighborsRegressor(15), inputs, target, cv=5)
     return 1 - np.mean((predicted - target) ** 2) / target.var()
-
-
-def order_scores(latents):
-    """-log p of the order 1 > 2 and of 2 > 1, after the block alignment."""
-    blocks = [BLOCKS["1"], BLOCKS["2"]]
-    weight, bias = align_blocks(latents, blocks, SHARED)
-    aligned = latents @ weight.T + bias
-    return (order_dependence(aligned, blocks, SHARED),
-            order_dependence(aligned, blocks[::-1], SHARED))
 
 
 def main(argv=None):

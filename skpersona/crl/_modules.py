@@ -51,9 +51,12 @@ def _mlp(n_in, n_out, hidden, n_layers):
     return nn.Sequential(*layers)
 
 
-def _image_channels(hidden):
-    """Channels of the two convolutions of the image encoder and decoder."""
-    return max(hidden // 2, 4), max(hidden, 4)
+def _image_layout(shape, hidden):
+    """Channels of the two convolutions of the image encoder and decoder, and the
+    ``(channels, height, width)`` of the half-resolution map between them."""
+    height, width, _ = shape
+    c1, c2 = max(hidden // 2, 4), max(hidden, 4)
+    return c1, c2, (c2, (height + 1) // 2, (width + 1) // 2)
 
 
 class ImageEncoder(nn.Module):
@@ -67,8 +70,8 @@ class ImageEncoder(nn.Module):
     def __init__(self, shape, n_out, hidden):
         super().__init__()
         self.shape = tuple(int(v) for v in shape)
-        height, width, channels = self.shape
-        c1, c2 = _image_channels(hidden)
+        channels = self.shape[2]
+        c1, c2, grid = _image_layout(self.shape, hidden)
         self.conv = nn.Sequential(
             nn.Conv2d(channels, c1, 3, padding=1),
             nn.LeakyReLU(0.2),
@@ -76,8 +79,9 @@ class ImageEncoder(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Flatten(),
         )
-        n_flat = c2 * ((height + 1) // 2) * ((width + 1) // 2)
-        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_out))
+        self.head = nn.Sequential(
+            nn.Linear(int(np.prod(grid)), hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_out)
+        )
 
     def forward(self, x):
         image = x.reshape(x.shape[0], *self.shape).permute(0, 3, 1, 2)
@@ -91,8 +95,7 @@ class ImageDecoder(nn.Module):
         super().__init__()
         self.shape = tuple(int(v) for v in shape)
         height, width, channels = self.shape
-        c1, c2 = _image_channels(hidden)
-        self.grid = (c2, (height + 1) // 2, (width + 1) // 2)
+        c1, c2, self.grid = _image_layout(self.shape, hidden)
         self.head = nn.Sequential(
             nn.Linear(n_in, hidden),
             nn.LeakyReLU(0.2),
