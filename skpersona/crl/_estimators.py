@@ -832,10 +832,13 @@ class MultimodalCRL(_LatentModel):
             )
         shapes = {}
         for m, shape in self.image_shape.items():
-            try:
-                shape = [int(v) for v in shape]
-            except (TypeError, ValueError):
-                shape = []
+            # a string iterates into digits ("666" is not (6, 6, 6)), a float truncates
+            valid = (
+                not isinstance(shape, (str, bytes))
+                and np.iterable(shape)
+                and all(isinstance(v, Integral) and not isinstance(v, bool) for v in shape)
+            )
+            shape = [int(v) for v in shape] if valid else []
             if len(shape) != 3 or min(shape) < 1:
                 raise ValueError(
                     f"image_shape[{m!r}] must be (height, width, channels) of positive "

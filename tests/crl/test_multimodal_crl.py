@@ -532,6 +532,9 @@ def test_image_modalities_get_convolutions_and_survive_skops(digits):
         ({"1": (6, 6)}, "must be \\(height, width, channels\\)"),
         ({"1": (6, 6, 0)}, "must be \\(height, width, channels\\)"),
         ({"1": "6x6"}, "must be \\(height, width, channels\\)"),
+        # a string of three digits or a float would otherwise pass as numbers
+        ({"1": "663"}, "must be \\(height, width, channels\\)"),
+        ({"1": (6, 6, 3.5)}, "must be \\(height, width, channels\\)"),
         ({"1": (6, 6, 2)}, "needs 72 columns per measurement, got 108"),
     ],
 )
