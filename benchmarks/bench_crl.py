@@ -354,6 +354,10 @@ def main(argv=None):
         help="images per modality of make_causal_digits (n_measurements; default 1)",
     )
     parser.add_argument(
+        "--n-train", type=int, default=None,
+        help="training samples per seed (default 2000; 1500 with --quick)",
+    )
+    parser.add_argument(
         "--measurement-seeds", type=int, default=None,
         help="seeds of the 1- and 2-measurement settings (default: all)",
     )
@@ -362,6 +366,7 @@ def main(argv=None):
         n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
     else:
         n_seeds, n_train, n_test, epochs = 5, 2000, 1000, 150
+    n_train = args.n_train or n_train
     seeds = range(args.first_seed, args.first_seed + (args.seeds or n_seeds))
     epochs = args.epochs or epochs
     fast = dict(hidden_size=args.hidden_size, batch_size=256, lr=5e-3, max_epochs=epochs)
