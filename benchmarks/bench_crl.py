@@ -366,7 +366,10 @@ def main(argv=None):
         n_seeds, n_train, n_test, epochs = 2, 1500, 500, 60
     else:
         n_seeds, n_train, n_test, epochs = 5, 2000, 1000, 150
-    n_train = args.n_train or n_train
+    if args.n_train is not None:
+        if args.n_train < 1:
+            parser.error(f"--n-train must be a positive number of rows, got {args.n_train}")
+        n_train = args.n_train
     seeds = range(args.first_seed, args.first_seed + (args.seeds or n_seeds))
     epochs = args.epochs or epochs
     fast = dict(hidden_size=args.hidden_size, batch_size=256, lr=5e-3, max_epochs=epochs)

@@ -711,10 +711,10 @@ class MultimodalCRL(_LatentModel):
     1 of 5 with six). On the synthetic benchmarks the fits come out close to
     affine and are oriented on every seed. ``order_dependence_`` tells the two
     apart: there the kept order scored 23 to 69 and the next best at least 2.7
-    times as much; on the digits the kept order scored 205 to 563 and the next best at
-    most 2.0 times as much (``benchmarks/RESULTS.md``, section ``crl``). How
-    to choose the hyper-parameters without true latents: grid-search them on
-    :meth:`score`, the held-out ELBO.
+    times as much; on the digits the kept order scored 205 to 563 and the
+    next best at most 2.0 times as much (``benchmarks/RESULTS.md``, section
+    ``crl``). How to choose the hyper-parameters without true latents:
+    grid-search them on :meth:`score`, the held-out ELBO.
 
     Examples
     --------
