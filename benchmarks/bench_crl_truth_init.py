@@ -69,13 +69,13 @@ def start_at(module, Xs, truth, epochs=200, seed=0):
 
 
 class TruthStartedCRL(MultimodalCRL):
-    """``MultimodalCRL`` whose first net starts at ``truth_`` (set before ``fit``)."""
+    """``MultimodalCRL`` whose first net starts at ``_truth`` (set with ``_train_rows``)."""
 
     def _make_net(self, n_samples, seed, module_args=None, warmup=0):
         net = super()._make_net(n_samples, seed, module_args, warmup)
         if not getattr(self, "_started", False):  # the first fit; the refit is warm-started
             net.initialize()
-            start_at(net.module_, self._standardise(self.train_rows_), self.truth_)
+            start_at(net.module_, self._standardise(self._train_rows), self._truth)
             net.warm_start = True
             self._started = True
         return net
@@ -92,8 +92,8 @@ def run(seed, variant, epochs):
     else:
         crl = TruthStartedCRL(**kwargs)
         truth = latents[:N_TRAIN]
-        crl.truth_ = (truth - truth.mean(axis=0)) / truth.std(axis=0)
-        crl.train_rows_ = train.to_numpy(dtype=float)
+        crl._truth = (truth - truth.mean(axis=0)) / truth.std(axis=0)
+        crl._train_rows = train.to_numpy(dtype=float)
     crl.fit(train)
     row = dict(
         seed=seed, variant=variant, elbo=next(iter(crl.order_scores_.values())),
