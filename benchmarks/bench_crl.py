@@ -134,6 +134,11 @@ def exogenous_latents(true_latents, true_graph, modality_of):
     return latents
 
 
+# Fit settings of every MultimodalCRL and BetaVAE here (chosen earlier for speed; the
+# estimator's own defaults are hidden_size=64, batch_size=128, lr=3e-3).
+HIDDEN_SIZE = 32
+FAST_FIT = dict(batch_size=256, lr=5e-3)
+
 # Side of the make_causal_digits canvases (RGB): the generator's and the conv encoders' shape.
 DIGIT_SIZE = 10
 
@@ -195,11 +200,11 @@ def oracle_graph_kwargs(data):
     return dict(prior_mask=mask, causal_order=true_modality_order(data))
 
 
-def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines):
+def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines,
+                  oracle_graph=False):
     data = generator(n_train + n_test, seed)
-    if crl_kwargs.get("oracle_graph"):
-        crl_kwargs = {k: v for k, v in crl_kwargs.items() if k != "oracle_graph"}
-        crl_kwargs.update(oracle_graph_kwargs(data))
+    if oracle_graph:
+        crl_kwargs = {**crl_kwargs, **oracle_graph_kwargs(data)}
     X, latents = data.data, data.latents.to_numpy()
     train, test, true_test = X.iloc[:n_train], X.iloc[n_train:], latents[n_train:]
     n_content = data.graph.shape[0]
@@ -239,11 +244,12 @@ def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, labe
 
 
 def evaluate(generator, seeds, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines=True,
-             n_jobs=1):
+             n_jobs=1, oracle_graph=False):
     """One row per seed; seeds run in parallel processes when ``n_jobs > 1``."""
     return Parallel(n_jobs=n_jobs)(
         delayed(evaluate_seed)(
-            generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines
+            generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, label, baselines,
+            oracle_graph,
         )
         for seed in seeds
     )
@@ -351,7 +357,7 @@ def main(argv=None):
         help="MultimodalCRL(refine_graph=False): no block alignment, DAG search and refit",
     )
     parser.add_argument(
-        "--hidden-size", type=int, default=32,
+        "--hidden-size", type=int, default=HIDDEN_SIZE,
         help="width of encoders and decoders of every network (MultimodalCRL's default is 64)",
     )
     parser.add_argument(
@@ -396,7 +402,7 @@ def main(argv=None):
         n_train = args.n_train
     seeds = range(args.first_seed, args.first_seed + (args.seeds or n_seeds))
     epochs = args.epochs or epochs
-    fast = dict(hidden_size=args.hidden_size, batch_size=256, lr=5e-3, max_epochs=epochs)
+    fast = dict(hidden_size=args.hidden_size, max_epochs=epochs, **FAST_FIT)
     crl_kwargs, vae_kwargs = dict(fast), dict(fast)
     crl_kwargs.update(
         n_init=args.n_init, restart_selection=args.restart_selection,
@@ -404,8 +410,6 @@ def main(argv=None):
     )
     if args.shared_warmup is not None:
         crl_kwargs["shared_warmup"] = args.shared_warmup
-    if args.oracle_graph:
-        crl_kwargs["oracle_graph"] = True  # replaced per seed by the true graph
     warmup = crl_kwargs.get("shared_warmup", MultimodalCRL().shared_warmup)
     # with one restart there is nothing to choose: the criterion is named only for n_init > 1
     restarts = (f"n_init={args.n_init}, restarts chosen by {args.restart_selection}"
@@ -414,7 +418,7 @@ def main(argv=None):
         f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
         f"{n_train} training / {n_test} test samples, at most {epochs} epochs; MultimodalCRL "
         f"{restarts}, refine_graph={not args.no_refine_graph}, shared_warmup={warmup}"
-        + (f", hidden_size={args.hidden_size}" if args.hidden_size != 32 else "")
+        + (f", hidden_size={args.hidden_size}" if args.hidden_size != HIDDEN_SIZE else "")
         + (", convolutional image encoders" if args.image_encoder == "conv" else "")
         + (", ORACLE GRAPH: only the true DAG's edges allowed (diagnostic)"
            if args.oracle_graph else "") + ")"
@@ -433,6 +437,7 @@ def main(argv=None):
             by_count[count] = evaluate(
                 synthetic(count), seeds if count == 3 else few, n_train, n_test, crl_kwargs,
                 vae_kwargs, f"{count} measurements", baselines=count == 3, n_jobs=args.n_jobs,
+                oracle_graph=args.oracle_graph,
             )
         title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
         if args.graph == "chain":
@@ -455,7 +460,8 @@ def main(argv=None):
         if args.image_encoder == "conv":
             image_kwargs["image_shape"] = {m: (DIGIT_SIZE, DIGIT_SIZE, 3) for m in ("1", "2")}
         rows = evaluate(
-            digits, seeds, n_train, n_test, image_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs
+            digits, seeds, n_train, n_test, image_kwargs, vae_kwargs, "digits", n_jobs=args.n_jobs,
+            oracle_graph=args.oracle_graph,
         )
         images = (
             "two" if args.digits_measurements == 1 else f"2 x {args.digits_measurements}"

@@ -36,7 +36,7 @@ from joblib import Parallel, delayed
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_crl import DIGIT_SIZE, oracle_graph_kwargs  # noqa: E402
+from bench_crl import DIGIT_SIZE, FAST_FIT, HIDDEN_SIZE, oracle_graph_kwargs  # noqa: E402
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
 from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
@@ -85,8 +85,8 @@ def run(seed, variant, epochs):
     data = make_causal_digits(N_TRAIN + N_TEST, image_size=DIGIT_SIZE, random_state=seed)
     train, test = data.data.iloc[:N_TRAIN], data.data.iloc[N_TRAIN:]
     latents = data.latents.to_numpy()
-    kwargs = dict(hidden_size=32, batch_size=256, lr=5e-3, max_epochs=epochs, shared_warmup=0,
-                  random_state=seed, **oracle_graph_kwargs(data))
+    kwargs = dict(hidden_size=HIDDEN_SIZE, max_epochs=epochs, shared_warmup=0, random_state=seed,
+                  **FAST_FIT, **oracle_graph_kwargs(data))
     if variant == "plain":
         crl = MultimodalCRL(**kwargs)
     else:
