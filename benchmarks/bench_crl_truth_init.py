@@ -19,14 +19,20 @@ under a cap that either run reaches, the comparison would measure the truth
 start's head start, not where the objective leads. For each it prints the
 first fit's validation ELBO per sample (higher is better; the estimator's
 ``order_scores_``) and its epochs, the refit's validation loss
-(``selection_loss_``, lower is better) and the held-out MCC. Ground truth
+(``selection_loss_``, lower is better), the held-out MCC, whether the kept
+modality order is the true one and the SHD of ``graph_``. Ground truth
 enters only the second start: this is a diagnostic, never a selection.
 
 Usage::
 
-    python benchmarks/bench_crl_truth_init.py [--seeds 5] [--n-jobs 2] [--epochs 600] [--quick]
+    python benchmarks/bench_crl_truth_init.py [--seeds 5] [--n-jobs 2] [--epochs 600]
+        [--graph-search] [--quick]
 
-(about 10 minutes for 5 seeds at ``--n-jobs 2``; ``--epochs 2`` is a smoke test).
+``--graph-search`` leaves the oracle graph out: both fits search the modality
+order and the DAG as the estimator does by default (the truth-started one starts
+every order's fit at the truth), which asks whether latents near the truth would
+give the true order and graph. About 10 minutes for 5 seeds at ``--n-jobs 2``,
+20 with ``--graph-search``; ``--epochs 2`` is a smoke test.
 """
 
 import argparse
@@ -40,7 +46,15 @@ from joblib import Parallel, delayed
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_crl import DIGIT_SIZE, FAST_FIT, HIDDEN_SIZE, oracle_graph_kwargs  # noqa: E402
+from bench_crl import (  # noqa: E402
+    DIGIT_SIZE,
+    FAST_FIT,
+    HIDDEN_SIZE,
+    matched_graph,
+    oracle_graph_kwargs,
+    shd,
+    true_modality_order,
+)
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
 from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
@@ -81,24 +95,28 @@ class RecordedCRL(MultimodalCRL):
 
 
 class TruthStartedCRL(RecordedCRL):
-    """``MultimodalCRL`` whose first net starts at ``_truth`` (set with ``_train_rows``)."""
+    """``MultimodalCRL`` whose fresh nets start at ``_truth`` (set with ``_train_rows``)."""
+
+    def _refine(self, label, Xs, split_seed, seed):
+        self._refitting = True  # the refit is warm-started from the kept net
+        super()._refine(label, Xs, split_seed, seed)
 
     def _make_net(self, n_samples, seed, module_args=None, warmup=0):
         net = super()._make_net(n_samples, seed, module_args, warmup)
-        if not getattr(self, "_started", False):  # the first fit; the refit is warm-started
+        if not getattr(self, "_refitting", False):  # every fresh fit: each order, each restart
             net.initialize()
             start_at(net.module_, self._standardise(self._train_rows), self._truth)
             net.warm_start = True
-            self._started = True
         return net
 
 
-def run(seed, variant, epochs):
+def run(seed, variant, epochs, graph_search):
     data = make_causal_digits(N_TRAIN + N_TEST, image_size=DIGIT_SIZE, random_state=seed)
     train, test = data.data.iloc[:N_TRAIN], data.data.iloc[N_TRAIN:]
     latents = data.latents.to_numpy()
-    kwargs = dict(hidden_size=HIDDEN_SIZE, max_epochs=epochs, random_state=seed,
-                  **FAST_FIT, **oracle_graph_kwargs(data))
+    kwargs = dict(hidden_size=HIDDEN_SIZE, max_epochs=epochs, random_state=seed, **FAST_FIT)
+    if not graph_search:
+        kwargs.update(oracle_graph_kwargs(data))
     if variant == "plain":
         crl = RecordedCRL(**kwargs)
     else:
@@ -107,13 +125,18 @@ def run(seed, variant, epochs):
         crl._truth = (truth - truth.mean(axis=0)) / truth.std(axis=0)
         crl._train_rows = train.to_numpy(dtype=float)
     crl.fit(train)
+    Z = crl.transform(test)
+    true_graph = data.graph.to_numpy()
     row = dict(
-        seed=seed, variant=variant, elbo=next(iter(crl.order_scores_.values())),
-        epochs=crl._first_epochs, refit=crl.selection_loss_, mcc=mcc(latents[N_TRAIN:], crl.transform(test)),
+        seed=seed, variant=variant, elbo=crl.order_scores_[" > ".join(crl.modality_order_)],
+        epochs=crl._first_epochs, refit=crl.selection_loss_, mcc=mcc(latents[N_TRAIN:], Z),
+        order_ok=crl.modality_order_ == true_modality_order(data),
+        shd=shd(true_graph, matched_graph(crl, latents[N_TRAIN:], Z, len(true_graph))),
+        shd_empty=shd(true_graph, np.zeros_like(true_graph)),
     )
-    print(f"  seed {seed} {variant}: validation ELBO {row['elbo']:.1f} "
-          f"after {row['epochs']} epochs, refit loss "
-          f"{row['refit']:.1f}, MCC {row['mcc']:.3f}", file=sys.stderr, flush=True)
+    print(f"  seed {seed} {variant}: validation ELBO {row['elbo']:.1f} after {row['epochs']} "
+          f"epochs, refit loss {row['refit']:.1f}, MCC {row['mcc']:.3f}, order "
+          f"{' > '.join(crl.modality_order_)}, SHD {row['shd']}", file=sys.stderr, flush=True)
     return row
 
 
@@ -124,32 +147,51 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="most epochs per fit")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 60 epochs")
+    parser.add_argument(
+        "--graph-search", action="store_true",
+        help="search the modality order and the DAG (the defaults) instead of the oracle graph",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds = min(args.seeds, 2)
     args.epochs = args.epochs or (60 if args.quick else 600)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     rows = Parallel(n_jobs=args.n_jobs)(
-        delayed(run)(seed, variant, args.epochs) for seed in seeds for variant in ("plain", "truth")
+        delayed(run)(seed, variant, args.epochs, args.graph_search)
+        for seed in seeds for variant in ("plain", "truth")
     )
     by = {(r["seed"], r["variant"]): r for r in rows}
-    print(f"### Digits under the oracle graph: plain start against a start at the true latents "
+    setting = ("with the order and DAG searched (the defaults)" if args.graph_search
+               else "under the oracle graph")
+    print(f"### Digits {setting}: plain start against a start at the true latents "
           f"({len(seeds)} seeds, {N_TRAIN} training / {N_TEST} test rows, at most {args.epochs} "
           "epochs; plain: shared_warmup='auto', truth-started: 0)\n")
-    print("| seed | validation ELBO, plain / truth-started | epochs of the first fit | refit "
-          "validation loss, plain / truth-started | held-out MCC, plain / truth-started |")
-    print("|---|---|---|---|---|")
+    print("Each cell: plain / truth-started. ELBO: the kept order's first fit (validation, nats "
+          "per sample); SHD: the refitted graph_ against the true DAG (empty graph: "
+          f"{by[seeds[0], 'plain']['shd_empty']}).\n")
+    print("| seed | validation ELBO | epochs of the first fit | refit validation loss | "
+          "held-out MCC | modality order true | SHD |")
+    print("|---|---|---|---|---|---|---|")
     for seed in seeds:
         p, t = by[seed, "plain"], by[seed, "truth"]
         print(f"| {seed} | {p['elbo']:.1f} / {t['elbo']:.1f} | {p['epochs']} / {t['epochs']} | "
-              f"{p['refit']:.1f} / {t['refit']:.1f} | {p['mcc']:.3f} / {t['mcc']:.3f} |")
-    mean = {v: {k: np.mean([by[s, v][k] for s in seeds]) for k in ("elbo", "refit", "mcc")}
+              f"{p['refit']:.1f} / {t['refit']:.1f} | {p['mcc']:.3f} / {t['mcc']:.3f} | "
+              f"{'yes' if p['order_ok'] else 'no'} / {'yes' if t['order_ok'] else 'no'} | "
+              f"{p['shd']} / {t['shd']} |")
+    mean = {v: {k: np.mean([by[s, v][k] for s in seeds]) for k in ("elbo", "refit", "mcc", "shd")}
             for v in ("plain", "truth")}
-    better = sum(by[s, "truth"]["elbo"] > by[s, "plain"]["elbo"] for s in seeds)
+    count = {v: {"order": sum(by[s, v]["order_ok"] for s in seeds),
+                 "below": sum(by[s, v]["shd"] < by[s, v]["shd_empty"] for s in seeds)}
+             for v in ("plain", "truth")}
     print(f"| mean | {mean['plain']['elbo']:.1f} / {mean['truth']['elbo']:.1f} | | "
           f"{mean['plain']['refit']:.1f} / {mean['truth']['refit']:.1f} | "
-          f"{mean['plain']['mcc']:.3f} / {mean['truth']['mcc']:.3f} |")
-    print(f"\nThe truth-started fit has the higher validation ELBO on {better} of {len(seeds)} seeds.")
+          f"{mean['plain']['mcc']:.3f} / {mean['truth']['mcc']:.3f} | "
+          f"{count['plain']['order']} / {count['truth']['order']} of {len(seeds)} | "
+          f"{mean['plain']['shd']:.1f} / {mean['truth']['shd']:.1f} |")
+    better = sum(by[s, "truth"]["elbo"] > by[s, "plain"]["elbo"] for s in seeds)
+    print(f"\nThe truth-started fit has the higher validation ELBO on {better} of {len(seeds)} "
+          f"seeds; SHD below the empty graph's on {count['plain']['below']} (plain) and "
+          f"{count['truth']['below']} (truth-started) of {len(seeds)}.")
 
 
 if __name__ == "__main__":
