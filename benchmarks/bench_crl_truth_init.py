@@ -97,13 +97,17 @@ class RecordedCRL(MultimodalCRL):
 class TruthStartedCRL(RecordedCRL):
     """``MultimodalCRL`` whose fresh nets start at ``_truth`` (set with ``_train_rows``)."""
 
+    def fit(self, X, y=None):
+        self._refitting = False
+        return super().fit(X, y)
+
     def _refine(self, label, Xs, split_seed, seed):
         self._refitting = True  # the refit is warm-started from the kept net
         super()._refine(label, Xs, split_seed, seed)
 
     def _make_net(self, n_samples, seed, module_args=None, warmup=0):
         net = super()._make_net(n_samples, seed, module_args, warmup)
-        if not getattr(self, "_refitting", False):  # every fresh fit: each order, each restart
+        if not self._refitting:  # every fresh fit: each order, each restart
             net.initialize()
             start_at(net.module_, self._standardise(self._train_rows), self._truth)
             net.warm_start = True
