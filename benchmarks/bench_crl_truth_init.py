@@ -95,9 +95,10 @@ class RecordedCRL(MultimodalCRL):
 
 
 class TruthStartedCRL(RecordedCRL):
-    """``MultimodalCRL`` whose fresh nets start at ``_truth`` (set with ``_train_rows``)."""
+    """``MultimodalCRL`` whose fresh nets start at ``_truth`` (the true latents of ``X``)."""
 
     def fit(self, X, y=None):
+        self._train_rows = np.asarray(X, dtype=float)
         self._refitting = False
         return super().fit(X, y)
 
@@ -127,7 +128,6 @@ def run(seed, variant, epochs, graph_search):
         crl = TruthStartedCRL(shared_warmup=0, **kwargs)
         truth = latents[:N_TRAIN]
         crl._truth = (truth - truth.mean(axis=0)) / truth.std(axis=0)
-        crl._train_rows = train.to_numpy(dtype=float)
     crl.fit(train)
     Z = crl.transform(test)
     true_graph = data.graph.to_numpy()

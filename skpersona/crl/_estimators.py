@@ -718,9 +718,9 @@ class MultimodalCRL(_LatentModel):
     block is a nearly flat direction of the ELBO, which restarts or longer
     training chosen by it will not undo. From such latents the same search
     finds the true order on 5 of 5 seeds and beats the empty graph on 3 of 5.
-    On the synthetic benchmarks the fits come out close to
-    affine and are oriented on every seed. ``order_dependence_`` tells the two
-    apart: there the kept order scored 23 to 69 and the next best at least 2.7
+    On the synthetic benchmarks the fits come out close to affine and are
+    oriented on every seed. ``order_dependence_`` tells the two apart:
+    there the kept order scored 23 to 69 and the next best at least 2.7
     times as much; on the digits the kept order scored 205 to 563 and the
     next best at most 2.0 times as much (``benchmarks/RESULTS.md``, section
     ``crl``). How to choose the hyper-parameters without true latents:
