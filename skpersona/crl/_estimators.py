@@ -717,7 +717,10 @@ class MultimodalCRL(_LatentModel):
     seeds (``bench_crl_truth_init.py --graph-search``): the mixing inside a
     block is a nearly flat direction of the ELBO, which restarts or longer
     training chosen by it will not undo. From such latents the same search
-    finds the true order on 5 of 5 seeds and beats the empty graph on 3 of 5.
+    finds the true order on 5 of 5 seeds and beats the empty graph on 3 of 5;
+    handed the true latents, the graph stage alone does so on every seed, and
+    after a nonlinear swirl inside each block on 1 of 5
+    (``benchmarks/bench_crl_graph_stage.py``).
     On the synthetic benchmarks the fits come out close to affine and are
     oriented on every seed. ``order_dependence_`` tells the two apart:
     there the kept order scored 23 to 69 and the next best at least 2.7
