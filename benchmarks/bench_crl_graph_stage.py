@@ -39,6 +39,7 @@ Usage::
 """
 
 import argparse
+import itertools
 import os
 import sys
 
@@ -49,6 +50,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from bench_crl import DIGIT_SIZE, exogenous_latents, shd  # noqa: E402
 
+from skpersona.crl import MultimodalCRL  # noqa: E402
 from skpersona.crl._orient import (  # noqa: E402
     align_blocks,
     order_dependence,
@@ -60,29 +62,24 @@ from skpersona.datasets import make_causal_digits, make_multimodal_causal  # noq
 N_FIT, VALIDATION_FRACTION = 2000, 0.2
 
 
-def allowed_edges(blocks, n_latents, order):
-    """Edges the estimator allows under a modality ``order``: none from a later block back."""
-    allowed = 1.0 - np.eye(n_latents)
-    rank = {m: r for r, m in enumerate(order)}
-    for m, block in enumerate(blocks):
-        for n, other in enumerate(blocks):
-            if rank[m] > rank[n]:
-                allowed[np.ix_(block, other)] = 0.0
-    return allowed
-
-
 def graph_stage(latents, blocks, shared):
-    """The estimator's order test and DAG search on given latents: (order, content graph)."""
+    """The estimator's order test and DAG search on given latents: (order, content graph).
+
+    ``order`` is a tuple of block indices, causes first.
+    """
     n_valid = int(round(VALIDATION_FRACTION * len(latents)))
     fitted, valid = latents, latents[-n_valid:]
     weight, bias = align_blocks(fitted, blocks, shared)
     aligned = fitted @ weight.T + bias
-    orders = [(0, 1), (1, 0)]
+    orders = list(itertools.permutations(range(len(blocks))))
     dependence = [order_dependence(aligned, [blocks[m] for m in o], shared) for o in orders]
     order = orders[int(np.argmin(dependence))]
     weight, bias = align_blocks(valid, blocks, shared)
     aligned = valid @ weight.T + bias
-    allowed = allowed_edges(blocks, latents.shape[1], order)
+    # the estimator's own edge mask for this modality order (no prior_mask)
+    allowed = MultimodalCRL(shared_dim=len(shared))._allowed(
+        list(range(len(blocks))), [len(b) for b in blocks], True, order
+    )
     dag = select_parents(aligned, resit_order(aligned, allowed)[0], allowed)
     n_content = sum(len(b) for b in blocks)
     return order, dag[:n_content, :n_content]

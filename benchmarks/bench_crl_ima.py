@@ -32,14 +32,12 @@ Usage::
 """
 
 import argparse
-import functools
 import os
 import sys
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.datasets import load_digits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -53,14 +51,11 @@ from bench_crl import (  # noqa: E402
     true_modality_order,
 )
 
-from skpersona.crl import (
-    MultimodalCRL,  # noqa: E402
-    _estimators,  # noqa: E402
-)
+from skpersona.crl import MultimodalCRL  # noqa: E402
 from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
 from skpersona.crl._modules import MultimodalVAE  # noqa: E402
 from skpersona.datasets import make_causal_digits  # noqa: E402
-from skpersona.datasets._multimodal_causal import _colour, _render  # noqa: E402
+from skpersona.datasets._multimodal_causal import _digit_images, _draw_digits  # noqa: E402
 
 N_TRAIN, N_TEST = 2000, 1000
 # finite-difference step, in standard deviations of each latent
@@ -111,32 +106,18 @@ class IMAPenalisedVAE(MultimodalVAE):
 class IMAPenalisedCRL(MultimodalCRL):
     """``MultimodalCRL`` trained with the IMA penalty (``_ima_weight``) in every fit."""
 
-    def _make_net(self, n_samples, seed, module_args=None, warmup=0):
-        # the estimator builds its module from this module-level name; swapped for the call
-        original = _estimators.MultimodalVAE
-        _estimators.MultimodalVAE = functools.partial(IMAPenalisedVAE, self._ima_weight)
-        try:
-            return super()._make_net(n_samples, seed, module_args, warmup)
-        finally:
-            _estimators.MultimodalVAE = original
+    def _build_module(self, module_args):
+        return IMAPenalisedVAE(self._ima_weight, **module_args)
 
 
 def generator_contrast(seed, n=300, angles=(0, 20, 45)):
     """IMA contrast of make_causal_digits' rendering per modality, content latents rotated."""
-    data = make_causal_digits(n, image_size=DIGIT_SIZE, random_state=seed)
-    latents = data.latents.to_numpy()
-    bank = load_digits()
-    images = bank.images[bank.target == 3] / 16.0  # the generator's default digit
-    pick = np.random.RandomState(seed).randint(len(images), size=n)
-    size, span = DIGIT_SIZE, DIGIT_SIZE / 6
+    latents = make_causal_digits(n, image_size=DIGIT_SIZE, random_state=seed).latents.to_numpy()
+    images = _digit_images(3)  # the generator's default digit
+    digits = images[np.random.RandomState(seed).randint(len(images), size=n)]
 
     def draw(modality, z):
-        background = 0.25 * (1 + np.tanh(z[:, 4]))
-        if modality == 0:  # colour and size
-            return _render(images[pick], size / 10 * (1 + 0.35 * np.tanh(z[:, 1])),
-                           np.zeros(n), np.zeros(n), _colour(z[:, 0]), background, size)
-        return _render(images[pick], np.full(n, size / 14), span * np.tanh(z[:, 2]),
-                       span * np.tanh(z[:, 3]), np.ones((n, 3)), background, size)
+        return _draw_digits(modality, digits, z[:, :4], z[:, 4:], DIGIT_SIZE)
 
     result = {}
     for modality, idx in [(0, [0, 1, 4]), (1, [2, 3, 4])]:

@@ -264,6 +264,10 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         """Shared-latent warm-up lengths (epochs) tried by every fresh fit; none here."""
         return [0]
 
+    def _build_module(self, module_args):
+        """The torch module a net trains (one place, so a subclass can swap it)."""
+        return MultimodalVAE(**module_args)
+
     def _make_net(self, n_samples, seed, module_args=None, warmup=0):
         use_valid = self.validation_fraction is not None and n_samples >= 10
         args = self._module_args if module_args is None else module_args
@@ -277,7 +281,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
                 ))
             )
         return LatentNet(
-            MultimodalVAE(**args),
+            self._build_module(args),
             criterion=torch.nn.MSELoss,  # unused: get_loss combines the module's terms
             optimizer=torch.optim.Adam,
             lr=self.lr,
@@ -314,7 +318,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         dag = state.pop("_net_dag", [0.0, 1.0])
         super().__setstate__(state)
         if weights is not None:
-            check_stored_weights(lambda: MultimodalVAE(**self._module_args), weights,
+            check_stored_weights(lambda: self._build_module(self._module_args), weights,
                                  type(self).__name__)  # before allocating anything
             torch_state = torch.random.get_rng_state()
             net = self._make_net(self._n_fit_samples, 0).initialize()  # weights are overwritten just below

@@ -288,6 +288,45 @@ def _render(digits, scale, shift_x, shift_y, colour, background, size):
     return canvas.reshape(n, -1)
 
 
+def _digit_images(digit):
+    """scikit-learn's bundled 8x8 digits in [0, 1], only class ``digit`` unless None."""
+    from sklearn.datasets import load_digits
+
+    bank = load_digits()
+    images = bank.images / 16.0
+    return images if digit is None else images[bank.target == int(digit)]
+
+
+def _draw_digits(modality, digits, latents, shared, size):
+    """Noise-free images of ``make_causal_digits``'s modality 0 or 1 for given latents.
+
+    ``latents`` holds the four content latents (``z1_1, z1_2, z2_1, z2_2``) and
+    ``shared`` the shared one, which sets the background grey of both.
+    """
+    n_samples = len(latents)
+    background = 0.25 * (1 + np.tanh(shared[:, 0]))
+    if modality == 0:  # colour and size
+        return _render(
+            digits,
+            scale=size / 10 * (1 + 0.35 * np.tanh(latents[:, 1])),
+            shift_x=np.zeros(n_samples),
+            shift_y=np.zeros(n_samples),
+            colour=_colour(latents[:, 0]),
+            background=background,
+            size=size,
+        )
+    span = size / 6  # position of a white digit
+    return _render(
+        digits,
+        scale=np.full(n_samples, size / 14),
+        shift_x=span * np.tanh(latents[:, 2]),
+        shift_y=span * np.tanh(latents[:, 3]),
+        colour=np.ones((n_samples, 3)),
+        background=background,
+        size=size,
+    )
+
+
 def make_causal_digits(
     n_samples=1000,
     *,
@@ -346,41 +385,15 @@ def make_causal_digits(
     >>> sorted(make_causal_digits(n_samples=5, n_measurements=2, random_state=0).images)
     ['1.v1', '1.v2', '2.v1', '2.v2']
     """
-    from sklearn.datasets import load_digits
-
     if int(n_measurements) != n_measurements or n_measurements < 1:
         raise ValueError(f"n_measurements must be a positive int, got {n_measurements!r}.")
     rng = check_random_state(random_state)
     graph = _default_graph(2, 2)
     latents, shared = _sample_latents(rng, graph, n_samples, 1, 0.5, "uniform")
-    bank = load_digits()
-    images = bank.images / 16.0
-    if digit is not None:
-        images = images[bank.target == int(digit)]
-    background = 0.25 * (1 + np.tanh(shared[:, 0]))
-    span = image_size / 6
+    images = _digit_images(digit)
 
     def draw(modality, pick, pixel_noise):
-        if modality == 0:  # colour and size
-            rendered = _render(
-                images[pick],
-                scale=image_size / 10 * (1 + 0.35 * np.tanh(latents[:, 1])),
-                shift_x=np.zeros(n_samples),
-                shift_y=np.zeros(n_samples),
-                colour=_colour(latents[:, 0]),
-                background=background,
-                size=image_size,
-            )
-        else:  # position of a white digit
-            rendered = _render(
-                images[pick],
-                scale=np.full(n_samples, image_size / 14),
-                shift_x=span * np.tanh(latents[:, 2]),
-                shift_y=span * np.tanh(latents[:, 3]),
-                colour=np.ones((n_samples, 3)),
-                background=background,
-                size=image_size,
-            )
+        rendered = _draw_digits(modality, images[pick], latents, shared, image_size)
         return rendered + noise * pixel_noise(rendered.shape)
 
     pick = rng.randint(len(images), size=(2, n_samples))
