@@ -82,6 +82,17 @@ def matched_graph(model, true_latents, Z, n_content):
     return model.graph_.to_numpy()[np.ix_(cols, cols)]
 
 
+def recovery_scores(crl, data, true_test, Z):
+    """Held-out MCC, whether the kept modality order is true, SHD of ``graph_`` and of the empty graph."""
+    true_graph = data.graph.to_numpy()
+    return dict(
+        mcc=mcc(true_test, Z),
+        order_ok=crl.modality_order_ == true_modality_order(data),
+        shd=shd(true_graph, matched_graph(crl, true_test, Z, len(true_graph))),
+        shd_empty=shd(true_graph, np.zeros_like(true_graph)),
+    )
+
+
 def level_one_graph(true_latents, true_graph, seed):
     """Oracle Level I: dependencies among the true content latents, oriented by the true order."""
     n_content = true_graph.shape[0]

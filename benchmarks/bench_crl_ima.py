@@ -46,13 +46,10 @@ from bench_crl import (  # noqa: E402
     DIGIT_SIZE,
     FAST_FIT,
     HIDDEN_SIZE,
-    matched_graph,
-    shd,
-    true_modality_order,
+    recovery_scores,
 )
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
-from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
 from skpersona.crl._modules import MultimodalVAE  # noqa: E402
 from skpersona.datasets import make_causal_digits  # noqa: E402
 from skpersona.datasets._multimodal_causal import _digit_images, _draw_digits  # noqa: E402
@@ -146,16 +143,11 @@ def run(seed, weight, epochs):
     )
     crl._ima_weight = weight
     crl.fit(train)
-    Z = crl.transform(test)
     with torch.no_grad():
         contrast = float(crl.net_.module_.contrast(crl._tensor(test).float()))
-    true_graph = data.graph.to_numpy()
     return dict(
-        seed=seed, weight=weight, mcc=mcc(latents[N_TRAIN:], Z),
-        order_ok=crl.modality_order_ == true_modality_order(data),
-        shd=shd(true_graph, matched_graph(crl, latents[N_TRAIN:], Z, len(true_graph))),
-        shd_empty=shd(true_graph, np.zeros_like(true_graph)),
-        elbo=crl.order_scores_[" > ".join(crl.modality_order_)], contrast=contrast,
+        seed=seed, weight=weight, elbo=crl.order_scores_[" > ".join(crl.modality_order_)],
+        contrast=contrast, **recovery_scores(crl, data, latents[N_TRAIN:], crl.transform(test)),
     )
 
 

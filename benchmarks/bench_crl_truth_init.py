@@ -50,14 +50,11 @@ from bench_crl import (  # noqa: E402
     DIGIT_SIZE,
     FAST_FIT,
     HIDDEN_SIZE,
-    matched_graph,
     oracle_graph_kwargs,
-    shd,
-    true_modality_order,
+    recovery_scores,
 )
 
 from skpersona.crl import MultimodalCRL  # noqa: E402
-from skpersona.crl import mean_correlation_coefficient as mcc  # noqa: E402
 from skpersona.datasets import make_causal_digits  # noqa: E402
 
 N_TRAIN, N_TEST = 2000, 1000
@@ -129,14 +126,10 @@ def run(seed, variant, epochs, graph_search):
         truth = latents[:N_TRAIN]
         crl._truth = (truth - truth.mean(axis=0)) / truth.std(axis=0)
     crl.fit(train)
-    Z = crl.transform(test)
-    true_graph = data.graph.to_numpy()
     row = dict(
         seed=seed, variant=variant, elbo=crl.order_scores_[" > ".join(crl.modality_order_)],
-        epochs=crl._first_epochs, refit=crl.selection_loss_, mcc=mcc(latents[N_TRAIN:], Z),
-        order_ok=crl.modality_order_ == true_modality_order(data),
-        shd=shd(true_graph, matched_graph(crl, latents[N_TRAIN:], Z, len(true_graph))),
-        shd_empty=shd(true_graph, np.zeros_like(true_graph)),
+        epochs=crl._first_epochs, refit=crl.selection_loss_,
+        **recovery_scores(crl, data, latents[N_TRAIN:], crl.transform(test)),
     )
     print(f"  seed {seed} {variant}: validation ELBO {row['elbo']:.1f} after {row['epochs']} "
           f"epochs, refit loss {row['refit']:.1f}, MCC {row['mcc']:.3f}, order "
