@@ -32,6 +32,16 @@ def run(args):
     conditioning = _columns(args.conditioning) if args.conditioning else []
     _require_columns(table, columns + against + conditioning, "column", args.table)
     columns = [c for c in columns if c not in conditioning]
+    groups = None
+    if args.groups:
+        _require_columns(table, [args.groups], "--groups column", args.table)
+        if args.groups in against + conditioning:
+            raise UsageError(f"--groups {args.groups!r} is also a screened or conditioning column.")
+        columns = [c for c in columns if c != args.groups]  # labels, not a variable
+        groups = table[args.groups]
+        if groups.isna().any():
+            raise UsageError(f"--groups column {args.groups!r} has {int(groups.isna().sum())} "
+                             "empty cell(s); every row needs a group label.")
     variables = list(dict.fromkeys(columns + against))
     if len(variables) < 2:
         raise UsageError("the screen needs at least two columns.")
@@ -65,7 +75,7 @@ def run(args):
                               conditioning=conditioning or None, test_options=test_options,
                               max_categories=args.max_categories, n_jobs=args.n_jobs,
                               random_state=args.random_state, verbose=_progress(args))
-    screen.fit(data)
+    screen.fit(data, groups=groups)
     agreement = screen.agreement_.reset_index() if "x" not in screen.agreement_.columns \
         else screen.agreement_
     report = screen.pvalues_
@@ -110,6 +120,9 @@ def add_parser(sub, common):
                    "--columns and these")
     p.add_argument("--tests", help="comma-separated tests (default: the screen's own)")
     p.add_argument("--conditioning", help="comma-separated columns to condition every pair on")
+    p.add_argument("--groups", help="column of group labels (e.g. the source video of each "
+                   "clip): rows of a group are not independent, so every test runs on one "
+                   "row per group (group means of what varies within a group)")
     p.add_argument("--discrete", help="comma-separated columns to treat as discrete (besides "
                    "text columns and integer columns with few values)")
     p.add_argument("--max-categories", type=_positive_int, default=10,

@@ -110,7 +110,70 @@ def _check_labels(labels, path):
                              "[0, 1].")
 
 
-def load_first_impressions(data_home=None, split="training"):
+#: Per-clip demographic annotations of the training and validation clips (``;``-separated).
+DEMOGRAPHICS_FILE = "eth_gender_annotations_dev.csv"
+#: The release's codes (its own conversion script): named categories, never codes.
+_GENDER = {1: "male", 2: "female"}
+_ETHNICITY = {1: "Asian", 2: "Caucasian", 3: "African-American"}
+#: 8,000 rows of about 36 bytes; anything far larger is not this file.
+_MAX_DEMOGRAPHICS_BYTES = 4 << 20
+
+
+def _read_demographics(folder, video_ids):
+    """``gender`` and ``ethnicity`` of ``video_ids``, named categories, from the CSV.
+
+    The file is untrusted: its size, columns, codes and coverage are checked, and a
+    clip listed twice with different values is refused.
+    """
+    path = folder / DEMOGRAPHICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"First Impressions demographics: missing {DEMOGRAPHICS_FILE} in {folder}. It "
+            "holds the per-clip gender and ethnicity of the training and validation clips "
+            "(the ChaLearn release's eth_gender_annotations_dev.csv, ';'-separated, columns "
+            "VideoName;YouTubeID;Ethnicity;Gender); put it beside the label pickles, or "
+            "load with demographics=False."
+        )
+    if path.stat().st_size > _MAX_DEMOGRAPHICS_BYTES:
+        raise ValueError(
+            f"{path} is {path.stat().st_size:,} bytes, more than the "
+            f"{_MAX_DEMOGRAPHICS_BYTES:,} an annotation table of 8,000 clips takes."
+        )
+    try:
+        table = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise ValueError(f"{path} is not a readable ';'-separated table: {exc!s:.200}") from exc
+    needed = ["VideoName", "Ethnicity", "Gender"]
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise ValueError(f"{path} lacks the column(s) {absent}; expected VideoName;YouTubeID;"
+                         "Ethnicity;Gender.")
+    coded = {}
+    for column, names in (("Gender", _GENDER), ("Ethnicity", _ETHNICITY)):
+        codes = table[column].str.strip()
+        bad = sorted(set(codes) - {str(k) for k in names})[:5]
+        if bad:
+            raise ValueError(f"{path}: column {column!r} holds {bad}; the codes are "
+                             f"{sorted(names)} ({', '.join(names.values())}).")
+        coded[column] = codes.map({str(k): v for k, v in names.items()})
+    table = pd.DataFrame({"video_id": table["VideoName"].str.strip(), **coded})
+    table = table.drop_duplicates()
+    if table["video_id"].duplicated().any():
+        clash = table.loc[table["video_id"].duplicated(), "video_id"].iloc[0]
+        raise ValueError(f"{path}: clip {clash!r} is listed twice with different values.")
+    table = table.set_index("video_id")
+    lacking = [v for v in video_ids if v not in table.index]
+    if lacking:
+        raise ValueError(f"{path} has no gender and ethnicity for {len(lacking)} clip(s), "
+                         f"e.g. {lacking[0]!r}.")
+    rows = table.loc[list(video_ids)]
+    return (
+        pd.Categorical(rows["Gender"], categories=list(_GENDER.values())),
+        pd.Categorical(rows["Ethnicity"], categories=list(_ETHNICITY.values())),
+    )
+
+
+def load_first_impressions(data_home=None, split="training", *, demographics=False):
     """Load the ChaLearn First Impressions V2 labels and transcripts.
 
     Reads the official pickles safely (a restricted unpickler that only allows
@@ -123,12 +186,22 @@ def load_first_impressions(data_home=None, split="training"):
         Folder holding ``first_impressions_v2/``; see :func:`get_data_home`.
     split : {"training", "validation"}, default="training"
         Which official split to load. The test split is held out on purpose.
+    demographics : bool, default=False
+        Add each clip's ``gender`` (``"male"``, ``"female"``) and ``ethnicity``
+        (``"Asian"``, ``"Caucasian"``, ``"African-American"``) to ``data``, as pandas
+        categoricals, from ``eth_gender_annotations_dev.csv`` beside the pickles
+        (joined by clip; the release's per-clip values are kept, so the six source
+        videos coded differently on different clips stay so). The annotations are
+        *apparent* gender and ethnicity, coded by annotators. Clips of one source video
+        share a person: test them by ``groups`` (see :func:`independence_test`'s
+        ``groups``).
 
     Returns
     -------
     Bunch
         ``data``: DataFrame with ``video_id`` (``"<youtube_id>.<clip>.mp4"``),
-        ``youtube_id`` and ``transcript`` (str; empty for the few clips without one);
+        ``youtube_id`` and ``transcript`` (str; empty for the few clips without one),
+        and with ``demographics=True`` ``gender`` and ``ethnicity`` (categoricals);
         ``target``: DataFrame of the Big Five in [0, 1], columns in
         :data:`~skpersona.BIG_FIVE` order; ``interview``: Series, the
         "invite to interview" score; ``groups``: ndarray of YouTube ids (the same
@@ -138,11 +211,14 @@ def load_first_impressions(data_home=None, split="training"):
     Raises
     ------
     FileNotFoundError
-        When the pickles are not in ``data_home``.
+        When the pickles (or, with ``demographics=True``, the annotation CSV) are not
+        in ``data_home``; the message names the file and the folder it belongs in.
     ValueError
         Naming the file, when a pickle is truncated, empty or tampered with
         (anything but dicts of numbers and text is refused before it is built),
-        or its labels are not the same clips for every trait in [0, 1].
+        or its labels are not the same clips for every trait in [0, 1]; or when the
+        demographics CSV is too large, lacks a column, holds unknown codes or misses a
+        clip.
 
     Examples
     --------
@@ -150,6 +226,9 @@ def load_first_impressions(data_home=None, split="training"):
     >>> fi = load_first_impressions(split="validation")  # doctest: +SKIP
     >>> fi.target.shape  # doctest: +SKIP
     (2000, 5)
+    >>> fi = load_first_impressions(split="validation", demographics=True)  # doctest: +SKIP
+    >>> fi.data["gender"].cat.categories.tolist()  # doctest: +SKIP
+    ['male', 'female']
     """
     if split not in _SPLITS:
         raise ValueError(
@@ -181,6 +260,8 @@ def load_first_impressions(data_home=None, split="training"):
     text = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in text]
     youtube_ids = [v.split(".", 1)[0] for v in video_ids]
     data = pd.DataFrame({"video_id": video_ids, "youtube_id": youtube_ids, "transcript": text})
+    if demographics:
+        data["gender"], data["ethnicity"] = _read_demographics(folder, video_ids)
     return Bunch(
         data=data,
         target=target,

@@ -55,6 +55,7 @@ class IndependenceScorer(_BaseScorer):
         response="pvalue",
         random_state=None,
         test_options=None,
+        groups=None,
     ):
         super().__init__(_no_score_func, sign=1, kwargs={}, response_method="predict")
         self.method = method
@@ -65,12 +66,14 @@ class IndependenceScorer(_BaseScorer):
         self.response = response
         self.random_state = random_state
         self.test_options = dict(test_options or {})
+        self.groups = groups
 
     def __repr__(self):
         return (
             f"make_independence_scorer(method={self.method!r}, target={self.target!r}, "
             f"against={self.against!r}, metadata={self.metadata!r}, "
-            f"given_target={self.given_target!r}, response={self.response!r})"
+            f"given_target={self.given_target!r}, response={self.response!r}"
+            + (f", groups={self.groups!r})" if self.groups is not None else ")")
         )
 
     def _get_metadata_request(self):
@@ -132,12 +135,23 @@ class IndependenceScorer(_BaseScorer):
             if y_true is None:
                 raise ValueError("given_target=True needs y_true; the scorer got y=None.")
             z = y_true.reset_index(drop=True) if isinstance(y_true, pd.Series | pd.DataFrame) else y_true
+        groups = None
+        if self.groups is not None:
+            if self.groups not in kwargs or kwargs[self.groups] is None:
+                raise ValueError(
+                    f"The independence scorer tests by the groups in metadata {self.groups!r}, "
+                    "which it did not receive. Request it with scorer.set_score_request("
+                    f"{self.groups}=True) (routing enabled) and pass it, e.g. "
+                    f"cross_validate(..., params={{{self.groups!r}: video_ids}})."
+                )
+            groups = kwargs[self.groups]
         result = independence_test(
             tested,
             other,
             z,
             method=self.method,
             random_state=self.random_state,
+            groups=groups,
             **self.test_options,
         )
         if self.response == "pvalue":
@@ -154,6 +168,7 @@ def make_independence_scorer(
     given_target=False,
     response="pvalue",
     random_state=None,
+    groups=None,
     **test_options,
 ):
     """Make a scorer that tests a model's predictions or residuals for independence.
@@ -191,6 +206,13 @@ def make_independence_scorer(
         What the scorer returns.
     random_state : int or None, default=None
         Seeds randomised tests.
+    groups : str or None, default=None
+        Name of a routed metadata that holds a group label per sample (e.g.
+        ``"groups"``: the source video of each clip). The test then runs on one row
+        per group of the held-out fold (``groups`` of :func:`independence_test`), as
+        it must when a person contributes several rows. Request it with the
+        attribute: ``scorer.set_score_request(sensitive=True, groups=True)``; the
+        same ``groups`` reach a ``GroupKFold`` splitter.
     **test_options
         More options for :func:`independence_test` (``n_permutations``, ...).
 
@@ -223,6 +245,12 @@ def make_independence_scorer(
             raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}.")
     if not isinstance(metadata, str) or not metadata.isidentifier():
         raise ValueError(f"metadata must be a parameter name (a Python identifier), got {metadata!r}.")
+    if groups is not None and (not isinstance(groups, str) or not groups.isidentifier()
+                               or groups == metadata):
+        raise ValueError(
+            "groups must be the name of a routed metadata (a Python identifier other than "
+            f"metadata={metadata!r}), got {groups!r}."
+        )
     return IndependenceScorer(
         method=method,
         target=target,
@@ -232,4 +260,5 @@ def make_independence_scorer(
         response=response,
         random_state=random_state,
         test_options=test_options,
+        groups=groups,
     )

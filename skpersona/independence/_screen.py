@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
+from ._groups import check_groups, constant_within_groups
 from ._memory import check_test_memory
 from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
@@ -44,7 +45,9 @@ def _auto_methods(discrete, n_samples, conditional):
     return ("kci_rff", "rcit") if conditional else ("kci_rff", "rcit", "hsic_rff")
 
 
-def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=None):
+def _run_pair(
+    frame, a, b, cond, methods, missing, seeds, test_options, testers=None, groups=None
+):
     """All tests of one pair; failures are caught and reported, never guessed.
 
     Without missing values in the pair's columns the tests run through the shared
@@ -81,9 +84,12 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=
                         sub[list(cond)] if cond else None,
                         method=method,
                         random_state=int(seed),
+                        groups=None if groups is None else groups[sub.index.to_numpy()],
                         **test_options.get(method, {}),
                     )
             row.update(statistic=res.statistic, pvalue=res.pvalue, method_used=res.method)
+            if groups is not None:
+                row["n"] = res.n  # the groups tested
             # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
             notes = dict.fromkeys(str(w.message) for w in caught)
             row["reason"] = " | ".join(notes)
@@ -93,11 +99,13 @@ def _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers=
     return rows
 
 
-def _run_chunk(frame, chunk, missing, test_options, testers):
+def _run_chunk(frame, chunk, missing, test_options, testers, groups=None):
     return [
         row
         for (a, b, cond, methods), seeds in chunk
-        for row in _run_pair(frame, a, b, cond, methods, missing, seeds, test_options, testers)
+        for row in _run_pair(
+            frame, a, b, cond, methods, missing, seeds, test_options, testers, groups
+        )
     ]
 
 
@@ -189,6 +197,8 @@ class DependencyScreen(BaseEstimator):
         The screened variables.
     discrete_ : dict of str -> bool
         Which variables were treated as discrete.
+    n_groups_ : int or None
+        Distinct groups given to ``fit`` (None without ``groups``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Defined when ``X`` has string column names.
@@ -334,7 +344,7 @@ class DependencyScreen(BaseEstimator):
             raise ValueError(f"Unknown test(s) {bad}; choose among {list(METHODS)}.")
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Run the screen.
 
         Parameters
@@ -343,6 +353,13 @@ class DependencyScreen(BaseEstimator):
             Mixed variables; missing values allowed (see ``missing``).
         y : None
             Ignored.
+        groups : array-like of shape (n_samples,) or None, default=None
+            A group label per row when rows are not independent samples (the clips of
+            one source video): every test then runs on one row per group, as
+            :func:`independence_test` does with ``groups``; ``n`` in ``pvalues_`` counts
+            the groups tested, and ``method="auto"`` chooses by the number of groups. A
+            discrete column that varies within a group is tested through its
+            categories' shares, so it counts as continuous (``discrete_``).
 
         Returns
         -------
@@ -350,6 +367,9 @@ class DependencyScreen(BaseEstimator):
         """
         self._check_methods()
         frame = self._as_frame(X)
+        codes, self.n_groups_ = (None, None) if groups is None else check_groups(
+            groups, frame.shape[0]
+        )
         if self.aggregate:
             agg = aggregate_ratings(frame, groups=self.aggregate)
             used = {c for cols in self.aggregate.values() for c in cols}
@@ -388,6 +408,11 @@ class DependencyScreen(BaseEstimator):
         self.discrete_ = {
             c: column_is_discrete(frame[c], self.max_categories) for c in frame.columns
         }
+        if codes is not None:  # a discrete column that varies within a group is averaged
+            self.discrete_ = {
+                c: d and constant_within_groups(frame[c].astype(str), codes, self.n_groups_)
+                for c, d in self.discrete_.items()
+            }
         identifiers = [
             c
             for c in frame.columns
@@ -403,7 +428,7 @@ class DependencyScreen(BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        n_samples = frame.shape[0]
+        n_samples = frame.shape[0] if codes is None else self.n_groups_
         plan = []
         for a, b in pairs:
             for cond in cond_sets:
@@ -415,7 +440,8 @@ class DependencyScreen(BaseEstimator):
         self._check_memory(plan, n_samples, options)
         used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
         data = frame[used]
-        testers = self._testers(data, {m for *_, ms in plan for m in ms}, options)
+        labels = None if groups is None else np.asarray(groups, dtype=object).ravel()
+        testers = self._testers(data, {m for *_, ms in plan for m in ms}, options, labels)
         tasks = list(zip(plan, seeds))
         # One task per pair when running in this process (no copies; progress per pair);
         # a few chunks per worker otherwise, so the table travels once per chunk.
@@ -427,7 +453,8 @@ class DependencyScreen(BaseEstimator):
 
             chunks = tqdm(chunks, desc="DependencyScreen")
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_run_chunk)(data, chunk, self.missing, options, testers) for chunk in chunks
+            delayed(_run_chunk)(data, chunk, self.missing, options, testers, labels)
+            for chunk in chunks
         )
         table = pd.DataFrame([row for rows in results for row in rows])
         if table.empty:
@@ -447,13 +474,14 @@ class DependencyScreen(BaseEstimator):
         self.adjacency_ = self._adjacency(self.agreement_, variables)
         return self
 
-    def _testers(self, data, methods, options):
+    def _testers(self, data, methods, options, groups=None):
         """One :class:`IndependenceTester` per method over the screened table."""
         testers = {}
         for method in methods:
             try:
                 testers[method] = IndependenceTester(
-                    data, method, max_categories=self.max_categories, **options.get(method, {})
+                    data, method, max_categories=self.max_categories, groups=groups,
+                    **options.get(method, {}),
                 )
             except (TypeError, ValueError):
                 return None  # unusable options or table: each pair reports its own error

@@ -4,7 +4,7 @@ import logging
 import threading
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -20,6 +20,7 @@ from ._encoding import (
     to_codes,
     to_continuous,
 )
+from ._groups import group_level
 from ._kernel import hsic_gamma_test, hsic_permutation_test, hsic_rff_test, kci_test
 from ._memory import check_test_memory, estimate_test_memory, parse_memory
 
@@ -235,6 +236,7 @@ def independence_test(
     n_features=100,
     random_state=None,
     max_memory=None,
+    groups=None,
     **options,
 ):
     """Test whether ``x`` and ``y`` are independent (given ``z``).
@@ -282,6 +284,22 @@ def independence_test(
         ``"512MiB"``); None means 2 GiB. Dense-kernel tests (conditional ``kci``,
         ``hsic``, ``hsic_perm``) estimate their memory first and refuse above it;
         ``"auto"`` switches to ``"kci_rff"`` instead.
+    groups : array-like of shape (n_samples,) or None, default=None
+        A group label per row when rows are not independent samples (the clips of one
+        source video, the answers of one person). The test then runs on one row per
+        group: a column constant within every group keeps its value (categories stay
+        categories), a numeric column that varies within groups becomes its group mean
+        and a categorical one the shares of its categories (all but the first). Valid
+        when groups are independent of each other, whatever the dependence inside a
+        group; ``n`` and ``method="auto"``'s choice then count groups, and
+        ``details["groups"]`` says how many rows and groups, and which columns were
+        averaged. Power cost: the test has as many samples as groups, and it sees only
+        dependence that shows in the group means (a within-group relation, such as one
+        clip's score against the same clip's prediction error, is lost). For a
+        group-level attribute (a person's gender) the clip-level test's apparent extra
+        power is the part that was never there. A conditioning set ``z`` must be
+        constant within groups, otherwise the test is refused (``ValueError``). None
+        treats every row as an independent sample.
     **options
         Extra options: ``approx``, ``num_f``, ``num_f2`` for ``rcit``; ``K``, ``J``,
         ``alpha``, ``epsilon``, ``use_gp`` for ``fastkci``; ``epsilon`` for
@@ -315,9 +333,25 @@ def independence_test(
     ('kci', 200, True)
     >>> independence_test(x, rng.normal(size=200), method="hsic").pvalue > 0.01
     True
+
+    Rows in groups (three clips per person, the attribute a person's):
+
+    >>> person = np.repeat(np.arange(100), 3)
+    >>> attribute = rng.integers(0, 2, size=100)[person]
+    >>> score = rng.normal(size=100)[person] + 0.5 * rng.normal(size=300)
+    >>> res = independence_test(attribute, score, method="fisherz", groups=person)
+    >>> res.n, res.details["groups"]["n_rows"]
+    (100, 300)
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    if groups is not None:  # one row per group, then the test as usual
+        xg, yg, zg, summary = group_level(x, y, z, groups)
+        result = independence_test(
+            xg, yg, zg, method, n_permutations=n_permutations, n_features=n_features,
+            random_state=random_state, max_memory=max_memory, **options,
+        )
+        return replace(result, details={**result.details, "groups": summary})
     method = ALIASES.get(method, method)
     conditional = z is not None
     mats = _plain_continuous(x, y, z)

@@ -27,6 +27,7 @@ from ._encoding import (
     to_codes,
     to_continuous,
 )
+from ._groups import check_groups
 from ._kernel import (
     kci_conditional_from_kernels,
     kci_from_kernels,
@@ -92,6 +93,11 @@ class IndependenceTester:
         :func:`independence_test` does.
     n_permutations, n_features : int
         As in :func:`independence_test`.
+    groups : array-like of shape (n_samples,) or None, default=None
+        A group label per row (the source video of each clip): every test then runs on
+        one row per group, as :func:`independence_test` does with ``groups`` (group
+        means of columns that vary within a group; a conditioning set must be constant
+        within groups). The kept kernels and correlation matrix are not used then.
     **options
         Extra options for causal-learn's tests, as in :func:`independence_test`.
 
@@ -104,6 +110,8 @@ class IndependenceTester:
         Column names (``x0``, ``x1``, ... for arrays).
     n_calls : int
         Calls made, cache hits included.
+    n_groups : int or None
+        Distinct groups when ``groups`` is given.
 
     Examples
     --------
@@ -131,6 +139,7 @@ class IndependenceTester:
         max_kernel_bytes=2**29,
         n_permutations=1000,
         n_features=100,
+        groups=None,
         **options,
     ):
         if method not in METHODS:
@@ -160,6 +169,8 @@ class IndependenceTester:
         self.n_features = n_features
         self.options = options
         self.n_calls = 0
+        self.groups = groups
+        self.n_groups = None if groups is None else check_groups(groups, self.n_samples)[1]
         self._index = {name: i for i, name in enumerate(self.columns)}
         self._errors = {}
         self._numeric = {}
@@ -343,6 +354,8 @@ class IndependenceTester:
         cacheable = self.cache and random_state is None
         if cacheable and key in self._results:
             return self._results[key]
+        if self.groups is not None:
+            return self._grouped_test(xs, ys, zs, key, cacheable, random_state)
         for i in xs + ys + zs:
             self._check_column(i)
         conditional = bool(zs)
@@ -391,6 +404,31 @@ class IndependenceTester:
                 self.options,
             )
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
+        if cacheable:
+            self._results[key] = result
+            if len(xs) == len(ys) == 1:
+                self._pvalues[key] = result.pvalue
+        return result
+
+    def _grouped_test(self, xs, ys, zs, key, cacheable, random_state):
+        """The test on one row per group: :func:`independence_test` with ``groups``."""
+        from ._test import independence_test
+
+        if random_state is None:
+            random_state = self.random_state if isinstance(
+                self.random_state, numbers.Integral) else self._rng
+        columns = [[self.columns[i] for i in idx] for idx in (xs, ys, zs)]
+        result = independence_test(
+            self._frame[columns[0]],
+            self._frame[columns[1]],
+            self._frame[columns[2]] if zs else None,
+            self.method,
+            n_permutations=self.n_permutations,
+            n_features=self.n_features,
+            random_state=random_state,
+            groups=self.groups,
+            **self.options,
+        )
         if cacheable:
             self._results[key] = result
             if len(xs) == len(ys) == 1:
