@@ -122,6 +122,8 @@ class DependencyScreen(BaseEstimator):
     an independence. Text columns holding numbers are tested as numbers (stray cells
     become missing values, with a warning); categoricals with about as many
     categories as rows (identifiers, free text) are refused (their pairs fail).
+    Rows that come in groups (several clips of one person) go to ``fit`` with their
+    ``groups``: every test then runs on one row per group.
 
     Parameters
     ----------
