@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skpersona.crl import BetaVAE, MultimodalCRL, mcc_scorer, mean_correlation_coefficient
+from skpersona.crl._base import _Run
 from skpersona.datasets import make_causal_digits, make_multimodal_causal
 
 FAST = dict(hidden_size=16, n_hidden_layers=1, max_epochs=4, batch_size=64, random_state=0)
@@ -57,7 +58,7 @@ def test_graph_is_a_dag_and_causal_order_follows_it(fitted):
 
 
 def test_greedy_dag_breaks_cycles_at_the_weakest_edge():
-    from skpersona.crl._estimators import _greedy_dag
+    from skpersona.crl._structure import greedy_dag as _greedy_dag
 
     weights = np.array([[0, 0.9, 0], [0, 0, 0.8], [0.3, 0, 0]])
     np.testing.assert_array_equal(_greedy_dag(weights, 0.1), [[0, 1, 0], [0, 0, 1], [0, 0, 0]])
@@ -364,7 +365,10 @@ def test_skops_round_trip(data, model):
     }[model].fit(data.data)
     blob = skops.io.dumps(est)
     untrusted = skops.io.get_untrusted_types(data=blob)
-    assert untrusted == [f"skpersona.crl._estimators.{type(est).__name__}"]
+    assert untrusted == [
+        "skpersona.crl._betavae.BetaVAE" if model == "vae"
+        else "skpersona.crl._multimodal.MultimodalCRL"
+    ]
     restored = skops.io.loads(blob, trusted=untrusted)
     np.testing.assert_array_equal(restored.transform(data.data), est.transform(data.data))
     assert restored.score(data.data) == est.score(data.data)
@@ -384,7 +388,8 @@ def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
 
 
 def test_restarts_chosen_by_noise_independence_not_by_elbo(data):
-    from skpersona.crl._estimators import _noise_dependence, _validation_rows
+    from skpersona.crl._net import validation_rows as _validation_rows
+    from skpersona.crl._structure import noise_dependence as _noise_dependence
 
     nets = [MultimodalCRL(**{**PLAIN, "random_state": seed}).fit(data.data) for seed in (0, 1)]
     Xs = nets[0]._standardise(data.data.to_numpy())
@@ -392,17 +397,17 @@ def test_restarts_chosen_by_noise_independence_not_by_elbo(data):
     assert dependence[0] != dependence[1]
     dependent, independent = np.argsort(dependence)[::-1]
     # the run with the more dependent noises has the better (lower) validation loss
-    runs = [(0.0, nets[dependent].net_, {}), (1.0, nets[independent].net_, {})]
-    chooser = MultimodalCRL()  # independence is the default
-    chooser.restart_dependence_ = []
-    assert chooser._select_restart(runs, Xs)[1] is nets[independent].net_
-    assert chooser.restart_dependence_ == [[dependence[dependent], dependence[independent]]]
-    by_elbo = MultimodalCRL(restart_selection="elbo")
-    assert by_elbo._select_restart(runs, Xs)[1] is nets[dependent].net_
+    runs = [_Run(0.0, nets[dependent].net_, {}, 0), _Run(1.0, nets[independent].net_, {}, 0)]
+    kept, found = MultimodalCRL()._select_restart(runs, Xs)  # independence is the default
+    assert kept.net is nets[independent].net_
+    assert found == [dependence[dependent], dependence[independent]]
+    kept, found = MultimodalCRL(restart_selection="elbo")._select_restart(runs, Xs)
+    assert kept.net is nets[dependent].net_ and found is None
 
 
 def test_restart_selection_by_independence_in_fit(data):
-    from skpersona.crl._estimators import _noise_dependence, _validation_rows
+    from skpersona.crl._net import validation_rows as _validation_rows
+    from skpersona.crl._structure import noise_dependence as _noise_dependence
 
     est = MultimodalCRL(n_init=2, restart_selection="independence", **PLAIN).fit(data.data)
     assert len(est.restart_dependence_) == len(est.order_scores_)
@@ -494,13 +499,15 @@ def test_order_chosen_on_the_same_latents_not_by_each_order_own_scm():
         }
         latent_xs = Xs[:, [0, 1, 3, 4, 2]]  # z1_1, z1_2, z2_1, z2_2, s
         best = {
-            ("1", "2"): (0.0, _identity_net(est, args[("1", "2")], latent_xs), args[("1", "2")]),
-            ("2", "1"): (
+            ("1", "2"): _Run(
+                0.0, _identity_net(est, args[("1", "2")], latent_xs), args[("1", "2")], 0
+            ),
+            ("2", "1"): _Run(
                 0.0, _identity_net(est, args[("2", "1")], latent_xs, [(0, 2), (1, 3)]),
-                args[("2", "1")],
+                args[("2", "1")], 0,
             ),
         }
-        label = est._select_structure(best, Xs)
+        label, _ = est._select_structure(best, Xs)
         results[refine] = (label, est.order_dependence_)
     assert results[False][0] == ("2", "1")  # each order judged by its own SCM: wrong
     assert results[True][0] == ("1", "2")  # every order judged on the same latents: right
@@ -524,7 +531,7 @@ def test_image_modalities_get_convolutions_and_survive_skops(digits):
     # the image modules travel inside the net's state: the file asks trust for the
     # estimator alone, as the CLI's load_model grants it
     untrusted = skops.io.get_untrusted_types(data=blob)
-    assert untrusted == ["skpersona.crl._estimators.MultimodalCRL"]
+    assert untrusted == ["skpersona.crl._multimodal.MultimodalCRL"]
     restored = skops.io.loads(blob, trusted=untrusted)
     np.testing.assert_array_equal(restored.transform(digits.data), crl.transform(digits.data))
 
@@ -545,3 +552,49 @@ def test_image_modalities_get_convolutions_and_survive_skops(digits):
 def test_bad_image_shapes_are_explained(digits, shape, message):
     with pytest.raises(ValueError, match=message):
         MultimodalCRL(image_shape=shape, **FAST).fit(digits.data)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        # 2,000,001 latents: the prior's adjacency alone would be 29 TiB (issue 24)
+        (lambda: MultimodalCRL(latent_dim=10**6), "2,000,001 latents over 2 modalities"),
+        (lambda: MultimodalCRL(latent_dim={"1": 1, "2": 1000}), "1,002 latents"),
+        # a 10**6 x 10**6 hidden layer: 4 TB of weights
+        (lambda: MultimodalCRL(hidden_size=10**6), "parameters .*lower hidden_size"),
+        (lambda: BetaVAE(hidden_size=10**6), "BetaVAE would train a network of"),
+    ],
+)
+def test_absurd_sizes_are_refused_before_anything_is_allocated(data, make, message):
+    with pytest.raises(ValueError, match=message):
+        make().set_params(max_epochs=1).fit(data.data)
+
+
+def test_the_largest_allowed_sizes_are_not_refused(data):
+    # 1,000 latents in all are accepted (the refusal is for mistyped sizes, not large models)
+    from skpersona.crl._multimodal import _MAX_LATENTS
+
+    est = MultimodalCRL(latent_dim={"1": 1, "2": _MAX_LATENTS - 2})
+    layout = est._layout(data.data.to_numpy(), np.asarray(data.data.columns, dtype=object))
+    assert sum(layout.latent_dims) + layout.n_shared == _MAX_LATENTS
+
+
+def test_a_file_saved_before_the_module_split_still_loads(data, fitted):
+    # files written before the estimators left crl/_estimators.py name that module;
+    # skops finds the class there, so the file loads once its type is trusted
+    import io
+    import zipfile
+
+    blob = skops.io.dumps(fitted)
+    old = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "schema.json":
+                content = content.replace(b"skpersona.crl._multimodal", b"skpersona.crl._estimators")
+            dst.writestr(item, content)
+    untrusted = skops.io.get_untrusted_types(data=old.getvalue())
+    assert untrusted == ["skpersona.crl._estimators.MultimodalCRL"]
+    restored = skops.io.loads(old.getvalue(), trusted=untrusted)
+    assert type(restored) is MultimodalCRL
+    np.testing.assert_array_equal(restored.transform(data.data), fitted.transform(data.data))
