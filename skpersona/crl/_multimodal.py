@@ -51,15 +51,16 @@ class MultimodalCRL(_LatentModel):
     standard deviations) are kept acyclic by NOTEARS' ``h(A)`` and sparse by a
     group lasso. Each measurement has its own encoder (pooled per modality as a
     product of experts) and decoder (Gaussian, a learned noise per feature).
+    Blocks are identified apart; single latents inside a block only where each
+    has its own neighbours in other modalities.
 
     The fit trains every candidate order of the modalities (up to three) from
     the same ``n_init`` initialisations, with and without a shared warm-up;
     keeps a restart by the independence of its inferred noises and an order by
     the independence of regression residuals (RESIT); searches the DAG over all
-    latents and refits under it (``refine_graph``). Every choice reads an
-    internal validation split, never true latents. The loss per sample is
-    ``a_recon * NLL + a_ind * KL + a_sp * sum(A) + DAG penalty``. What the
-    benchmarks measured: :doc:`/research/crl_notes`.
+    latents and refits under it (``refine_graph``). No choice sees true latents.
+    The loss per sample is ``a_recon * NLL + a_ind * KL + a_sp * sum(A) + DAG
+    penalty``. What the benchmarks measured: :doc:`/research/crl_notes`.
 
     Parameters
     ----------
@@ -147,12 +148,6 @@ class MultimodalCRL(_LatentModel):
     --------
     BetaVAE : the beta-VAE baseline with the same interface.
     mean_correlation_coefficient : identifiability against known latents.
-
-    Notes
-    -----
-    Blocks are identified apart from each other and from ``s``; single latents
-    inside a block only where each has its own neighbours in other modalities
-    (an edge inside a block can be traded for a re-expressed child).
 
     Examples
     --------
