@@ -24,7 +24,8 @@ def test_docs_build_without_warnings(tmp_path):
     assert result.returncode == 0, f"sphinx failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
 
     for page in ("index", "install", "cli", "api", "user_guide/index",
-                 "user_guide/scaling_out", "auto_examples/index"):
+                 "user_guide/scaling_out", "auto_examples/index", "architecture",
+                 "research/crl_notes"):
         assert (html / f"{page}.html").is_file(), page
 
     # Every public name of every subpackage present has its own API page.

@@ -7,8 +7,9 @@ identifiability against known latents, and :func:`make_mcc_scorer` turns it
 into a scorer for grid searches (true latents passed as ``y``).
 """
 
-from ._estimators import BetaVAE, MultimodalCRL
+from ._betavae import BetaVAE
 from ._mcc import make_mcc_scorer, match_latents, mcc_scorer, mean_correlation_coefficient
+from ._multimodal import MultimodalCRL
 from ._plot import plot_latent_graph
 
 __all__ = [

@@ -25,7 +25,7 @@ enters only the second start: this is a diagnostic, never a selection.
 
 Usage::
 
-    python benchmarks/bench_crl_truth_init.py [--seeds 5] [--n-jobs 2] [--epochs 600]
+    python benchmarks/diagnostics/bench_crl_truth_init.py [--seeds 5] [--n-jobs 2] [--epochs 600]
         [--graph-search] [--quick]
 
 ``--graph-search`` leaves the oracle graph out: both fits search the modality
@@ -43,8 +43,9 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))  # skpersona
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # bench_crl
+sys.path.insert(0, os.path.dirname(__file__))  # the other diagnostics
 
 from bench_crl import (  # noqa: E402
     DIGIT_SIZE,
@@ -86,9 +87,9 @@ def start_at(module, Xs, truth, epochs=200, seed=0):
 class RecordedCRL(MultimodalCRL):
     """``MultimodalCRL`` that records the epochs of the kept first fit (before the refit)."""
 
-    def _refine(self, label, Xs, split_seed, seed):
-        self._first_epochs = len(self.net_.history)
-        super()._refine(label, Xs, split_seed, seed)
+    def _refine(self, kept, aligned, Xs, split_seed, seed):
+        self._first_epochs = len(kept.net.history)
+        return super()._refine(kept, aligned, Xs, split_seed, seed)
 
 
 class TruthStartedCRL(RecordedCRL):
@@ -99,9 +100,9 @@ class TruthStartedCRL(RecordedCRL):
         self._refitting = False
         return super().fit(X, y)
 
-    def _refine(self, label, Xs, split_seed, seed):
+    def _refine(self, kept, aligned, Xs, split_seed, seed):
         self._refitting = True  # the refit is warm-started from the kept net
-        super()._refine(label, Xs, split_seed, seed)
+        return super()._refine(kept, aligned, Xs, split_seed, seed)
 
     def _make_net(self, n_samples, seed, module_args=None, warmup=0):
         net = super()._make_net(n_samples, seed, module_args, warmup)

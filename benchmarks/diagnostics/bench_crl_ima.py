@@ -28,7 +28,7 @@ scores. About 25 minutes for 5 seeds at ``--n-jobs 2``.
 
 Usage::
 
-    python benchmarks/bench_crl_ima.py [--seeds 5] [--n-jobs 2] [--weights 0 1] [--quick]
+    python benchmarks/diagnostics/bench_crl_ima.py [--seeds 5] [--n-jobs 2] [--weights 0 1] [--quick]
 """
 
 import argparse
@@ -39,8 +39,9 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))  # skpersona
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # bench_crl
+sys.path.insert(0, os.path.dirname(__file__))  # the other diagnostics
 
 from bench_crl import (  # noqa: E402
     DIGIT_SIZE,

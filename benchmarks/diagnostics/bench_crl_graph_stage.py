@@ -34,7 +34,7 @@ last 20%). About two minutes (``--quick``: 2 seeds).
 
 Usage::
 
-    python benchmarks/bench_crl_graph_stage.py [--seeds 5] [--angles 10 20 30 45] [--swirls 15 30]
+    python benchmarks/diagnostics/bench_crl_graph_stage.py [--seeds 5] [--angles 10 20 30 45] [--swirls 15 30]
         [--quick]
 """
 
@@ -45,8 +45,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))  # skpersona
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # bench_crl
+sys.path.insert(0, os.path.dirname(__file__))  # the other diagnostics
 
 from bench_crl import DIGIT_SIZE, exogenous_latents, shd  # noqa: E402
 

@@ -16,7 +16,7 @@ order test can do with latents that are as good as the observations allow.
 
 Usage::
 
-    python benchmarks/bench_crl_orientation.py [--quick]
+    python benchmarks/diagnostics/bench_crl_orientation.py [--quick]
 """
 
 import argparse
@@ -26,7 +26,7 @@ import sys
 import numpy as np
 from scipy.stats import norm, rankdata
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))  # skpersona
 
 from skpersona.crl._orient import align_blocks, order_dependence  # noqa: E402
 from skpersona.datasets import make_causal_digits, make_multimodal_causal  # noqa: E402

@@ -17,7 +17,7 @@ it once (the settings of ``bench_crl.py``) and asks, on the held-out rows:
 
 Usage::
 
-    python benchmarks/bench_crl_block_mixing.py [--seed 0] [--measurements 3] [--quick]
+    python benchmarks/diagnostics/bench_crl_block_mixing.py [--seed 0] [--measurements 3] [--quick]
 
 (about 4 minutes on 2 cores; ``--quick``: 40 epochs).
 """
@@ -30,8 +30,9 @@ import numpy as np
 from sklearn.model_selection import cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))  # skpersona
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # bench_crl
+sys.path.insert(0, os.path.dirname(__file__))  # the other diagnostics
 
 from bench_crl import exogenous_latents  # noqa: E402
 from bench_crl_orientation import BLOCKS, SHARED, order_scores  # noqa: E402

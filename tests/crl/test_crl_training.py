@@ -1,0 +1,124 @@
+"""How MultimodalCRL trains: early stopping, the shared warm-up, restarts, and what a fit recovers."""
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA, FastICA
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skpersona.crl import MultimodalCRL, mcc_scorer, mean_correlation_coefficient
+from skpersona.datasets import make_causal_digits, make_multimodal_causal
+
+from ._settings import FAST, PLAIN
+
+
+def test_score_is_the_held_out_elbo_whatever_the_weights(data, fitted):
+    terms = fitted.loss_terms(data.data)
+    assert fitted.score(data.data) == pytest.approx(-(terms["recon"] + terms["kl"]), rel=1e-6)
+    expected = terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"]
+    assert terms["loss"] >= expected - 1e-5 * abs(expected)  # plus the acyclicity terms
+    # validation loss (early stopping, restarts, order search) is the negative ELBO too
+    reweighted = MultimodalCRL(**{**FAST, "a_ind": 0.1, "a_sp": 3.0}).fit(data.data)
+    history = reweighted.net_.history
+    assert reweighted.selection_loss_ == pytest.approx(min(history[:, "valid_loss"]))
+    assert np.isfinite(reweighted.score(data.data))
+
+
+def test_early_stopping_uses_a_validation_split(data):
+    one = {**FAST, "causal_order": ["1", "2"], "shared_warmup": 0}  # one fit, then the refit
+    crl = MultimodalCRL(**{**one, "max_epochs": 60, "patience": 2, "lr": 0.05}).fit(data.data)
+    history = crl.net_.history
+    assert "valid_loss" in history[-1]
+    assert crl.n_epochs_ < 60
+    no_valid = MultimodalCRL(**{**one, "validation_fraction": None}).fit(data.data)
+    assert no_valid.n_epochs_ == FAST["max_epochs"]
+
+
+def test_shared_warmup_epochs_and_early_stopping_after_them(data):
+    one_order = {**PLAIN, "causal_order": ["1", "2"]}  # one fit each: the order is not at stake
+    crl = MultimodalCRL(**{**one_order, "max_epochs": 12, "shared_warmup": 5, "patience": 1})
+    crl.fit(data.data)
+    gate = list(crl.net_.history[:, "content_gate"])
+    assert gate[:6] == [0.0] * 5 + [1.0] and set(gate[5:]) == {1.0}
+    assert crl.net_.module_.content_gate == 1.0
+    # early stopping counts only after the warm-up: at least patience + 1 epochs more
+    assert crl.n_epochs_ >= 5 + 2
+    capped = MultimodalCRL(**{**one_order, "shared_warmup": 15}).fit(data.data)  # max_epochs=4
+    assert list(capped.net_.history[:, "content_gate"]) == [0.0, 0.0, 1.0, 1.0]
+    off = MultimodalCRL(**{**one_order, "shared_warmup": 0}).fit(data.data)
+    assert "content_gate" not in off.net_.history[0]
+    no_shared = MultimodalCRL(**{**one_order, "shared_dim": 0}).fit(data.data)
+    assert "content_gate" not in no_shared.net_.history[0]
+    # the refit under the searched DAG starts warm: no second warm-up
+    refined = MultimodalCRL(**{**FAST, "causal_order": ["1", "2"], "shared_warmup": 1}).fit(
+        data.data
+    )
+    assert "content_gate" not in refined.net_.history[0] and refined.shared_warmup_ == 1
+
+
+def test_auto_warmup_keeps_the_schedule_with_the_better_validation_elbo(data):
+    kwargs = {**PLAIN, "causal_order": ["1", "2"], "max_epochs": 8}
+    fits = {w: MultimodalCRL(shared_warmup=w, **kwargs).fit(data.data) for w in (0, 4, "auto")}
+    best = min((0, 4), key=lambda w: fits[w].selection_loss_)
+    assert fits[0].selection_loss_ != fits[4].selection_loss_
+    assert fits["auto"].shared_warmup_ == best
+    assert fits["auto"].selection_loss_ == fits[best].selection_loss_
+
+
+def test_shared_warmup_keeps_a_shared_factor_out_of_the_content_blocks():
+    # the digits' background grey is shared by both images; without the warm-up the
+    # second image's own latent copies it (|r| 0.95 to the true s on this seed)
+    data = make_causal_digits(900, image_size=8, random_state=0)
+    train, test = data.data.iloc[:600], data.data.iloc[600:]
+    shared = data.latents["s_1"].to_numpy()[600:]
+    kwargs = dict(
+        causal_order=["1", "2"], refine_graph=False, hidden_size=32, batch_size=128, lr=5e-3,
+        max_epochs=60, random_state=0,
+    )
+    corr = {}
+    for warmup in (0, 15):
+        latents = MultimodalCRL(shared_warmup=warmup, **kwargs).fit(train).transform(test)
+        corr[warmup] = [abs(np.corrcoef(shared, latents[:, k])[0, 1]) for k in range(5)]
+    assert max(corr[0][:4]) > 0.8, corr  # the failure the warm-up is for
+    assert corr[15][4] > 0.9 and max(corr[15][:4]) < 0.3, corr
+
+
+def test_recovers_latents_better_than_pca_and_fastica():
+    data = make_multimodal_causal(
+        n_samples=1200, n_features=6, n_measurements=2, graph="cross",
+        noise_distribution="laplace", random_state=3,
+    )
+    train, test = data.data.iloc[:900], data.data.iloc[900:]
+    truth = data.latents.iloc[900:]
+    # shared_warmup="auto" keeps the plain fit here (shared_warmup_ == 0, the same latents
+    # to the last bit), so that schedule alone is fitted
+    crl = MultimodalCRL(
+        causal_order=["1", "2"], hidden_size=32, batch_size=128, lr=5e-3, max_epochs=60,
+        patience=10, shared_warmup=0, random_state=0,
+    )
+    mcc = mean_correlation_coefficient(truth, crl.fit(train).transform(test))
+    scaler = StandardScaler().fit(train)
+    baselines = {
+        name: mean_correlation_coefficient(
+            truth, model.fit(scaler.transform(train)).transform(scaler.transform(test))
+        )
+        for name, model in [("pca", PCA(5)), ("ica", FastICA(5, random_state=0, max_iter=500))]
+    }
+    assert mcc > max(baselines.values()) + 0.1, (mcc, baselines)
+
+
+def test_pipeline_and_grid_search_with_mcc_scorer(data):
+    one_fit = {**FAST, "max_epochs": 2, "causal_order": ["1", "2"], "shared_warmup": 0}
+    pipe = make_pipeline(MultimodalCRL(**one_fit))  # the search's contract, not the order's
+    search = GridSearchCV(pipe, {"multimodalcrl__a_ind": [0.01, 0.1]}, scoring=mcc_scorer, cv=2)
+    search.fit(data.data, data.latents)
+    assert 0 < search.best_score_ <= 1
+
+
+def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):
+    one = MultimodalCRL(restart_selection="elbo", **PLAIN).fit(data.data)
+    three = MultimodalCRL(n_init=3, restart_selection="elbo", **PLAIN).fit(data.data)
+    # the first of the three initialisations is the single one: never worse
+    assert three.selection_loss_ <= one.selection_loss_
+    assert three.selection_loss_ == pytest.approx(min(three.net_.history[:, "valid_loss"]))
