@@ -190,9 +190,16 @@ def test_screen_refuses_up_front_and_reports_method_used():
     small = df.iloc[:1500]
     fitted = DependencyScreen(methods=["auto", "fisherz"], conditioning=["c"], random_state=0)
     table = fitted.fit(small).pvalues_.set_index("method")
-    assert set(table.loc[["auto"], "method_used"]) == {"kci_rff"}
+    # "auto" given z above 1,000 rows: the exact KCI on a 1,000-row subsample, as
+    # independence_test does (it ran kci_rff on every row, which over-rejects given z)
+    assert set(table.loc[["auto"], "method_used"]) == {"kci"}
+    assert set(table.loc[["auto"], "n"]) == {1000} and set(table.loc[["fisherz"], "n"]) == {1500}
     assert set(table.loc[["fisherz"], "method_used"]) == {"fisherz"}
-    assert table.loc[["auto"], "reason"].str.contains("chose 'kci_rff'").all()  # said
+    assert table.loc[["auto"], "reason"].str.contains("on a subsample").all()  # said
+    # the screen's own "auto" choice given z: kci and rcit on one seeded subsample
+    own = DependencyScreen(conditioning=["c"], random_state=0).fit(small).pvalues_
+    assert set(own.method) == {"kci", "rcit"} and set(own.n) == {1000}
+    assert own.reason.str.contains("random subsample of 1,000 of 1,500 rows").all()
 
 
 def test_memory_helpers():
