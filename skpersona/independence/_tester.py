@@ -21,6 +21,7 @@ from ._encoding import (
     MAX_AUTO_CATEGORIES,
     as_block,
     check_blocks,
+    check_category_count,
     column_is_discrete,
     is_numeric,
     rescale_extreme,
@@ -246,7 +247,14 @@ class IndependenceTester:
         if i not in self._codes:
             values = self._numeric.get(i)
             if values is not None and np.all(values == np.round(values)):
-                self._codes[i] = np.unique(values, return_inverse=True)[1].astype(np.int64)
+                codes = np.unique(values, return_inverse=True)[1].astype(np.int64)
+                try:  # the rule of to_codes: not an identifier
+                    check_category_count(
+                        int(codes.max()) + 1, len(codes), self.columns[i], block, numeric=True
+                    )
+                    self._codes[i] = codes
+                except ValueError as exc:
+                    self._codes[i] = exc
             else:
                 try:
                     self._codes[i] = to_codes(self._frame[[self.columns[i]]], block)
