@@ -403,7 +403,7 @@ def test_kci_rff_given_z_is_at_the_nominal_level_on_held_out_designs_at_n_2000()
     from skpersona.independence._heldout import CONDITIONAL
 
     reps, total = 25, 0
-    for name, design in CONDITIONAL.items():
+    for design in CONDITIONAL.values():
         for i in range(reps):
             x, y, z = design(np.random.default_rng(10_000 + i), 2000)
             _, p, _ = rff_kci_test(x, y, z, rng=check_random_state(i))
