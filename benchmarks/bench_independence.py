@@ -313,7 +313,7 @@ def _plant(table, rng, pairs):
 def screen_fdr(quick):
     from skpersona.independence._heldout import null_screen_table
 
-    reps = 40 if quick else 150
+    reps = 40 if quick else 200
     n, n_variables = 200, 5
     planted = [("v0", "v1"), ("v2", "v3")]
     truth = {frozenset(p) for p in planted}
