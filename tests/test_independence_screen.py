@@ -6,6 +6,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 from sklearn.base import clone
 
@@ -336,3 +338,26 @@ def test_cauchy_combination_and_one_correction_over_all_pairs():
     assert (ag.decision == np.where(ag.pvalue_adjusted < 0.05, "dependent", "independent")).all()
     assert screen.adjacency_.loc["a", "b"] == 1.0
     np.testing.assert_allclose(screen.pvalue_matrix().loc["a", "b"], ag.pvalue_adjusted[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pvalues=st.lists(st.floats(1e-12, 1.0), min_size=1, max_size=6),
+    k=st.integers(0, 5),
+    factor=st.floats(0.01, 0.99),
+)
+def test_cauchy_combination_properties(pvalues, k, factor):
+    from skpersona.independence import cauchy_combination
+
+    p = np.asarray(pvalues)
+    combined = float(cauchy_combination(p))
+    assert 0.0 <= combined <= 1.0
+    # symmetric, and one p-value made smaller never makes the combination larger
+    assert cauchy_combination(p[::-1]) == pytest.approx(combined, rel=1e-9, abs=1e-15)
+    smaller = p.copy()
+    smaller[k % len(p)] *= factor
+    assert cauchy_combination(smaller) <= combined * (1 + 1e-9) + 1e-15
+    # a p-value repeated combines to itself; the combination (a mean of a decreasing
+    # map of the p-values) lies between the smallest and the largest
+    assert cauchy_combination(np.full(len(p), p[0])) == pytest.approx(p[0], rel=1e-6)
+    assert p.min() * (1 - 1e-9) - 1e-15 <= combined <= p.max() * (1 + 1e-9) + 1e-15
