@@ -66,7 +66,7 @@ print(f"mean agreement between tests: {screen.agreement_.agreement.mean():.2f}")
 # -------------------------------------------
 fig, ax = plt.subplots(figsize=(12, 4.5))
 screen.plot(ax=ax, rows=traits, columns=["gender", *cues])
-ax.set_title("YouTube Personality: -log10 BH-adjusted p (median of KCI, RCIT, HSIC); * = edge")
+ax.set_title("YouTube Personality: -log10 BH-adjusted combined p (KCI, RCIT, HSIC); * = edge")
 fig.tight_layout()
 
 # %%

@@ -268,8 +268,14 @@ def test_screen_writes_report_and_heatmap(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "extraversion ~ smiles" in out and "gender ~ agreeableness" in out
     table = pd.read_csv(report)
-    assert {"x", "y", "method", "pvalue", "pvalue_adjusted", "decision"} <= set(table.columns)
+    assert {"x", "y", "method", "pvalue", "pvalue_adjusted", "decision", "pvalue_combined",
+            "pvalue_combined_adjusted"} <= set(table.columns)
     assert len(table.groupby(["x", "y"])) == 10  # every pair of 5 columns
+    # the decision is the corrected combined p-value's, the same on every row of a pair
+    per_pair = table.groupby(["x", "y"])
+    assert (per_pair["pvalue_combined_adjusted"].nunique() == 1).all()
+    assert ((per_pair["pvalue_combined_adjusted"].first() < 0.05)
+            == (per_pair["decision"].first() == "dependent")).all()
     decision = table.groupby(["x", "y"])["decision"].first()
     assert decision[("extraversion", "smiles")] == "dependent"
     assert decision[("gender", "agreeableness")] == "dependent"

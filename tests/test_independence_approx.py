@@ -27,10 +27,13 @@ from skpersona.independence._test import (
 )
 
 
-def _wilson_upper(k, n, z=2.58):
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    return centre + z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+def _nominal(n_sets, alpha=0.05, level=0.99):
+    """The 99% binomial interval of the rejections of a test at its nominal level:
+    ``Binomial(n_sets, alpha)``; a calibrated test's count falls outside 1% of the time."""
+    from scipy.stats import binom
+
+    low, high = binom.interval(level, n_sets, alpha)
+    return int(low), int(high)
 
 
 def _null(rng, n, conditional):
@@ -42,6 +45,9 @@ def _null(rng, n, conditional):
 
 @pytest.mark.parametrize("conditional", [False, True])
 def test_kci_rff_is_calibrated_and_has_power(conditional):
+    # The generator kci_rff was tuned on: the nominal level within the 99% binomial
+    # interval (3 to 19 rejections of 200), not as evidence of calibration (see the
+    # held-out designs below) but against regressions.
     rng = np.random.default_rng(0)
     reps, n = 200, 300
     pvalues = []
@@ -49,12 +55,8 @@ def test_kci_rff_is_calibrated_and_has_power(conditional):
         x, y, z = _null(rng, n, conditional)
         pvalues.append(independence_test(x, y, z, method="kci_rff", random_state=i).pvalue)
     pvalues = np.asarray(pvalues)
-    rejections = int((pvalues < 0.05).sum())
-    # 99% Wilson interval of the rejection rate must contain 0.05 (not conservative to 0,
-    # not liberal) and the p-values spread over (0, 1)
-    assert _wilson_upper(rejections, reps) > 0.05 > 2 * rejections / reps - _wilson_upper(
-        rejections, reps
-    )
+    low, high = _nominal(reps)
+    assert low <= int((pvalues < 0.05).sum()) <= high
     assert 0.3 < np.median(pvalues) < 0.7
     hits = 0
     for i in range(30):
@@ -190,9 +192,16 @@ def test_screen_refuses_up_front_and_reports_method_used():
     small = df.iloc[:1500]
     fitted = DependencyScreen(methods=["auto", "fisherz"], conditioning=["c"], random_state=0)
     table = fitted.fit(small).pvalues_.set_index("method")
-    assert set(table.loc[["auto"], "method_used"]) == {"kci_rff"}
+    # "auto" given z above 1,000 rows: the exact KCI on a 1,000-row subsample, as
+    # independence_test does (it ran kci_rff on every row, which over-rejects given z)
+    assert set(table.loc[["auto"], "method_used"]) == {"kci"}
+    assert set(table.loc[["auto"], "n"]) == {1000} and set(table.loc[["fisherz"], "n"]) == {1500}
     assert set(table.loc[["fisherz"], "method_used"]) == {"fisherz"}
-    assert table.loc[["auto"], "reason"].str.contains("chose 'kci_rff'").all()  # said
+    assert table.loc[["auto"], "reason"].str.contains("on a subsample").all()  # said
+    # the screen's own "auto" choice given z: kci and rcit on one seeded subsample
+    own = DependencyScreen(conditioning=["c"], random_state=0).fit(small).pvalues_
+    assert set(own.method) == {"kci", "rcit"} and set(own.n) == {1000}
+    assert own.reason.str.contains("random subsample of 1,000 of 1,500 rows").all()
 
 
 def test_memory_helpers():
@@ -284,7 +293,7 @@ def test_z_regression_keeps_a_curved_z_effect_out_of_the_statistic():
             res = independence_test(x, y, z, method="kci_rff", random_state=seed)
         ours += res.pvalue < 0.05
     assert res.details["n_features_z"] == 500 and res.details["effective_df_z"] > 100
-    assert ours <= 3, ours
+    assert ours <= _nominal(reps)[1], ours  # 3 of 10
     # and the dependence on top of it is still found
     x, y, z = _shared_curve_null(np.random.default_rng(7), n)
     with warnings.catch_warnings():
@@ -304,7 +313,7 @@ def test_undersmoothed_ridge_and_widened_null_at_n_1000():
         _, p, details = rff_kci_test(x, y, z, rng=check_random_state(seed))
         rejected += p < 0.05
     assert details["local_correction"] is False and details["variance_inflation"] > 1.05
-    assert rejected <= 4, rejected
+    assert rejected <= _nominal(20)[1], rejected  # 4 of 20
 
 
 def test_auto_given_z_at_large_n_is_calibrated_on_a_curved_z_effect():
@@ -318,7 +327,7 @@ def test_auto_given_z_at_large_n_is_calibrated_on_a_curved_z_effect():
             res = independence_test(x, y, z, random_state=seed)
         assert res.method == "kci" and res.n == 1000
         rejected += res.pvalue < 0.05
-    assert rejected <= 2, rejected
+    assert rejected <= _nominal(8)[1], rejected  # 3 of 8
 
 
 def test_z_regression_ridge_is_chosen_by_gcv():
@@ -360,7 +369,44 @@ def test_large_n_conditional_null_against_rcit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the large-n conditional warning
             rcit += independence_test(x, y, z, method="rcit", random_state=seed).pvalue < 0.05
-    assert rcit >= 4 and ours <= 3, (rcit, ours)
+    assert rcit >= 4 and ours <= _nominal(reps)[1], (rcit, ours)
     x, y, z = _nonlinear_3d_null(np.random.default_rng(7), n)
     _, p, _ = rff_kci_test(x, y + 0.1 * np.cos(2 * x), z, rng=check_random_state(0))
     assert p < 0.01
+
+
+# Held-out designs (skpersona.independence._heldout): mechanisms, z dimensions and noise
+# laws never used to tune kci_rff (its settings were chosen on _null, _shared_curve_null
+# and _nonlinear_3d_null above). Measured (benchmarks/bench_independence.py --only
+# heldout): 3 to 7 rejections of 100 per design at n = 500, 0 to 3 of 40 at n = 2,000.
+_HELD_OUT_FAST = ("skewed_heavy", "interaction_2d", "heteroscedastic_1d")
+
+
+def test_kci_rff_is_at_the_nominal_level_on_held_out_designs():
+    from skpersona.independence._heldout import DESIGNS
+
+    reps, n, total = 60, 300, 0
+    for name in _HELD_OUT_FAST:
+        rejected = 0
+        for i in range(reps):
+            x, y, z = DESIGNS[name](np.random.default_rng(10_000 + i), n)
+            rejected += independence_test(x, y, z, method="kci_rff", random_state=i).pvalue < 0.05
+        assert rejected <= _nominal(reps)[1], (name, rejected)  # at most 8 of 60
+        total += rejected
+    low, high = _nominal(reps * len(_HELD_OUT_FAST))  # pooled: 2 to 17 of 180
+    assert low <= total <= high, total
+
+
+@pytest.mark.slow
+def test_kci_rff_given_z_is_at_the_nominal_level_on_held_out_designs_at_n_2000():
+    # Above CONDITIONAL_WARN_SAMPLES, where the tuning generators over-rejected most.
+    from skpersona.independence._heldout import CONDITIONAL
+
+    reps, total = 25, 0
+    for design in CONDITIONAL.values():
+        for i in range(reps):
+            x, y, z = design(np.random.default_rng(10_000 + i), 2000)
+            _, p, _ = rff_kci_test(x, y, z, rng=check_random_state(i))
+            total += p < 0.05
+    low, high = _nominal(reps * len(CONDITIONAL))  # 0 to 11 of 100
+    assert low <= total <= high, total

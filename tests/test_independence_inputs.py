@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 
 from skpersona.independence import (
     DependencyScreen,
+    IndependenceTester,
     adjust_pvalues,
     aggregate_ratings,
     independence_test,
@@ -333,3 +334,27 @@ def test_contingency_pvalues_are_probabilities_and_match_the_tester(seed, n, kx,
                 continue
             assert 0.0 <= ref.pvalue <= 1.0 and ref.statistic >= 0.0
             assert tester(0, 1, z) == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("method", ["chi2", "gsq"])
+def test_identifier_rule_is_one_for_numbers_text_and_objects(method):
+    # Numeric strings were parsed as numbers and then read as 100 categories in 100 rows:
+    # chi2 gave p = 0.239 (with a sparse-table warning) on x = 0..99 against y = 99..0,
+    # while the same values as categories were refused as identifiers. One rule now:
+    # a variable read as categories with more than half as many categories as rows is
+    # refused, however its values arrive.
+    values = np.arange(100)
+    for x in (values.astype(str), values.astype(object), values, list(values.astype(str)),
+              pd.Series(values.astype(str), dtype="category")):
+        y = x[::-1] if not isinstance(x, pd.Series) else x[::-1].reset_index(drop=True)
+        with pytest.raises(ValueError, match="identifier"):
+            independence_test(x, y, method=method)
+    table = pd.DataFrame({"x": values.astype(str), "y": values[::-1].astype(str)})
+    with pytest.raises(ValueError, match="identifier"):
+        IndependenceTester(table, method)("x", "y")
+    # as numbers, a kernel test reads them as numbers and finds the dependence
+    assert independence_test(values.astype(str), values[::-1].astype(str)).pvalue < 1e-6
+    # a discrete variable with fewer categories than half its rows is still tested
+    few = np.arange(100) % 40
+    with pytest.warns(SparseTableWarning):
+        assert independence_test(few, (few * 7) % 40, method=method).n == 100

@@ -6,6 +6,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 from sklearn.base import clone
 
@@ -141,7 +143,9 @@ def test_conditioning_set_removes_chain_dependency():
     assert both.agreement_.conditioning.tolist() == ["", "b"]
     assert both.agreement_.decision.tolist() == ["dependent", "independent"]
     assert both.adjacency_.loc["a", "c"] == 0.0  # independence given any set removes the edge
-    assert both.pvalue_matrix().loc["a", "c"] > 0.05
+    assert both.pvalue_matrix(method="kci").loc["a", "c"] > 0.05
+    # the combined p-values: the weakest evidence over the conditioning sets
+    assert both.pvalue_matrix().loc["a", "c"] == both.agreement_.pvalue_adjusted.max()
     with pytest.raises(ValueError, match="a mix"):
         DependencyScreen(conditioning=["b", ["c"]]).fit(df)
     assert set(given_b.pvalues_.conditioning) == {"b"}
@@ -277,3 +281,83 @@ def test_youtube_personality_gender_screen(shared_data):
          "demographics": ["gender"]}
     )
     assert mask.shape == (3, 3)
+
+
+def test_combined_decision_is_at_the_nominal_level_where_a_vote_is_not():
+    # 570 null pairs (20 independent non-Gaussian variables, 3 tables), two calibrated
+    # tests each. The Cauchy combination of a pair's p-values must reject at alpha = 0.05
+    # (no correction, so each pair is one binomial draw) within the 99% binomial interval
+    # of Binomial(570, 0.05), i.e. 16 to 41 rejections. The old rule (majority, a tie
+    # counting as dependent: any rejection with two tests) rejected about 0.10 here.
+    from scipy.stats import binom
+
+    combined, vote, n_pairs = 0, 0, 0
+    for seed in range(3):
+        rng = np.random.default_rng(100 + seed)
+        table = pd.DataFrame({
+            f"v{j}": rng.standard_t(5, size=100) if j % 2 else rng.exponential(size=100)
+            for j in range(20)
+        })
+        screen = DependencyScreen(["fisherz", "hsic"], correction="none", random_state=seed)
+        screen.fit(table)
+        agreement = screen.agreement_
+        assert set(agreement.columns) >= {"pvalue", "pvalue_adjusted", "pvalue_fisherz",
+                                          "pvalue_hsic"}
+        combined += int((agreement.decision == "dependent").sum())
+        vote += int(screen.pvalues_.groupby(["x", "y"]).dependent.any().sum())
+        n_pairs += len(agreement)
+    low, high = binom.interval(0.99, n_pairs, 0.05)
+    assert n_pairs == 570
+    assert low <= combined <= high, (combined, low, high)
+    assert vote > high, (vote, high)
+
+
+def test_cauchy_combination_and_one_correction_over_all_pairs():
+    from skpersona.independence import cauchy_combination
+
+    # equal p-values combine to themselves; the combination is symmetric, monotone,
+    # skips failed tests (NaN) and stays in [0, 1] at the extremes
+    assert cauchy_combination([0.2, 0.2, 0.2]) == pytest.approx(0.2)
+    assert cauchy_combination([0.01, 0.6]) == pytest.approx(cauchy_combination([0.6, 0.01]))
+    assert cauchy_combination([0.01, 0.5]) < cauchy_combination([0.02, 0.5])
+    assert cauchy_combination([0.3, np.nan]) == pytest.approx(0.3)
+    assert np.isnan(cauchy_combination([np.nan, np.nan]))
+    assert 0 <= cauchy_combination([0.0, 1.0]) <= 1 and cauchy_combination([1e-250, 0.5]) < 1e-249
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cauchy_combination([0.5, 1.5])
+    # the screen: combined p-values from the raw ones, corrected once over all rows
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=150)
+    df = pd.DataFrame({"a": a, "b": np.cos(2 * a) + 0.5 * rng.normal(size=150),
+                       "c": rng.normal(size=150), "d": rng.normal(size=150)})
+    screen = DependencyScreen(["kci", "hsic"], random_state=0).fit(df)
+    ag = screen.agreement_
+    np.testing.assert_allclose(
+        ag.pvalue, cauchy_combination(ag[["pvalue_kci", "pvalue_hsic"]].to_numpy(), axis=1))
+    np.testing.assert_allclose(ag.pvalue_adjusted, adjust_pvalues(ag.pvalue.to_numpy(), "bh"))
+    assert (ag.decision == np.where(ag.pvalue_adjusted < 0.05, "dependent", "independent")).all()
+    assert screen.adjacency_.loc["a", "b"] == 1.0
+    np.testing.assert_allclose(screen.pvalue_matrix().loc["a", "b"], ag.pvalue_adjusted[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pvalues=st.lists(st.floats(1e-12, 1.0), min_size=1, max_size=6),
+    k=st.integers(0, 5),
+    factor=st.floats(0.01, 0.99),
+)
+def test_cauchy_combination_properties(pvalues, k, factor):
+    from skpersona.independence import cauchy_combination
+
+    p = np.asarray(pvalues)
+    combined = float(cauchy_combination(p))
+    assert 0.0 <= combined <= 1.0
+    # symmetric, and one p-value made smaller never makes the combination larger
+    assert cauchy_combination(p[::-1]) == pytest.approx(combined, rel=1e-9, abs=1e-15)
+    smaller = p.copy()
+    smaller[k % len(p)] *= factor
+    assert cauchy_combination(smaller) <= combined * (1 + 1e-9) + 1e-15
+    # a p-value repeated combines to itself; the combination (a mean of a decreasing
+    # map of the p-values) lies between the smallest and the largest
+    assert cauchy_combination(np.full(len(p), p[0])) == pytest.approx(p[0], rel=1e-6)
+    assert p.min() * (1 - 1e-9) - 1e-15 <= combined <= p.max() * (1 + 1e-9) + 1e-15

@@ -281,3 +281,29 @@ def test_fisherz_per_call_cost_is_close_to_causallearn():
     ours = per_call(lambda: IndependenceTester(data, "fisherz"))
     reference = per_call(lambda: CIT(data, "fisherz"))
     assert ours < 3 * reference, (ours, reference)
+
+
+def test_auto_given_z_above_1000_rows_matches_independence_test():
+    # The tester resolved "auto" without the subsample flag and ran kci_rff on every row,
+    # the path documented as over-rejecting given z (tester p 0.49 against 0.92 on one
+    # table); now both run the exact KCI on the same seeded 1,000-row subsample.
+    rng = np.random.default_rng(5)
+    n = 1200
+    z = rng.normal(size=n)
+    table = pd.DataFrame({"x": np.tanh(z) + 0.5 * rng.normal(size=n),
+                          "y": z**2 + 0.5 * rng.laplace(size=n), "z": z})
+    tester = IndependenceTester(table, "auto", random_state=3)
+    with pytest.warns(UserWarning, match="on a subsample"):
+        res = tester.test("x", "y", ["z"])
+    with pytest.warns(UserWarning, match="on a subsample"):
+        ref = independence_test(table["x"], table["y"], table[["z"]], random_state=3)
+    assert (res.method, res.n, res.details["subsample"]) == (
+        ref.method, ref.n, ref.details["subsample"]) == ("kci", 1000, {"rows": 1000, "of": n})
+    assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-7, abs=1e-12)
+    # a per-call seed draws other rows, as independence_test(random_state=4) does
+    with pytest.warns(UserWarning, match="on a subsample"):
+        other = tester.test("x", "y", ["z"], random_state=4)
+    with pytest.warns(UserWarning, match="on a subsample"):
+        assert other.pvalue == pytest.approx(
+            independence_test(table["x"], table["y"], table[["z"]], random_state=4).pvalue,
+            rel=1e-7, abs=1e-12)

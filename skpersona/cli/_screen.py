@@ -81,9 +81,13 @@ def run(args):
     report = screen.pvalues_
     on = [c for c in ("x", "y", "conditioning") if c in agreement.columns
           and c in report.columns]
-    keep = [c for c in ("decision", "agreement") if c in agreement.columns]
+    # the pair's decision rests on its combined p-value (Cauchy combination, corrected once)
+    combined = agreement.rename(columns={"pvalue": "pvalue_combined",
+                                         "pvalue_adjusted": "pvalue_combined_adjusted"})
+    keep = [c for c in ("pvalue_combined", "pvalue_combined_adjusted", "decision", "agreement")
+            if c in combined.columns]
     if {"x", "y"} <= set(on):
-        report = report.merge(agreement[on + keep], on=on, how="left")
+        report = report.merge(combined[on + keep], on=on, how="left")
     write_table(report, args.output)
     decisions = agreement["decision"].to_numpy()
     edges = [f"{x} ~ {y}" for x, y, d in zip(agreement["x"], agreement["y"], decisions)

@@ -30,6 +30,10 @@ from ..independence._kernel import hsic_gamma_test
 
 # Up to this many candidate parents every subset is scored; beyond, backward elimination.
 _MAX_EXHAUSTIVE = 8
+#: Smallest p-value order_dependence counts: the gamma approximation of HSIC's null is
+#: not accurate in its far tail (p-values of 1e-300 were summed), so any p below this
+#: counts as this one - one strongly dependent residual adds at most -log(1e-10) = 23.
+ORDER_PVALUE_FLOOR = 1e-10
 
 
 def _standardise(latents):
@@ -216,10 +220,12 @@ def order_dependence(latents, blocks, shared):
     Every latent of a block is regressed on the shared latents and on all
     latents of the blocks before it, and its residual is tested for
     independence of those regressors (HSIC, gamma approximation); the
-    ``-log`` p-values are summed. In the causal order the residuals are the
-    exogenous noises, independent of the regressors. p-values rather than raw
-    statistics, because the statistic's level under independence depends on
-    the regressors, which differ between orders.
+    ``-log`` p-values, capped at :data:`ORDER_PVALUE_FLOOR`, are summed. In the
+    causal order the residuals are the exogenous noises, independent of the
+    regressors. p-values rather than raw statistics, because the statistic's level
+    under independence depends on the regressors, which differ between orders;
+    capped, because the gamma approximation's far tail is not reliable: one
+    residual with p = 1e-300 must not outweigh every other test.
 
     Parameters
     ----------
@@ -232,7 +238,7 @@ def order_dependence(latents, blocks, shared):
     Returns
     -------
     dependence : float
-        Sum of ``-log p`` (0: no evidence of dependence).
+        Sum of ``-log max(p, ORDER_PVALUE_FLOOR)`` (0: no evidence of dependence).
     """
     u = _standardise(latents)
     before, total = list(shared), 0.0
@@ -241,6 +247,6 @@ def order_dependence(latents, blocks, shared):
             for j in block:
                 residual = _residual(u, j, before)
                 pvalue = hsic_gamma_test(residual[:, None], u[:, before], np.random.RandomState(0))[1]
-                total -= np.log(max(pvalue, 1e-300))
+                total -= np.log(max(pvalue, ORDER_PVALUE_FLOOR))
         before = before + list(block)
     return float(total)

@@ -13,12 +13,12 @@
   loops (PC, FCI) with cached correlation matrix and encodings;
   :func:`register_causallearn` plugs it into causal-learn's ``pc`` and ``fci``.
 * :class:`DependencyScreen` -- every pair of a mixed table through several tests,
-  multiple-testing correction, agreement, dependency graph, plot, and a prior mask
+  p-values combined per pair (:func:`cauchy_combination`) and corrected once, agreement, dependency graph, plot, and a prior mask
   for the CRL estimator; :func:`aggregate_ratings` for PersonaX ratings.
 """
 
 from ._memory import MemoryLimitError
-from ._multitest import adjust_pvalues
+from ._multitest import adjust_pvalues, cauchy_combination
 from ._ratings import aggregate_ratings
 from ._score_functions import (
     chi2_independence_score,
@@ -43,6 +43,7 @@ __all__ = [
     "IndependenceTester",
     "adjust_pvalues",
     "aggregate_ratings",
+    "cauchy_combination",
     "chi2_independence_score",
     "fisherz_score",
     "gsq_independence_score",

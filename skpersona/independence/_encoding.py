@@ -127,7 +127,27 @@ def check_not_identifier(series, column, name):
             "category per sample. Turn them into features first (e.g. with the "
             "pipeline's transformers)."
         ) from None
+    check_category_count(n_categories, n_rows, column, name)
+
+
+def check_category_count(n_categories, n_rows, column, name, numeric=False):
+    """Refuse a variable used as categories with more than half as many categories as rows.
+
+    One rule for every way the categories arrive: strings, categoricals, objects, and
+    numbers (numbers written as text included) that a contingency test reads as
+    categories. With about one row per category a contingency table has one count
+    per cell: chi-square and G-square then read "independent" whatever the data
+    (``x = 0..99`` against ``y = 99..0`` gave p = 0.239).
+    """
     if n_categories > 2 and n_categories > MAX_CATEGORY_SHARE * n_rows:
+        if numeric:
+            raise ValueError(
+                f"Column {column!r} of {name} has {n_categories} distinct values in {n_rows} "
+                "rows: as the categories of a chi-square or G-square test it is an "
+                "identifier (about one row per category), so the test could find no "
+                "dependence. Test it as a number with a kernel test (method='kci', 'hsic' "
+                "or 'auto'), or bin it into fewer categories first."
+            )
         raise ValueError(
             f"Column {column!r} of {name} has {n_categories} distinct categories in {n_rows} "
             "rows: it looks like an identifier or free text, not a categorical variable. "
@@ -340,8 +360,10 @@ def to_codes(frame, name):
                     "(method='kci', 'rcit' or 'hsic')."
                 )
             _, codes = np.unique(values, return_inverse=True)
+            check_category_count(int(codes.max()) + 1, len(codes), column, name, numeric=True)
         else:
             codes, _ = pd.factorize(series.astype(str), sort=True)
+            check_category_count(int(codes.max()) + 1, len(codes), column, name)
         per_column.append(np.asarray(codes, dtype=np.int64).ravel())
     if len(per_column) == 1:
         return per_column[0]

@@ -15,9 +15,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
 from ._groups import check_groups, constant_within_groups
 from ._memory import check_test_memory
-from ._multitest import adjust_pvalues
+from ._multitest import adjust_pvalues, cauchy_combination
 from ._ratings import aggregate_ratings
-from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
+from ._test import AUTO_CONDITIONAL_SUBSAMPLE, AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
 from ._tester import IndependenceTester
 
 _RESULT_COLUMNS = [
@@ -39,25 +39,50 @@ _RESULT_COLUMNS = [
 def _auto_methods(discrete, n_samples, conditional):
     if discrete:
         return ("chi2", "gsq")
+    if conditional:  # above 1,000 rows on a subsample (see _auto_subsample)
+        return ("kci", "rcit")
     if n_samples <= AUTO_KCI_MAX_SAMPLES:
-        return ("kci", "rcit") if conditional else ("kci", "rcit", "hsic")
+        return ("kci", "rcit", "hsic")
     # Above, exact kernel tests cost O(n^2)-O(n^3): random-feature tests, two implementations.
-    return ("kci_rff", "rcit") if conditional else ("kci_rff", "rcit", "hsic_rff")
+    return ("kci_rff", "rcit", "hsic_rff")
+
+
+def _auto_subsample(conditional, n_samples):
+    """Rows the auto-chosen tests of a conditional pair run on, or None (every row).
+
+    As ``independence_test(method="auto")`` given z: the random-feature tests given z
+    (``kci_rff``, ``rcit``) over-reject at large n when z acts strongly and
+    nonlinearly, so above 1,000 rows the exact KCI (and RCIT, within its calibrated
+    range) run on a seeded random subsample of 1,000 rows.
+    """
+    if conditional and n_samples > AUTO_KCI_MAX_SAMPLES:
+        return AUTO_CONDITIONAL_SUBSAMPLE
+    return None
 
 
 def _run_pair(
-    frame, a, b, cond, methods, missing, seeds, test_options, testers=None, groups=None
+    frame, a, b, cond, methods, missing, seeds, test_options, testers=None, subsample=None,
+    groups=None
 ):
     """All tests of one pair; failures are caught and reported, never guessed.
 
     Without missing values in the pair's columns the tests run through the shared
     :class:`IndependenceTester` of each method (columns encoded once, correlation
-    matrix kept); otherwise on the rows left after dropping missing values.
+    matrix kept); otherwise on the rows left after dropping missing values. With
+    ``subsample``, every test of the pair runs on the same seeded random rows.
     """
     sub = frame[[a, b, *cond]]
     complete = testers is not None and not sub.isna().any().any()
     if missing == "pairwise" and not complete:
         sub = sub.dropna()
+    note = ""
+    if subsample is not None and len(sub) > subsample:
+        rows = check_random_state(int(seeds[0])).choice(len(sub), subsample, replace=False)
+        note = (
+            f"tested on a random subsample of {subsample:,} of {len(sub):,} rows (given z, "
+            "the random-feature tests over-reject at large n)"
+        )
+        sub, complete = sub.iloc[np.sort(rows)], False
     rows = []
     for method, seed in zip(methods, seeds):
         row = {
@@ -87,11 +112,11 @@ def _run_pair(
                         groups=None if groups is None else groups[sub.index.to_numpy()],
                         **test_options.get(method, {}),
                     )
-            row.update(statistic=res.statistic, pvalue=res.pvalue, method_used=res.method)
-            if groups is not None:
-                row["n"] = res.n  # the groups tested
+            row.update(
+                statistic=res.statistic, pvalue=res.pvalue, method_used=res.method, n=res.n
+            )
             # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
-            notes = dict.fromkeys(str(w.message) for w in caught)
+            notes = dict.fromkeys([note] * bool(note) + [str(w.message) for w in caught])
             row["reason"] = " | ".join(notes)
         except Exception as exc:  # a failed test is reported with its reason
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
@@ -102,9 +127,9 @@ def _run_pair(
 def _run_chunk(frame, chunk, missing, test_options, testers, groups=None):
     return [
         row
-        for (a, b, cond, methods), seeds in chunk
+        for (a, b, cond, methods), seeds, sub in chunk
         for row in _run_pair(
-            frame, a, b, cond, methods, missing, seeds, test_options, testers, groups
+            frame, a, b, cond, methods, missing, seeds, test_options, testers, sub, groups
         )
     ]
 
@@ -114,9 +139,15 @@ class DependencyScreen(BaseEstimator):
 
     PersonaX Level I: on a table of mixed variables (trait scores, demographics,
     physical and geographic attributes), each pair (optionally given a conditioning
-    set) is tested with several methods; p-values are corrected for multiple testing
-    per method; the methods' decisions are compared (agreement) and combined into a
-    dependency graph. Tests that cannot run on a pair (too few rows after dropping
+    set) is tested with several methods. The methods' p-values of a pair are combined
+    into one p-value by the Cauchy combination test (:func:`cauchy_combination`,
+    valid whatever the dependence between the tests), and the combined p-values are
+    corrected for multiple testing once, over all pairs (Benjamini-Hochberg by
+    default): a pair is dependent where its corrected combined p-value is below
+    ``alpha``, so the false discovery rate of the dependency graph is controlled at
+    ``alpha`` (measured on designs never used for tuning in
+    ``benchmarks/bench_independence.py``). Each method's own p-values and decisions
+    stay side by side (``pvalues_``, ``agreement_``). Tests that cannot run on a pair (too few rows after dropping
     missing values, a constant column, continuous data for a contingency test, ...)
     are recorded as failed with their reason; they never count as a dependence or
     an independence. Text columns holding numbers are tested as numbers (stray cells
@@ -130,9 +161,11 @@ class DependencyScreen(BaseEstimator):
     methods : "auto", list of str or dict, default="auto"
         Tests to run on every pair. ``"auto"``: for a pair whose variables (and
         conditioning set) are all discrete, ``chi2`` and ``gsq``; otherwise
-        ``kci``, ``rcit`` and ``hsic`` up to 1,000 rows (``kci`` and ``rcit`` when
-        conditioning) and ``kci_rff``, ``rcit`` and ``hsic_rff`` above (``kci_rff``
-        and ``rcit`` when conditioning). A list applies the same tests to every pair
+        ``kci``, ``rcit`` and ``hsic`` up to 1,000 rows and ``kci_rff``, ``rcit`` and
+        ``hsic_rff`` above; given a conditioning set, ``kci`` and ``rcit``, above
+        1,000 rows on a seeded random subsample of 1,000 rows (as
+        ``independence_test(method="auto")``: the random-feature tests given z
+        over-reject at large n; the ``n`` column and ``reason`` say so). A list applies the same tests to every pair
         (inapplicable ones are reported as failed; ``"auto"`` in a list lets each
         test choose, see ``method_used``). A dict
         ``{"continuous": [...], "discrete": [...]}`` chooses by pair type. Before any
@@ -143,18 +176,25 @@ class DependencyScreen(BaseEstimator):
     alpha : float, default=0.05
         Level at which an adjusted p-value means "dependent".
     correction : {"bh", "holm", "none"}, default="bh"
-        Multiple-testing correction, applied per method over all pairs.
+        Multiple-testing correction, applied once over the combined p-values of all
+        pairs and conditioning sets (``agreement_["pvalue_adjusted"]``); also per
+        method over all pairs, for each method's own decisions
+        (``pvalues_["pvalue_adjusted"]``).
     conditioning : list of str, list of lists of str, or None, default=None
         One conditioning set (a list of columns) for every pair, or several sets
         (a list of lists; ``[]`` stands for the marginal test), each tested side by
         side. Conditioning columns are not screened themselves.
     pairs : list of (str, str) or None, default=None
         Pairs to test; all pairs of the screened variables when None.
-    consensus : {"majority", "all", "any"}, default="majority"
-        How the methods' decisions combine: a pair is dependent (given a
-        conditioning set) when at least half (``"majority"``; a tie keeps the edge),
-        all, or any of the successful tests reject independence. With several
-        conditioning sets, a pair is an edge of ``adjacency_`` when it is dependent
+    consensus : {"cauchy", "majority", "all", "any"}, default="cauchy"
+        How the methods combine. ``"cauchy"``: a pair is dependent (given a
+        conditioning set) when the Cauchy combination of its successful tests'
+        p-values, corrected over all pairs, is below ``alpha`` (error rate
+        controlled). The vote rules decide on each method's own corrected decision:
+        at least half (``"majority"``; a tie keeps the edge), all, or any of the
+        successful tests reject; nothing controls the error rate of a vote
+        (``"majority"`` with two tests is ``"any"``: measured at about twice the
+        nominal false discovery rate). With several conditioning sets, a pair is an edge of ``adjacency_`` when it is dependent
         under every set that reached a decision: independence given any set removes
         the edge, as in constraint-based causal discovery.
     aggregate : dict of str -> list of str, or None, default=None
@@ -188,9 +228,13 @@ class DependencyScreen(BaseEstimator):
         contingency table too sparse for the chi-square approximation).
     agreement_ : DataFrame
         One row per pair and conditioning set: ``x``, ``y``, ``conditioning``,
-        ``n_methods``, ``n_ok``, ``n_dependent``, ``decision``
-        (``"dependent"``, ``"independent"`` or ``"failed"``) and ``agreement``, the
-        share of successful tests that agree with the decision.
+        ``n_methods``, ``n_ok``, ``n_dependent`` (tests whose own corrected p-value
+        is below ``alpha``), ``pvalue`` (the Cauchy combination of the successful
+        tests' raw p-values), ``pvalue_adjusted`` (``pvalue`` corrected over all
+        rows), ``decision`` (``"dependent"``, ``"independent"`` or ``"failed"``),
+        ``agreement`` (the share of successful tests whose own decision agrees with
+        it) and one ``pvalue_<method>`` column per method (raw p-values; NaN where
+        the method failed or did not run on the pair).
     adjacency_ : DataFrame
         Square, symmetric, indexed by the screened variables: 1.0 for a dependency,
         0.0 for none, NaN where every test of the pair failed or the pair was not
@@ -225,7 +269,7 @@ class DependencyScreen(BaseEstimator):
         "correction": [StrOptions({"bh", "holm", "none"})],
         "conditioning": [list, tuple, None],
         "pairs": [list, tuple, None],
-        "consensus": [StrOptions({"majority", "all", "any"})],
+        "consensus": [StrOptions({"cauchy", "majority", "all", "any"})],
         "aggregate": [dict, None],
         "missing": [StrOptions({"pairwise", "error"})],
         "max_categories": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -243,7 +287,7 @@ class DependencyScreen(BaseEstimator):
         correction="bh",
         conditioning=None,
         pairs=None,
-        consensus="majority",
+        consensus="cauchy",
         aggregate=None,
         missing="pairwise",
         max_categories=10,
@@ -307,8 +351,12 @@ class DependencyScreen(BaseEstimator):
         return frame
 
     def _methods_for(self, discrete, n_samples, conditional):
+        """The pair's tests and the rows they run on (None: every row)."""
+        auto = _auto_methods(discrete, n_samples, conditional), (
+            None if discrete else _auto_subsample(conditional, n_samples)
+        )
         if self.methods == "auto":
-            return _auto_methods(discrete, n_samples, conditional)
+            return auto
         if isinstance(self.methods, dict):
             key = "discrete" if discrete else "continuous"
             unknown_keys = set(self.methods) - {"discrete", "continuous"}
@@ -319,18 +367,22 @@ class DependencyScreen(BaseEstimator):
                 )
             chosen = self.methods.get(key)
             if chosen is None:
-                return _auto_methods(discrete, n_samples, conditional)
-            return tuple(chosen)
-        return tuple(self.methods)
+                return auto
+            return tuple(dict.fromkeys(chosen)), None
+        return tuple(dict.fromkeys(self.methods)), None
 
     @staticmethod
-    def _check_memory(plan, n_samples, options):
+    def _check_memory(plan, subsamples, n_samples, options):
         """Refuse up front (nothing run, nothing allocated) a test over its memory limit."""
-        planned = {(m, bool(cond)) for _, _, cond, methods in plan for m in methods}
-        for method, conditional in sorted(planned):
+        planned = {
+            (m, bool(cond), min(n_samples, sub or n_samples))
+            for (_, _, cond, methods), sub in zip(plan, subsamples)
+            for m in methods
+        }
+        for method, conditional, n in sorted(planned):
             if method in ("hsic", "hsic_perm") or (method == "kci" and conditional):
                 limit = options.get(method, {}).get("max_memory")
-                check_test_memory(method, n_samples, conditional, limit)
+                check_test_memory(method, n, conditional, limit)
 
     def _check_methods(self):
         if isinstance(self.methods, dict):
@@ -431,20 +483,22 @@ class DependencyScreen(BaseEstimator):
                 stacklevel=2,
             )
         n_samples = frame.shape[0] if codes is None else self.n_groups_
-        plan = []
+        plan, subsamples = [], []
         for a, b in pairs:
             for cond in cond_sets:
                 discrete = all(self.discrete_[c] for c in (a, b, *cond))
-                plan.append((a, b, cond, self._methods_for(discrete, n_samples, bool(cond))))
+                methods, sub = self._methods_for(discrete, n_samples, bool(cond))
+                plan.append((a, b, cond, methods))
+                subsamples.append(sub)
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
-        self._check_memory(plan, n_samples, options)
+        self._check_memory(plan, subsamples, n_samples, options)
         used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
         data = frame[used]
         labels = None if groups is None else np.asarray(groups, dtype=object).ravel()
         testers = self._testers(data, {m for *_, ms in plan for m in ms}, options, labels)
-        tasks = list(zip(plan, seeds))
+        tasks = list(zip(plan, seeds, subsamples))
         # One task per pair when running in this process (no copies; progress per pair);
         # a few chunks per worker otherwise, so the table travels once per chunk.
         n_workers = effective_n_jobs(self.n_jobs)
@@ -503,41 +557,52 @@ class DependencyScreen(BaseEstimator):
         return [tuple(str(v) for v in cond)]
 
     def _agreement(self, table):
-        rows = []
-        for (a, b, cond), group in table.groupby(["x", "y", "conditioning"], sort=False):
-            ok = group["status"] == "ok"
-            n_ok = int(ok.sum())
-            n_dep = int(group.loc[ok, "dependent"].astype(bool).sum())
-            if n_ok == 0:
-                decision, agreement = "failed", np.nan
-            else:
-                if self.consensus == "majority":
-                    is_dep = 2 * n_dep >= n_ok
-                elif self.consensus == "all":
-                    is_dep = n_dep == n_ok
-                else:
-                    is_dep = n_dep > 0
-                decision = "dependent" if is_dep else "independent"
-                agreement = max(n_dep, n_ok - n_dep) / n_ok
-            rows.append(
-                {
-                    "x": a,
-                    "y": b,
-                    "conditioning": cond,
-                    "n_methods": len(group),
-                    "n_ok": n_ok,
-                    "n_dependent": n_dep,
-                    "decision": decision,
-                    "agreement": agreement,
-                }
-            )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "x", "y", "conditioning", "n_methods", "n_ok", "n_dependent", "decision",
-                "agreement",
-            ],
+        """One row per pair and conditioning set: the combined test and the decision.
+
+        The successful tests' raw p-values are combined by the Cauchy combination
+        test and the combined p-values corrected once, over every pair and
+        conditioning set (``correction``); ``consensus="cauchy"`` decides on them.
+        """
+        keys = ["x", "y", "conditioning"]
+        methods = list(dict.fromkeys(table["method"]))
+        ok = (table["status"] == "ok").to_numpy()
+        work = table[keys + ["method"]].assign(
+            ok=ok,
+            dep=ok & table["dependent"].fillna(False).to_numpy(dtype=bool),
+            p=np.where(ok, table["pvalue"].to_numpy(dtype=float), np.nan),
         )
+        out = (
+            work.groupby(keys, sort=False)
+            .agg(n_methods=("method", "size"), n_ok=("ok", "sum"), n_dependent=("dep", "sum"))
+            .reset_index()
+        )
+        wide = work.set_index([*keys, "method"])["p"].unstack("method")
+        wide = wide.reindex(index=pd.MultiIndex.from_frame(out[keys]), columns=methods)
+        per_method = [f"pvalue_{m}" for m in methods]
+        for k, column in enumerate(per_method):
+            out[column] = wide.iloc[:, k].to_numpy(dtype=float)
+        out["pvalue"] = cauchy_combination(wide.to_numpy(dtype=float), axis=1)
+        out["pvalue_adjusted"] = adjust_pvalues(out["pvalue"].to_numpy(dtype=float), self.correction)
+        n_ok = out["n_ok"].to_numpy(dtype=int)
+        n_dep = out["n_dependent"].to_numpy(dtype=int)
+        if self.consensus == "cauchy":
+            is_dep = out["pvalue_adjusted"].to_numpy() < self.alpha
+        elif self.consensus == "majority":
+            is_dep = 2 * n_dep >= n_ok
+        elif self.consensus == "all":
+            is_dep = n_dep == n_ok
+        else:
+            is_dep = n_dep > 0
+        out["decision"] = np.where(
+            n_ok == 0, "failed", np.where(is_dep, "dependent", "independent")
+        )
+        agree = np.where(is_dep, n_dep, n_ok - n_dep)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["agreement"] = np.where(n_ok == 0, np.nan, agree / np.maximum(n_ok, 1))
+        return out[
+            ["x", "y", "conditioning", "n_methods", "n_ok", "n_dependent", "pvalue",
+             "pvalue_adjusted", "decision", "agreement", *per_method]
+        ]
 
     @staticmethod
     def _adjacency(agreement, variables):
@@ -563,16 +628,19 @@ class DependencyScreen(BaseEstimator):
         Parameters
         ----------
         method : str or None, default=None
-            One method's p-values; None takes, per pair, the median over the
-            successful methods. With several conditioning sets, the largest of the
-            sets' values is kept (the weakest evidence, matching ``adjacency_``).
+            One method's p-values; None takes the combined p-values of
+            ``agreement_`` (Cauchy combination over the successful methods). With
+            several conditioning sets, the largest of the sets' values is kept (the
+            weakest evidence, matching ``adjacency_``).
         adjusted : bool, default=True
             Corrected (``pvalue_adjusted``) or raw p-values.
         """
         check_is_fitted(self, "pvalues_")
         column = "pvalue_adjusted" if adjusted else "pvalue"
         table = self.pvalues_[self.pvalues_["status"] == "ok"]
-        if method is not None:
+        if method is None:
+            table = self.agreement_
+        else:
             if method not in set(self.pvalues_["method"]):
                 raise ValueError(
                     f"method {method!r} did not run; ran {sorted(set(self.pvalues_['method']))}."
@@ -598,7 +666,7 @@ class DependencyScreen(BaseEstimator):
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure when None.
         method : str or None, default=None
-            Plot one method; None plots the median over the successful methods.
+            Plot one method; None plots the combined p-values (``agreement_``).
         rows, columns : list of str or None, default=None
             Variables on each axis (a rectangular block, e.g. traits against
             cues); all screened variables when None.
@@ -644,7 +712,7 @@ class DependencyScreen(BaseEstimator):
                     or status.get((columns[j], rows[i])) == "failed"
                 ):
                     ax.text(j, i, "x", ha="center", va="center", color="red")
-        title = "Dependency screen" + (f" ({method})" if method else " (median over tests)")
+        title = "Dependency screen" + (f" ({method})" if method else " (combined tests)")
         ax.set_title(title)
         return ax
 

@@ -21,6 +21,7 @@ from ._encoding import (
     MAX_AUTO_CATEGORIES,
     as_block,
     check_blocks,
+    check_category_count,
     column_is_discrete,
     is_numeric,
     rescale_extreme,
@@ -40,6 +41,7 @@ from ._test import (
     _DISCRETE,
     ALIASES,
     METHODS,
+    auto_subsample,
     check_method,
     make_result,
     resolve_method,
@@ -256,7 +258,14 @@ class IndependenceTester:
         if i not in self._codes:
             values = self._numeric.get(i)
             if values is not None and np.all(values == np.round(values)):
-                self._codes[i] = np.unique(values, return_inverse=True)[1].astype(np.int64)
+                codes = np.unique(values, return_inverse=True)[1].astype(np.int64)
+                try:  # the rule of to_codes: not an identifier
+                    check_category_count(
+                        int(codes.max()) + 1, len(codes), self.columns[i], block, numeric=True
+                    )
+                    self._codes[i] = codes
+                except ValueError as exc:
+                    self._codes[i] = exc
             else:
                 try:
                     self._codes[i] = to_codes(self._frame[[self.columns[i]]], block)
@@ -363,10 +372,18 @@ class IndependenceTester:
         if method == "auto":
             discrete = all(self._is_discrete(i) for i in xs + ys + zs)
             method = resolve_method(
-                method, discrete, self.n_samples, conditional, self.options.get("max_memory")
+                method,
+                discrete,
+                self.n_samples,
+                conditional,
+                self.options.get("max_memory"),
+                subsample=True,  # as independence_test: exact KCI on a subsample given z
             )
         check_method(method, conditional, self.options)
-        if method == "fisherz":
+        sub = auto_subsample(self.method, method, self.n_samples, conditional)
+        if sub is not None:
+            result = self._subsample_test(xs, ys, zs, sub, random_state)
+        elif method == "fisherz":
             result = self._fisherz_test(xs, ys, zs)
         elif method in _DISCRETE:
             stat, pvalue, details = contingency_test(
@@ -387,12 +404,7 @@ class IndependenceTester:
                 stacklevel=3,
                 max_memory=self.options.get("max_memory"),
             )
-            if random_state is not None:
-                rng = check_random_state(random_state)
-            elif isinstance(self.random_state, numbers.Integral):
-                rng = check_random_state(self.random_state)  # as independence_test(seed)
-            else:
-                rng = self._rng
+            rng = self._call_rng(random_state)
             stat, pvalue, details = run_continuous(
                 method,
                 self._matrix(xs, False),
@@ -434,6 +446,43 @@ class IndependenceTester:
             if len(xs) == len(ys) == 1:
                 self._pvalues[key] = result.pvalue
         return result
+
+    def _call_rng(self, random_state):
+        """The random state of one call, drawn as :func:`independence_test` draws it."""
+        if random_state is not None:
+            return check_random_state(random_state)
+        if isinstance(self.random_state, numbers.Integral):
+            return check_random_state(self.random_state)  # as independence_test(seed)
+        return self._rng
+
+    def _subsample_test(self, xs, ys, zs, size, random_state):
+        """``method="auto"`` given z above 1,000 rows: exact KCI on ``size`` seeded rows.
+
+        The rows are drawn as :func:`independence_test` draws them, so both give the
+        same p-value for the same ``random_state``.
+        """
+        rows = np.sort(self._call_rng(random_state).choice(self.n_samples, size, replace=False))
+        frame = self._frame.iloc[rows].reset_index(drop=True)
+
+        def matrix(indices):
+            parts = [
+                self._numeric[i][rows, None]
+                if i in self._numeric
+                else to_continuous(frame[[self.columns[i]]], self.columns[i])
+                for i in indices
+            ]
+            return rescale_extreme(np.hstack(parts))
+
+        stat, pvalue, details = run_continuous(
+            "kci", matrix(xs), matrix(ys), matrix(zs), None, self.n_permutations,
+            self.n_features, self.options,
+        )
+        details = {
+            **details,
+            "method_requested": "auto",
+            "subsample": {"rows": size, "of": self.n_samples},
+        }
+        return make_result(stat, pvalue, "kci", size, True, details)
 
     def _kept(self, key, build):
         """A kernel-sized matrix, kept while it fits in ``max_kernel_bytes``."""

@@ -92,3 +92,24 @@ def test_graph_search_does_not_depend_on_the_latents_scale(scales, shifts):
     assert order_dependence(moved, BLOCKS, SHARED) == pytest.approx(
         order_dependence(latents, BLOCKS, SHARED), rel=1e-6
     )
+
+
+def test_order_dependence_is_not_ruled_by_one_tiny_pvalue():
+    # -log p was summed down to p = 1e-300: one residual far in the gamma approximation's
+    # unreliable tail (p ~ 1e-75 here, -log p = 172) outweighed two clearly dependent
+    # residuals (p ~ 1e-12 and 1e-5). Capped at ORDER_PVALUE_FLOOR, one test adds at most
+    # -log(1e-10) = 23.
+    from skpersona.crl._orient import ORDER_PVALUE_FLOOR
+
+    rng = np.random.default_rng(0)
+    n, blocks = 400, [[1], [2], [3], [4]]
+    s = rng.normal(size=n)
+    one = np.column_stack([s, s**2 + 0.05 * rng.normal(size=n)]
+                          + [rng.normal(size=n) for _ in range(3)])
+    maps = [np.abs, lambda v: np.cos(2 * v), lambda v: np.cos(3 * v), lambda v: np.exp(-v**2)]
+    spread = np.column_stack([s] + [0.6 * f(s) / f(s).std() + rng.normal(size=n) for f in maps])
+    cap = -np.log(ORDER_PVALUE_FLOOR)
+    single, several = order_dependence(one, blocks, [0]), order_dependence(spread, blocks, [0])
+    assert cap <= single < cap + 4  # the tiny p counts as the floor; three null tests add little
+    assert single < several, (single, several)
+    assert order_dependence(spread, blocks, [0]) <= 4 * cap
