@@ -400,5 +400,5 @@ def _reset_message(resets):
                if risk.option else "")
         parts.append(f"{risk.owner}.{risk.param}={risk.value!r} ({risk.why}) is replaced by "
                      f"{new!r}{how}")
-    return ("the model file's " + "; ".join(parts) + ". A model file may not choose where "
-            "files are written or how many threads start.")
+    return ("the model file's " + "; ".join(dict.fromkeys(parts)) + ". A model file may not "
+            "choose where files are written or how many threads start.")
