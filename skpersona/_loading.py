@@ -19,11 +19,33 @@ class ModelFileError(ValueError):
         self.untrusted = list(untrusted)
 
 
-def trusted_types():
-    """Types a model file may hold beyond skops' defaults: skpersona's estimator classes."""
-    from .utils import all_estimators
+def _is_trusted(name, extra):
+    """Whether type ``name`` may be built: named by the user, or a public estimator of
+    skpersona (looked up in its own subpackage only, so that loading a text model does
+    not import the video and network stacks)."""
+    if name in extra:
+        return True
+    import importlib
+    import inspect
 
-    return {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
+    from sklearn.base import BaseEstimator
+
+    from .utils.discovery import _SUBPACKAGES
+
+    parts = name.split(".")
+    if len(parts) < 3 or parts[0] != "skpersona" or parts[1] not in _SUBPACKAGES:
+        return False
+    try:
+        package = importlib.import_module(f"skpersona.{parts[1]}")
+    except ImportError:
+        return False
+    for public in getattr(package, "__all__", ()):
+        obj = getattr(package, public, None)
+        if (inspect.isclass(obj) and issubclass(obj, BaseEstimator)
+                and not inspect.isabstract(obj) and not public.startswith("_")
+                and f"{obj.__module__}.{obj.__qualname__}" == name):
+            return True
+    return False
 
 
 def _check_unpacked_size(path):
@@ -113,7 +135,7 @@ def load(path, *, allow=None, trusted=()):
     # skops calls a stored type with stored arguments, so trusting whole libraries by
     # prefix would let a crafted file run e.g. builtins.exec or numpy.load(allow_pickle);
     # only skpersona's estimator classes are trusted beyond skops' own defaults.
-    refused = [t for t in untrusted if t not in trusted_types() and t not in set(trusted)]
+    refused = [t for t in untrusted if not _is_trusted(t, set(trusted))]
     if refused:
         raise ModelFileError(f"model file {os.fspath(path)!r} holds types that are not trusted: "
                              f"{', '.join(refused)}.", refused)

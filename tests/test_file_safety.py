@@ -197,6 +197,18 @@ def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monk
     assert [r["auth"] for r in server.state["requests"]] == [f"Bearer {KEY}"]
 
 
+def test_trusted_types_are_skpersonas_public_estimators_only():
+    from skpersona._loading import _is_trusted
+    from skpersona.utils import all_estimators
+
+    for _, cls in all_estimators():
+        assert _is_trusted(f"{cls.__module__}.{cls.__qualname__}", set())
+    for name in ("builtins.object", "skpersona.crl._estimators.LatentNet",
+                 "skpersona.text._chat.ChatClient", "skpersona.os.system", "skpersona.text"):
+        assert not _is_trusted(name, set())
+    assert _is_trusted("builtins.object", {"builtins.object"})  # named by the user
+
+
 def test_no_secret_is_shared_between_processes():
     assert "SKPERSONA_SESSION_KEY" not in os.environ  # no seal, nothing for a child to carry
 
