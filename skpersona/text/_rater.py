@@ -38,7 +38,7 @@ Text:
 \"\"\""""
 
 _VALID = {0, 1, 2, 3}
-#: A local Ollama server: the one destination a loaded file may use unconfirmed.
+#: A local Ollama server: the one destination a loaded model file may use unallowed.
 DEFAULT_BASE_URL = "http://localhost:11434/v1"
 
 
