@@ -18,10 +18,14 @@ crl
     Multimodal causal representation learning (PersonaX Level II).
 metrics
     Trait-prediction metrics and scorers.
+
+:func:`load` reads a skops model file with your capabilities, never the file's
+(see the user guide's threat model).
 """
 
 __version__ = "0.1.0.dev0"
 
+from ._loading import load  # noqa: E402
 from .traits import BIG_FIVE, HEXACO, resolve_traits  # noqa: E402
 
-__all__ = ["BIG_FIVE", "HEXACO", "resolve_traits", "__version__"]
+__all__ = ["BIG_FIVE", "HEXACO", "load", "resolve_traits", "__version__"]

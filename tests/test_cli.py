@@ -444,8 +444,10 @@ def test_model_extracting_aus_from_video_paths(tmp_path, feat_weights, feat_vide
     assert main(["fit", str(tmp_path / "train.csv"), "--model", "ridge-au", "--weights-dir",
                  str(feat_weights), "--max-frames", "1", "--max-size", "128", "--cache-dir",
                  str(tmp_path / "cache"), "-o", str(model)]) == 0
+    # the folders the model names are the user's to allow at load time (issue 24)
     assert main(["predict", str(model), str(tmp_path / "train.csv"), "-o",
-                 str(tmp_path / "pred.csv")]) == 0
+                 str(tmp_path / "pred.csv"), "--allow-weights-dir", str(feat_weights),
+                 "--allow-cache-dir", str(tmp_path / "cache")]) == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["video", "extraversion"]
     assert np.isfinite(pred["extraversion"]).all()

@@ -1,28 +1,44 @@
-"""A model file's parameters may not choose network destinations or load code.
+"""No capability comes from a file: the loader gives loaded estimators the user's values.
 
-Real skops files built only from skpersona classes (so skops trusts them), real
-HTTP servers on 127.0.0.1 and a real model folder with an ``auto_map`` and code.
+Real skops files built only from skpersona (and scikit-learn) classes, so skops
+trusts them; ``skpersona predict`` run as a fresh process; real HTTP servers on
+127.0.0.1; a real model folder with an ``auto_map`` and code. These files are the
+threat model's examples (doc/user_guide/security.rst).
 """
 
 import json
+import os
 import pickle
 import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
 
+import skpersona
+from skpersona.au import AUExtractor
+from skpersona.fusion import FusionRegressor
 from skpersona.text import LLMTraitRater, TextEmbedder
 from skpersona.text._models import model_code, resolve_model_name
 from skpersona.utils import UnsafeModelError, check_loaded_estimator
 
 from .text.test_rater import KEY, chat_server, serving
 
+REPO = Path(__file__).resolve().parents[1]
 RATER = "skpersona.text._rater.LLMTraitRater"
-EMBEDDER = "skpersona.text._embedder.TextEmbedder"
 TEXTS = ["I love parties and meeting people."]
+TABLE = pd.DataFrame({"video_id": ["a", "b", "c"], "a": [1.0, 2.0, 3.0], "b": [0.0, 1.0, 1.0],
+                      "transcript": ["I love parties.", "I read alone.", "I plan ahead."]})
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +50,14 @@ def server():
 @pytest.fixture
 def url(server):
     server.state["requests"].clear()
+    server.state["seen"].clear()
     return f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
-def _from_elsewhere(obj, monkeypatch):
-    """skops bytes as another session (another machine, an attacker) would write them."""
-    with monkeypatch.context() as patch:
-        patch.setenv("SKPERSONA_SESSION_KEY", "someone else's session")
-        return sio.dumps(obj)
+@pytest.fixture(autouse=True)
+def no_allow_file(monkeypatch):
+    """The user's own allow-list file must not decide these tests."""
+    monkeypatch.setenv("SKPERSONA_ALLOW_FILE", "off")
 
 
 @pytest.fixture(scope="module")
@@ -52,51 +68,164 @@ def code_folder(tmp_path_factory):
     config = json.loads((folder / "config.json").read_text())
     config["auto_map"] = {"AutoModel": "custom.Model"}
     (folder / "config.json").write_text(json.dumps(config))
+    # transformers runs a copy of the module elsewhere: the mark goes to this folder by name
     (folder / "custom.py").write_text(
-        "import pathlib\npathlib.Path(__file__).with_name('RAN').write_text('code ran')\n")
+        f"import pathlib\npathlib.Path({str(folder / 'RAN')!r}).write_text('code ran')\n")
     return folder
 
 
-def test_a_loaded_rater_does_not_call_the_files_server(url, server, monkeypatch):
+def _bundle(estimator, reads="transcript", targets=("extraversion",), features=None):
+    from skpersona.cli._io import MODEL_FORMAT
+
+    return {"format": MODEL_FORMAT, "format_version": 1,
+            "skpersona_version": skpersona.__version__, "model_name": "ridge-text",
+            "targets": list(targets), "reads": reads, "features": features,
+            "estimator": estimator}
+
+
+def _dump(obj, path):
+    from skpersona.cli._io import dump_model
+
+    dump_model(obj, path)
+    return path
+
+
+def _files(root):
+    return {p for p in Path(root).rglob("*") if p.is_file()}
+
+
+def _env(tmp_path, **extra):
+    """A fresh process's environment: its own home, caches and config, no session key."""
+    env = {k: v for k, v in os.environ.items() if k != "SKPERSONA_SESSION_KEY"}
+    env.update(PYTHONPATH=str(REPO), HOME=str(tmp_path / "home"),
+               XDG_CACHE_HOME=str(tmp_path / "home" / ".cache"),
+               XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **extra)
+    for name in ("SKPERSONA_CACHE_DIR", "SKPERSONA_ALLOW_FILE"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+def _predict(tmp_path, model, *flags, **env):
+    """``skpersona predict`` as a fresh process: (exit status, stderr)."""
+    TABLE.to_csv(tmp_path / "victim.csv", index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "skpersona.cli", "predict", str(model),
+         str(tmp_path / "victim.csv"), "-o", str(tmp_path / "pred.csv"), *flags],
+        env=_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stderr
+
+
+def _text_model(step):
+    return make_pipeline(ColumnTransformer([("text", step, "transcript")]), Ridge())
+
+
+# -- the High item: a file that shadows the old safety methods --------------------------
+
+def test_a_file_that_shadows_safety_methods_sends_nothing(url, server, tmp_path, monkeypatch):
+    """The attack of issue 24: ``_file_risks = list`` made the old seal see no risk."""
+    monkeypatch.setenv("VICTIM_KEY", KEY)
+    rater = LLMTraitRater(models=["high"], base_url=url, api_key_env="VICTIM_KEY",
+                          traits=["extraversion"])
+    model = _text_model(rater).fit(TABLE, [0.1, 0.5, 0.9])
+    for item in (rater, model[0].transformers_[0][1]):
+        item._file_risks = list  # skops trusts builtins.list
+        item._check_file_risks = list
+    _dump(_bundle(model), tmp_path / "evil.skops")
+    server.state["requests"].clear()
+    server.state["seen"].clear()
+    before = _files(tmp_path)
+    status, err = _predict(tmp_path, tmp_path / "evil.skops", VICTIM_KEY="victim-secret")
+    assert status == 1, err
+    assert f"--allow-base-url {url}" in err and "--allow-api-key-env VICTIM_KEY" in err
+    assert server.state["requests"] == [] and not server.state["seen"]  # no key, no transcript
+    assert _files(tmp_path) - before == {tmp_path / "victim.csv"}  # nothing written
+
+
+def test_a_file_whose_embedder_runs_a_folders_code_runs_nothing(code_folder, tmp_path):
+    model = _text_model(TextEmbedder(cache_dir=None)).fit(TABLE, [0.1, 0.5, 0.9])
+    fitted = model[0].transformers_[0][1]
+    fitted.model_name, fitted.trust_remote_code = str(code_folder), True
+    fitted._file_risks = list
+    _dump(_bundle(model), tmp_path / "evil.skops")
+    before = _files(tmp_path)
+    status, err = _predict(tmp_path, tmp_path / "evil.skops")
+    assert not (code_folder / "RAN").exists()  # the code never ran
+    assert _files(tmp_path) - before == {tmp_path / "victim.csv"}
+    assert status == 1 and "--trust-remote-code" in err, err
+
+
+def test_state_that_shadows_a_method_or_is_no_attribute_is_refused(tmp_path):
+    for key, value in [("_render", list), ("transform", list), ("get_params", list),
+                       ("__class__", list), ("base_url2", "http://x"),
+                       ("_parameter_constraints", {})]:
+        rater = LLMTraitRater().fit(TEXTS)
+        setattr(rater, key, value) if key != "__class__" else vars(rater).update({key: value})
+        path = tmp_path / "shadow.skops"
+        sio.dump({"model": [rater]}, path)
+        with pytest.raises(UnsafeModelError, match=f"holds state .*{key}"):
+            skpersona.load(path)
+        loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        with pytest.raises(UnsafeModelError, match=f"holds state .*{key}"):
+            check_loaded_estimator(loaded)
+
+
+def test_the_walk_finds_estimators_in_meta_estimators_lists_and_dicts(url, tmp_path):
+    hidden = [GridSearchCV(LLMTraitRater(base_url=url), {"temperature": [0.0]}),
+              {"deep": [(Pipeline([("r", LLMTraitRater(base_url=url))]),)]},
+              ColumnTransformer([("llm", LLMTraitRater(base_url=url), "transcript")])]
+    for obj in hidden:
+        sio.dump(obj, tmp_path / "m.skops")
+        with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+            skpersona.load(tmp_path / "m.skops")
+        assert skpersona.load(tmp_path / "m.skops", allow={"base_url": url}) is not None
+
+
+def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monkeypatch):
     monkeypatch.setenv("SKP_TEST_API_KEY", KEY)
     rater = LLMTraitRater(models=["high"], base_url=url, api_key_env="SKP_TEST_API_KEY")
-    loaded = sio.loads(_from_elsewhere(rater.fit(TEXTS), monkeypatch), trusted=[RATER])
+    sio.dump(rater.fit(TEXTS), tmp_path / "r.skops")
     with pytest.raises(UnsafeModelError, match=f"base_url='{url}'.*--allow-base-url {url}"):
-        loaded.transform(TEXTS)
-    with pytest.raises(UnsafeModelError, match="api_key_env='SKP_TEST_API_KEY'"):
-        clone(loaded).fit(TEXTS).transform(TEXTS)  # a clone is as unconfirmed as its source
-    assert server.state["requests"] == []  # no text and no key left this process
+        skpersona.load(tmp_path / "r.skops")
     with pytest.raises(UnsafeModelError, match="--allow-api-key-env SKP_TEST_API_KEY"):
-        check_loaded_estimator(loaded, allow_base_urls=[url])  # both must be named
-    check_loaded_estimator(loaded, allow_base_urls=[url], allow_api_key_envs=["SKP_TEST_API_KEY"])
+        skpersona.load(tmp_path / "r.skops", allow={"base_url": url})  # both must be named
+    assert server.state["requests"] == []
+    loaded = skpersona.load(tmp_path / "r.skops",
+                            allow={"base_url": url, "api_key_env": "SKP_TEST_API_KEY"})
     np.testing.assert_array_equal(loaded.transform(TEXTS), [[3.0] * 5])
     assert [r["auth"] for r in server.state["requests"]] == [f"Bearer {KEY}"]
 
 
+def test_trusted_types_are_skpersonas_public_estimators_only():
+    from skpersona._loading import _is_trusted
+    from skpersona.utils import all_estimators
+
+    for _, cls in all_estimators():
+        assert _is_trusted(f"{cls.__module__}.{cls.__qualname__}", set())
+    for name in ("builtins.object", "skpersona.crl._estimators.LatentNet",
+                 "skpersona.text._chat.ChatClient", "skpersona.os.system", "skpersona.text"):
+        assert not _is_trusted(name, set())
+    assert _is_trusted("builtins.object", {"builtins.object"})  # named by the user
+
+
+def test_no_secret_is_shared_between_processes():
+    assert "SKPERSONA_SESSION_KEY" not in os.environ  # no seal, nothing for a child to carry
+
+
 def test_the_users_own_setting_and_same_session_copies_work(url, server):
+    """Copies for workers (pickle, clone, skops without the loader) keep the user's values."""
     rater = LLMTraitRater(models=["high"], base_url=url).fit(TEXTS)
     copies = [pickle.loads(pickle.dumps(rater)), clone(rater),
-              sio.loads(sio.dumps(rater), trusted=[RATER])]  # e.g. joblib workers
+              sio.loads(sio.dumps(rater), trusted=[RATER])]  # e.g. joblib, Dask, Ray workers
     for copy in copies:
         np.testing.assert_array_equal(copy.fit(TEXTS).transform(TEXTS), [[3.0] * 5])
     assert len(server.state["requests"]) == 3
 
 
-def test_default_destination_needs_no_confirmation(monkeypatch):
-    loaded = sio.loads(_from_elsewhere(LLMTraitRater(), monkeypatch), trusted=[RATER])
-    assert check_loaded_estimator(loaded) is loaded
-    assert loaded._file_risks() == []
-
-
-def test_a_forged_seal_is_not_accepted(url, monkeypatch):
-    rater = LLMTraitRater(models=["high"], base_url=url).fit(TEXTS)
-    state = rater.__getstate__()
-    state["_risk_seal"] = "0" * 64
-    state["_unconfirmed_risks"] = []  # a file cannot confirm itself either
-    forged = LLMTraitRater.__new__(LLMTraitRater)
-    forged.__setstate__(state)
-    with pytest.raises(UnsafeModelError):
-        forged.transform(TEXTS)
+def test_default_destination_needs_no_allowance(tmp_path):
+    sio.dump(LLMTraitRater(), tmp_path / "r.skops")
+    assert skpersona.load(tmp_path / "r.skops").base_url == "http://localhost:11434/v1"
 
 
 def test_model_folder_with_code_is_recognised(code_folder):
@@ -106,83 +235,139 @@ def test_model_folder_with_code_is_recognised(code_folder):
 
 
 @pytest.mark.parametrize("trust", [True, False])
-def test_a_loaded_embedder_never_runs_the_files_code(code_folder, monkeypatch, trust):
-    embedder = TextEmbedder(model_name=str(code_folder), trust_remote_code=trust)
-    pipe = make_pipeline(embedder)
-    loaded = sio.loads(_from_elsewhere(pipe, monkeypatch),
-                       trusted=[EMBEDDER, "sklearn.pipeline.Pipeline"])
+def test_a_loaded_embedder_never_runs_the_files_code(code_folder, tmp_path, trust):
+    sio.dump(make_pipeline(TextEmbedder(model_name=str(code_folder), trust_remote_code=trust)),
+             tmp_path / "e.skops")
     with pytest.raises(UnsafeModelError, match="--trust-remote-code"):
-        loaded.fit(TEXTS)
-    with pytest.raises(UnsafeModelError, match="code"):
-        check_loaded_estimator(loaded)
+        skpersona.load(tmp_path / "e.skops")
     assert not (code_folder / "RAN").exists()
 
 
-def test_walk_finds_estimators_inside_bundles_and_fitted_steps(url, monkeypatch):
-    from sklearn.compose import ColumnTransformer
+# -- the Low/medium item: folders and thread counts chosen by a file --------------------
 
-    inner = ColumnTransformer([("llm", LLMTraitRater(base_url=url), "transcript")])
-    bundle = {"format": "x", "estimator": make_pipeline(inner)}
-    with pytest.raises(UnsafeModelError, match="LLMTraitRater in the model file"):
-        check_loaded_estimator(bundle)
-    assert check_loaded_estimator(bundle, allow_base_urls=[url]) is bundle
+def test_file_chosen_folders_and_thread_counts_are_the_users(tmp_path):
+    evil = str(tmp_path / "evil")
+    cpus = os.cpu_count() or 1
+    obj = {"models": [AUExtractor(weights_dir=evil, multitask_weights=evil + "/w.safetensors",
+                                  cache_dir=evil, torch_threads=5000, n_jobs=5000),
+                      Pipeline([("e", TextEmbedder(cache_dir=evil))], memory=evil),
+                      LLMTraitRater(cache_dir=evil, n_jobs=-5000),
+                      FusionRegressor(torch_threads=5000)]}
+    sio.dump(obj, tmp_path / "m.skops")
+    with pytest.warns(UserWarning, match="may not choose where files are written") as caught:
+        loaded = skpersona.load(tmp_path / "m.skops")
+    extractor, pipe, rater, fusion = loaded["models"]
+    assert (extractor.weights_dir, extractor.multitask_weights, extractor.cache_dir) == (
+        None, None, None)
+    assert (extractor.torch_threads, extractor.n_jobs, fusion.torch_threads) == (cpus,) * 3
+    assert (pipe.memory, pipe[0].cache_dir, rater.cache_dir, rater.n_jobs) == (
+        None, "auto", None, -1)
+    message = str(caught[0].message)
+    assert f"TextEmbedder.cache_dir='{evil}'" in message and "--allow-cache-dir" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the thread counts are still bounded
+        allowed = skpersona.load(tmp_path / "m.skops",
+                                 allow={"cache_dir": evil, "weights_dir": evil})
+    assert allowed["models"][0].weights_dir == evil and allowed["models"][2].cache_dir == evil
+    assert allowed["models"][0].torch_threads == cpus
 
 
-def _bundle(estimator, reads, targets):
-    from skpersona import __version__
-    from skpersona.cli._io import MODEL_FORMAT
-
-    return {"format": MODEL_FORMAT, "format_version": 1, "skpersona_version": __version__,
-            "model_name": "ridge-text", "targets": targets, "reads": reads, "features": None,
-            "estimator": estimator}
-
-
-def _last_error(capsys):
-    return capsys.readouterr().err.strip().splitlines()[-1]
-
-
-def test_predict_refuses_a_model_file_that_names_a_server(url, server, tmp_path, capsys):
-    import pandas as pd
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import Ridge
-
-    from skpersona.cli import main
-    from skpersona.cli._io import dump_model
-
-    table = pd.DataFrame({"video_id": ["a", "b", "c"], "transcript": ["x", "y", "z"]})
+def test_a_file_chosen_cache_dir_gets_nothing_through_predict(url, server, tmp_path):
+    """Embeddings and replies go to the user's cache (or none), never the file's folder."""
+    evil = tmp_path / "evil"
+    embedder = TextEmbedder(cache_dir=None)
     rater = LLMTraitRater(models=["high"], base_url=url, traits=["extraversion"])
-    model = make_pipeline(ColumnTransformer([("llm", rater, "transcript")]), Ridge())
-    model.fit(table, [0.1, 0.5, 0.9])
-    dump_model(_bundle(model, "transcript", ["extraversion"]), tmp_path / "m.skops")
-    table.to_csv(tmp_path / "new.csv", index=False)
+    model = make_pipeline(ColumnTransformer([("text", embedder, "transcript"),
+                                             ("llm", rater, "transcript")]), Ridge())
+    model.fit(TABLE, [0.1, 0.5, 0.9])
+    for step in (embedder, rater, *(t for _, t, _ in model[0].transformers_[:2])):
+        step.cache_dir = str(evil)
+    _dump(_bundle(model), tmp_path / "m.skops")
+    server.state["requests"].clear()
+    status, err = _predict(tmp_path, tmp_path / "m.skops", "--allow-base-url", url)
+    assert status == 0, err
+    assert not evil.exists()
+    assert "TextEmbedder.cache_dir=" in err and "replaced by 'auto'" in err
+    assert len(server.state["requests"]) == 3  # the allowed server, once per row
+    assert list((tmp_path / "home" / ".cache" / "skpersona" / "embeddings").rglob("*.npz"))
+    assert pd.read_csv(tmp_path / "pred.csv")["video_id"].tolist() == ["a", "b", "c"]
+
+
+# -- a model saved in one process loads in a fresh one ----------------------------------
+
+_SAVE = """
+import sys
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skpersona.cli._io import MODEL_FORMAT, dump_model
+from skpersona.text import LLMTraitRater
+
+url, out = sys.argv[1], sys.argv[2]
+table = pd.DataFrame({"video_id": ["a", "b", "c"], "a": [1.0, 2.0, 3.0], "b": [0.0, 1.0, 0.0],
+                      "transcript": ["I love parties.", "I read alone.", "I plan ahead."]})
+bundle = dict(format=MODEL_FORMAT, format_version=1, skpersona_version="0", model_name="m",
+              targets=["extraversion"])
+plain = make_pipeline(ColumnTransformer([("f", StandardScaler(), ["a", "b"])]), Ridge())
+plain.fit(table, [0.1, 0.5, 0.9])
+dump_model({**bundle, "reads": "features", "features": ["a", "b"], "estimator": plain},
+           out + "/plain.skops")
+rater = LLMTraitRater(models=["high"], base_url=url, traits=["extraversion"])
+llm = make_pipeline(ColumnTransformer([("llm", rater, "transcript")]), Ridge())
+llm.fit(table, [0.1, 0.5, 0.9])
+dump_model({**bundle, "reads": "transcript", "features": None, "estimator": llm},
+           out + "/llm.skops")
+"""
+
+
+def test_a_model_saved_in_one_process_loads_in_a_fresh_one(url, server, tmp_path):
+    subprocess.run([sys.executable, "-c", _SAVE, url, str(tmp_path)], env=_env(tmp_path),
+                   check=True, timeout=300)
+    server.state["requests"].clear()
+    status, err = _predict(tmp_path, tmp_path / "plain.skops")  # no capability: no flag
+    assert status == 0, err
+    status, err = _predict(tmp_path, tmp_path / "llm.skops", "--allow-base-url", url)
+    assert status == 0, err  # exactly one flag
+    assert len(server.state["requests"]) == 3
+    allow = tmp_path / "home" / ".config" / "skpersona" / "allow.toml"
+    allow.parent.mkdir(parents=True)
+    allow.write_text(f'base_url = ["{url}"]\n')  # exactly one line
+    status, err = _predict(tmp_path, tmp_path / "llm.skops")
+    assert status == 0, err
+    assert len(server.state["requests"]) == 6
+
+
+def test_the_allow_list_file(url, tmp_path, monkeypatch):
+    sio.dump(LLMTraitRater(base_url=url), tmp_path / "r.skops")
+    allow = tmp_path / "allow.toml"
+    monkeypatch.setenv("SKPERSONA_ALLOW_FILE", str(allow))
+    with pytest.raises(UnsafeModelError, match=str(allow)):  # the message says where it is
+        skpersona.load(tmp_path / "r.skops")
+    allow.write_text(f'base_url = "{url}"\n')
+    assert skpersona.load(tmp_path / "r.skops").base_url == url
+    allow.write_text(f'base_urls = ["{url}"]\n')
+    with pytest.raises(UnsafeModelError, match="unknown option.*base_urls"):
+        skpersona.load(tmp_path / "r.skops")
+    allow.write_text("base_url = [\n")
+    with pytest.raises(UnsafeModelError, match="cannot be read"):
+        skpersona.load(tmp_path / "r.skops")
+
+
+def test_predict_in_process_refuses_a_server_then_allows_it(url, server, tmp_path, capsys):
+    from skpersona.cli import main
+
+    model = _text_model(LLMTraitRater(models=["high"], base_url=url, traits=["extraversion"]))
+    _dump(_bundle(model.fit(TABLE, [0.1, 0.5, 0.9])), tmp_path / "m.skops")
+    TABLE.to_csv(tmp_path / "new.csv", index=False)
     sent = len(server.state["requests"])
     args = ["predict", str(tmp_path / "m.skops"), str(tmp_path / "new.csv"), "-o",
             str(tmp_path / "pred.csv")]
     assert main(args) == 1
-    line = _last_error(capsys)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"base_url='{url}'" in line and f"--allow-base-url {url}" in line
     assert len(server.state["requests"]) == sent and not (tmp_path / "pred.csv").exists()
     assert main([*args, "--allow-base-url", "http://127.0.0.1:1/v1"]) == 1  # another URL
     assert main([*args, "--allow-base-url", url]) == 0
     assert len(server.state["requests"]) == sent + 3
-    assert pd.read_csv(tmp_path / "pred.csv")["video_id"].tolist() == ["a", "b", "c"]
-
-
-def test_predict_refuses_a_model_file_that_runs_a_folders_code(code_folder, tmp_path, capsys):
-    import pandas as pd
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import Ridge
-
-    from skpersona.cli import main
-    from skpersona.cli._io import dump_model
-
-    embedder = TextEmbedder(model_name=str(code_folder), trust_remote_code=True)
-    model = make_pipeline(ColumnTransformer([("text", embedder, "transcript")]), Ridge())
-    dump_model(_bundle(model, "transcript", ["extraversion"]), tmp_path / "m.skops")
-    pd.DataFrame({"video_id": ["a"], "transcript": ["x"]}).to_csv(tmp_path / "new.csv",
-                                                                  index=False)
-    assert main(["predict", str(tmp_path / "m.skops"), str(tmp_path / "new.csv"), "-o",
-                 str(tmp_path / "pred.csv")]) == 1
-    line = _last_error(capsys)
-    assert "trust_remote_code=True" in line and "--trust-remote-code" in line
-    assert not (code_folder / "RAN").exists()

@@ -82,7 +82,8 @@ def test_predict_refuses_an_inflated_model_file_in_one_line(tmp_path, capsys):
 def test_predict_refuses_a_model_file_that_unpacks_to_too_much(tmp_path, capsys, monkeypatch):
     import zipfile
 
-    from skpersona.cli import _io, main
+    from skpersona import _loading
+    from skpersona.cli import main
 
     # a crafted member: 64 MB of zeros deflated to ~64 kB (a zip bomb in small)
     path = tmp_path / "bomb.skops"
@@ -90,7 +91,7 @@ def test_predict_refuses_a_model_file_that_unpacks_to_too_much(tmp_path, capsys,
         archive.writestr("schema.json", "{}")
         archive.writestr("big.npy", b"\0" * (64 << 20))
     assert path.stat().st_size < 1 << 20
-    monkeypatch.setattr(_io, "MAX_MODEL_BYTES", 32 << 20)
+    monkeypatch.setattr(_loading, "MAX_MODEL_BYTES", 32 << 20)
     pd.DataFrame({"a": [1.0]}).to_csv(tmp_path / "new.csv", index=False)
     assert main(["predict", str(path), str(tmp_path / "new.csv"), "-o",
                  str(tmp_path / "p.csv")]) == 1

@@ -283,83 +283,30 @@ def resolve_videos(values, *, frames=None, base_dir=None):
     return out
 
 
-def _trusted_types():
-    """Types a model file may hold without --trust: skpersona's estimator classes."""
-    from ..utils import all_estimators
-
-    return {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
-
-
 def dump_model(bundle, path):
     import skops.io as sio
 
     return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
 
 
-#: Largest model file content (unpacked) that ``predict`` reads; a fitted skpersona
-#: model is megabytes, a crafted compressed member could unpack to gigabytes.
-MAX_MODEL_BYTES = 2 << 30
+def load_model(path, trust=(), *, allow=None):
+    """Load a model file written by ``skpersona fit`` with :func:`skpersona.load`.
 
-
-def _check_unpacked_size(path):
-    """Refuse a model file whose members unpack to more than :data:`MAX_MODEL_BYTES`.
-
-    The sizes are those the zip directory declares; Python's zipfile never reads
-    a member past its declared size, so this bounds what loading can unpack.
+    Only known types are built (``trust``: more), and every capability of the
+    estimators is the user's (``allow``: what the ``--allow-...`` flags name).
     """
-    import zipfile
+    from .._loading import ModelFileError, load
+    from ..utils import UnsafeModelError
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            size = sum(info.file_size for info in archive.infolist())
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{os.fspath(path)!r} is not a skops model file ({exc}); write one "
-                         "with `skpersona fit`.") from exc
-    if size > MAX_MODEL_BYTES:
-        raise UsageError(f"model file {os.fspath(path)!r} unpacks to {size / 2**30:.1f} GiB, "
-                         f"more than a model needs (limit {MAX_MODEL_BYTES / 2**30:.0f} GiB); "
-                         "it is damaged or crafted, and is not loaded.")
-
-
-def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
-               trust_remote_code=False):
-    """Load a model file written by ``skpersona fit``, trusting only known types.
-
-    The estimator's parameters are then checked: destinations and code that they
-    name must be allowed by name (:func:`skpersona.utils.check_loaded_estimator`).
-    """
-    import skops.io as sio
-
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"model file {os.fspath(path)!r} does not exist.")
-    _check_unpacked_size(path)
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:
-        raise UsageError(
-            f"{os.fspath(path)!r} is not a skops model file ({exc}); write one with "
-            "`skpersona fit`."
-        ) from exc
-    # skops calls a stored type with stored arguments, so trusting whole libraries by
-    # prefix would let a crafted file run e.g. builtins.exec or numpy.load(allow_pickle);
-    # only skpersona's estimator classes are trusted beyond skops' own defaults.
-    refused = [t for t in untrusted if t not in _trusted_types() and t not in set(trust)]
-    if refused:
-        raise UsageError(
-            f"model file {os.fspath(path)!r} holds types that are not trusted: "
-            f"{', '.join(refused)}. If you trust the file, pass --trust TYPE for each."
-        )
-    bundle = sio.load(path, trusted=untrusted)
-    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
-        raise UsageError(f"{os.fspath(path)!r} was not written by `skpersona fit`.")
-    from ..utils import UnsafeModelError, check_loaded_estimator
-
-    try:
-        check_loaded_estimator(bundle, allow_base_urls=allow_base_urls,
-                               allow_api_key_envs=allow_api_key_envs,
-                               trust_remote_code=trust_remote_code)
+        bundle = load(path, allow=allow, trusted=trust)
+    except ModelFileError as exc:
+        hint = (" If you trust the file, pass --trust TYPE for each." if exc.untrusted
+                else " Write one with `skpersona fit`." if "not a skops" in str(exc) else "")
+        raise UsageError(f"{exc}{hint}") from exc
     except UnsafeModelError as exc:
+        if not exc.risks:
+            raise UsageError(str(exc)) from exc
         from ..utils._file_safety import describe_risks
 
         raise UsageError(
@@ -367,4 +314,6 @@ def load_model(path, trust=(), *, allow_base_urls=(), allow_api_key_envs=(),
             f"file may not choose where data goes or run code; if you trust it, allow this by "
             f"name: {' '.join(exc.flags)}"
         ) from exc
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise UsageError(f"{os.fspath(path)!r} was not written by `skpersona fit`.")
     return bundle

@@ -12,10 +12,10 @@ def run(args):
 
     table_format(args.output, "output")
     check_writable(args.output)
-    bundle = load_model(args.model, trust=args.trust or (),
-                        allow_base_urls=args.allow_base_url or (),
-                        allow_api_key_envs=args.allow_api_key_env or (),
-                        trust_remote_code=args.trust_remote_code)
+    allow = {"base_url": args.allow_base_url or [], "api_key_env": args.allow_api_key_env or [],
+             "trust_remote_code": args.trust_remote_code,
+             "cache_dir": args.allow_cache_dir or [], "weights_dir": args.allow_weights_dir or []}
+    bundle = load_model(args.model, trust=args.trust or (), allow=allow)
     table = read_table(args.table, text_columns=_columns(args.id_columns or ""))
     X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
                            feature_columns=bundle["features"])
@@ -40,10 +40,14 @@ def add_parser(sub, common):
         help="predict traits with a saved model",
         description="Predict traits for the rows of a table with a model written by "
         "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's "
-        "estimators and the types skops trusts by default are loaded unless you --trust others; "
-        "a model whose parameters send data to a server or run a model folder's code is "
-        "refused unless you allow that by name (--allow-base-url, --allow-api-key-env, "
-        "--trust-remote-code).",
+        "estimators and the types skops trusts by default are loaded unless you --trust others. "
+        "Capabilities come from you, never from the file: a model whose parameters send data "
+        "to a server or run a model folder's code is refused unless you allow that by name "
+        "(--allow-base-url, --allow-api-key-env, --trust-remote-code); folders the file names "
+        "(cache_dir, weights_dir) are replaced by the defaults unless allowed "
+        "(--allow-cache-dir, --allow-weights-dir); thread counts are bounded by the CPUs. "
+        "Your allow-list file (~/.config/skpersona/allow.toml or $SKPERSONA_ALLOW_FILE) "
+        "allows values for every run.",
         epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
                "-o predictions.csv")
     p.add_argument("model", help="model file written by 'skpersona fit'")
@@ -63,5 +67,11 @@ def add_parser(sub, common):
     p.add_argument("--trust-remote-code", action="store_true",
                    help="let a TextEmbedder in the model file run code from its model folder "
                    "(trust_remote_code, auto_map, custom modules)")
+    p.add_argument("--allow-cache-dir", action="append", metavar="DIR",
+                   help="let the model file's estimators write their caches to this folder "
+                   "(repeatable; otherwise the defaults are used)")
+    p.add_argument("--allow-weights-dir", action="append", metavar="PATH",
+                   help="let the model file's AU extractor read weights from this folder or "
+                   "file (repeatable; otherwise py-feat's own are used)")
     p.set_defaults(func=run)
     return p

@@ -121,7 +121,7 @@ class ChatClient:
                 if isinstance(error, urllib.error.HTTPError):
                     delay = _retry_after(error) if _retry_after(error) is not None else delay
                 logger.info("%s: %s; retry %d/%d in %.2f s", model,
-                            self._redact(_describe(error)), attempt, self.max_retries, delay)
+                            _describe(error, self._secret()), attempt, self.max_retries, delay)
                 time.sleep(delay)
             request = urllib.request.Request(self.url, data=body, headers=self._headers(),
                                              method="POST")
@@ -146,20 +146,20 @@ class ChatClient:
                 if not isinstance(content, str):
                     raise TypeError("content is not a string")
             except (ValueError, KeyError, IndexError, TypeError) as exc:
-                return ChatReply(None, "bad_response", attempt + 1, error=self._redact(
-                    f"not an OpenAI chat completion ({exc!s:.80})"))
+                return ChatReply(None, "bad_response", attempt + 1, error=(
+                    f"not an OpenAI chat completion ({clip(exc, 80, self._secret())})"))
+            content = redact(content, self._secret())  # an echoed key is not kept or cached
             if self.cache is not None:
                 self.cache.save(key, {"content": np.asarray(content)})
             return ChatReply(content, "ok", attempt + 1)
-        described = self._redact(_describe(error))
+        described = _describe(error, self._secret())
         logger.warning("%s: request failed after %d attempt(s): %s", model, attempt + 1,
                        described)
         return ChatReply(None, "error", attempt + 1, error=described)
 
-    def _redact(self, text):
-        """``text`` without the API key (a server may echo it, e.g. in a reason phrase)."""
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        return redact(text, key)
+    def _secret(self):
+        """The API key, which a server may echo (a reason phrase, a reply) and is never kept."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
 def redact(text, secret):
@@ -167,6 +167,15 @@ def redact(text, secret):
     if text is None or not secret or len(secret) < 4:
         return text
     return str(text).replace(secret, "***")
+
+
+def clip(text, limit, secret):
+    """A server's words as kept in a message: the key redacted first, then cut to ``limit``.
+
+    In this order, a cut can never leave part of the key behind (a key at the end of
+    a long reason phrase, cut in the middle, would no longer match whole).
+    """
+    return f"{redact(str(text), secret):.{limit}}"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -255,20 +264,24 @@ def _post(request, timeout):
     return raw
 
 
-def _describe(error):
-    """A short description of a request error (never includes request headers)."""
+def _describe(error, secret=None):
+    """A short description of a request error (never includes request headers).
+
+    What the server chose (a reason phrase, a Location, a status line) is kept
+    through :func:`clip`: ``secret`` redacted before anything is cut.
+    """
     if isinstance(error, urllib.error.HTTPError):
         if 300 <= error.code < 400:
             target = urllib.parse.urlsplit(error.headers.get("Location", "") or "")
             where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
-            return (f"HTTP {error.code} redirect{where:.100} not followed (requests go only to "
-                    "base_url; set base_url to the final address)")
-        return f"HTTP {error.code} {str(error.reason):.100}"
+            return (f"HTTP {error.code} redirect{clip(where, 100, secret)} not followed "
+                    "(requests go only to base_url; set base_url to the final address)")
+        return f"HTTP {error.code} {clip(error.reason, 100, secret)}"
     if isinstance(error, urllib.error.URLError):
         reason = error.reason
         if isinstance(reason, TimeoutError):
             return "timed out"
-        return f"connection failed ({str(reason):.100})"
+        return f"connection failed ({clip(reason, 100, secret)})"
     if isinstance(error, TimeoutError):
-        return f"timed out ({error})" if str(error) else "timed out"
-    return f"{type(error).__name__}: {str(error):.100}"
+        return f"timed out ({clip(error, 100, secret)})" if str(error) else "timed out"
+    return f"{type(error).__name__}: {clip(error, 100, secret)}"

@@ -11,13 +11,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import ArrayCache, cache_key
 from ..utils._cache_dir import resolve_cache_dir
-from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ._backends import BACKENDS
 from ._inputs import as_text_items, check_texts
-from ._models import DEFAULT_MODEL, load_model, model_code, model_identity, resolve_model_name
+from ._models import DEFAULT_MODEL, load_model, model_identity, resolve_model_name
 
 
-class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
+class TextEmbedder(TransformerMixin, BaseEstimator):
     """Embed texts with a sentence-transformers model.
 
     Each text becomes one fixed-size vector. Texts longer than the model's
@@ -74,9 +73,9 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         False: no cache. An entry is about 2 KB for 384 dimensions; see
         :func:`skpersona.utils.cache_info` and :func:`skpersona.utils.clear_cache`.
     trust_remote_code : bool, default=False
-        Passed to sentence-transformers when loading the model. Taken from a
-        loaded file (skops, pickle) only once confirmed, like a ``model_name``
-        folder that holds code: see :func:`skpersona.utils.check_loaded_estimator`.
+        Passed to sentence-transformers when loading the model.
+        :func:`skpersona.load` refuses a model file with ``trust_remote_code=True``,
+        or whose ``model_name`` is a folder that holds code, unless you allow it.
     backend : {"torch", "onnx", "onnx-int8", "openvino"}, default="torch"
         What runs the transformer. ``"torch"`` is sentence-transformers as it is (the
         most accurate). The others run on the CPU from an ONNX export of the loaded
@@ -184,7 +183,6 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
 
     def get_model(self):
         """The loaded ``SentenceTransformer`` (loaded now if needed; shared per process)."""
-        self._check_file_risks()  # code named by a loaded file runs only once confirmed
         trust = bool(self.trust_remote_code)
         verbose = bool(self.verbose)
         if self.backend == "torch":
@@ -192,17 +190,6 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         # exported backends run on the CPU; exports live beside the embedding cache
         return load_model(self.model_name, "cpu", trust, backend=self.backend,
                           export_dir=resolve_cache_dir(self.cache_dir, None), verbose=verbose)
-
-    def _file_risks(self):
-        risks = []
-        if self.trust_remote_code:
-            risks.append(Risk("trust_remote_code", True, "trust_remote_code",
-                              "runs code shipped with the model"))
-        code = model_code(self.model_name)
-        if code:
-            risks.append(Risk("model_name", os.fspath(self.model_name), "trust_remote_code",
-                              code))
-        return risks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -14,9 +14,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..traits import resolve_traits
-from ..utils._file_safety import FileSafeParamsMixin, Risk
 from ..utils._ratings import median_of_present
-from ._chat import ChatClient, redact
+from ._chat import ChatClient, clip, redact
 from ._inputs import as_text_items, check_texts
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -39,7 +38,7 @@ Text:
 \"\"\""""
 
 _VALID = {0, 1, 2, 3}
-#: A local Ollama server: the one destination a loaded file may use unconfirmed.
+#: A local Ollama server: the one destination a loaded model file may use unallowed.
 DEFAULT_BASE_URL = "http://localhost:11434/v1"
 
 
@@ -105,6 +104,15 @@ def parse_ratings(content, traits):
     return ratings, "ok" if len(ratings) == len(traits) else "partial"
 
 
+def unreadable(content, secret):
+    """The report's words for a reply that holds no ratings: the key redacted, then cut.
+
+    The key is redacted in the reply itself, before ``repr`` escapes it and before the
+    cut, so that neither an escaped key nor a cut one is left behind.
+    """
+    return "unreadable reply: " + clip(repr(redact(content, secret)), 120, secret)
+
+
 def _plain(value):
     """A report value as a plain Python type (numpy scalars become int/float/bool)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -143,7 +151,7 @@ def aggregate_votes(votes, fill_value=np.nan):
     return median_of_present(np.where(votes > 0, votes, np.nan), axis=1, fill_value=fill_value)
 
 
-class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
+class LLMTraitRater(TransformerMixin, BaseEstimator):
     """Rate traits from text with one or more LLMs through an OpenAI-compatible API.
 
     PersonaX style: each model rates each trait on a 3-point scale (1 low,
@@ -164,9 +172,9 @@ class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         Model names as the server knows them; each votes.
     base_url : str, default="http://localhost:11434/v1"
         API root (the default is a local Ollama server). Requests go there
-        only: redirects are not followed. A ``base_url`` (or ``api_key_env``)
-        that comes from a loaded file (skops, pickle) is used only once
-        confirmed: see :func:`skpersona.utils.check_loaded_estimator`.
+        only: redirects are not followed. :func:`skpersona.load` refuses a model
+        file whose ``base_url`` (or ``api_key_env``) is not the default unless
+        you allow it by name.
     api_key_env : str or None, default=None
         Name of the environment variable holding the API key, e.g.
         ``"OPENAI_API_KEY"``. The key is read at request time and sent only in
@@ -343,16 +351,6 @@ class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         self._render(template, "")  # fails early on unknown placeholders
         return self
 
-    def _file_risks(self):
-        risks = []
-        if self.base_url != DEFAULT_BASE_URL:
-            risks.append(Risk("base_url", self.base_url, "base_url",
-                              "every text is sent there"))
-        if self.api_key_env is not None:
-            risks.append(Risk("api_key_env", self.api_key_env, "api_key_env",
-                              "this variable's value is sent as the API key"))
-        return risks
-
     def _render(self, template, text):
         example = json.dumps({t: 2 for t in self.traits_})
         try:
@@ -387,7 +385,6 @@ class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_traits)
         """
         check_is_fitted(self, "traits_")
-        self._check_file_risks()  # a loaded file may not choose where texts and keys go
         texts, blank = check_texts(as_text_items(X), "X")
         client = ChatClient(self.base_url, self.api_key_env, self.timeout, self.max_retries,
                             self.backoff, self.cache_dir)
@@ -412,7 +409,7 @@ class LLMTraitRater(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
                 ratings, status = parse_ratings(reply.content, self.traits_)
                 row["status"] = status
                 if status == "malformed":
-                    row["error"] = redact(f"unreadable reply: {reply.content!r:.120}", key)
+                    row["error"] = unreadable(reply.content, key)
                 for t, trait in enumerate(self.traits_):
                     if trait in ratings:
                         votes[i, m, t] = ratings[trait]

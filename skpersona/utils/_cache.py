@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -46,7 +47,9 @@ class ArrayCache:
     """Store dicts of numpy arrays under a key, one ``.npz`` file per key.
 
     Writes are atomic (a temporary file renamed into place), so an interrupted
-    run never leaves a half-written entry; loading never unpickles.
+    run never leaves a half-written entry; loading never unpickles. Keys are
+    letters, digits, ``_`` and ``-`` (a :func:`cache_key` digest), so that an entry
+    is always a file inside ``directory``.
 
     Parameters
     ----------
@@ -68,6 +71,10 @@ class ArrayCache:
         self._swept = set()  # folders whose stale temporary files were removed
 
     def _path(self, key):
+        # a key names a file inside the folder: "../x", "a/b" or "" would escape or clash
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise ValueError(f"cache key {key!r} is not a key: use letters, digits, '_' and "
+                             "'-' only (up to 200 characters), e.g. a cache_key() hex digest.")
         return self.directory / key[:2] / f"{key}.npz"
 
     def __contains__(self, key):
@@ -128,6 +135,7 @@ class ArrayCache:
                 pass
 
 
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _TMP_PREFIX = "tmp"  # what tempfile.mkstemp names files by default, as earlier versions did
 _STALE_SECONDS = 3600.0
 

@@ -1,43 +1,50 @@
-"""What a loaded estimator may do: its file may not choose destinations or load code.
+"""No capability comes from a file: the loader gives a loaded estimator the user's values.
 
-skops (and a restricted unpickler) load only trusted *types*, but the *parameters*
-of a trusted type come from the file. A few parameters are capabilities rather
-than settings: where an :class:`~skpersona.text.LLMTraitRater` sends texts and an
-API key, and whether a :class:`~skpersona.text.TextEmbedder` runs code from a
-model folder. Estimators with such parameters inherit :class:`FileSafeParamsMixin`:
+skops loads only trusted *types*, but the *parameters* of a trusted type come from
+the file, and a few parameters are capabilities rather than settings: where texts
+and an API key are sent (``base_url``, ``api_key_env``), whether code runs
+(``trust_remote_code``, a ``model_name`` folder that holds code), where files are
+written or weights read (``cache_dir``, Pipeline's ``memory``, ``weights_dir``,
+``multitask_weights``) and how many threads or processes start (``torch_threads``,
+``n_threads``, ``n_jobs``).
 
-- when they are unpickled or loaded by skops with risky values (anything but the
-  safe defaults) that this process tree did not itself write, those values are
-  *unconfirmed*, and using them (``transform``, loading the model) raises
-  :class:`UnsafeModelError`;
-- the user confirms them by name with :func:`check_loaded_estimator` (the
-  ``skpersona predict`` flags ``--allow-base-url``, ``--allow-api-key-env`` and
-  ``--trust-remote-code`` call it).
+The rule is enforced by the *loader* (:func:`skpersona.load`, ``skpersona predict``,
+or :func:`check_loaded_estimator` after ``skops.io.load``), never by the loaded
+object: it walks every estimator in what was loaded (pipeline steps, column
+transformers, meta-estimators, fitted attributes, lists and dicts), reads each
+one's parameter names from its *class* (an attribute stored on the instance cannot
+change what is checked), and
 
-Estimators that this process tree pickles itself (joblib workers, Dask workers
-started from it) carry a seal: an HMAC of their risky values under a per-session
-key held in the environment variable ``SKPERSONA_SESSION_KEY`` (created on first
-import and inherited by child processes), so they work in workers unchanged. A
-file from elsewhere cannot carry a valid seal. Set the same
-``SKPERSONA_SESSION_KEY`` on remote workers to extend the trust to them.
+- refuses a destination, a key variable or code that the user has not allowed by
+  name (:class:`UnsafeModelError`): the model would not do what it says without them;
+- resets a file-chosen folder to the class default (with a warning) unless allowed;
+- bounds thread and process counts by this machine's CPUs;
+- refuses state keys that are not the class's parameters or fitted attributes, or
+  that shadow something the class defines (a method, a property).
+
+What the user allows comes from the ``allow`` argument (``--allow-...`` flags of
+``skpersona predict``) and from the user's allow-list file (:func:`allow_file_path`),
+for people who load their own models daily. Nothing here needs a secret: objects
+that a process pickles for its own workers (joblib, Dask, Ray) are not loaded
+through this rule and keep the user's values.
 """
 
-import hashlib
-import hmac
-import json
+import inspect
 import os
-import secrets
+import sys
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
-_KEY_ENV = "SKPERSONA_SESSION_KEY"
-os.environ.setdefault(_KEY_ENV, secrets.token_hex(32))
+#: Environment variable naming the allow-list file (``off`` or empty: none).
+ALLOW_FILE_ENV = "SKPERSONA_ALLOW_FILE"
 
 
 class UnsafeModelError(ValueError):
-    """A loaded estimator's parameters ask for something the user has not allowed.
+    """A loaded file asks for something the user has not allowed, or is malformed.
 
-    ``risks`` lists them (:class:`Risk`), ``flags`` the ``skpersona predict``
-    options that would allow them.
+    ``risks`` lists the capabilities (:class:`Risk`), ``flags`` the
+    ``skpersona predict`` options that would allow them.
     """
 
     def __init__(self, message, risks=(), flags=()):
@@ -48,147 +55,251 @@ class UnsafeModelError(ValueError):
 
 @dataclass(frozen=True)
 class Risk:
-    """One risky parameter value of an estimator.
+    """One capability-bearing parameter value of a loaded estimator.
 
-    ``option`` is what allows it: ``"base_url"``, ``"api_key_env"`` or
-    ``"trust_remote_code"`` (the keyword of :func:`check_loaded_estimator`).
+    ``option`` is the name under which the user allows it (``"base_url"``,
+    ``"api_key_env"``, ``"trust_remote_code"``, ``"cache_dir"`` or ``"weights_dir"``).
     """
 
     param: str
     value: object
     option: str
     why: str
+    owner: str = ""
 
+
+# parameter name -> (option that allows it, what the value does)
+_REFUSED = {
+    "base_url": ("base_url", "every text is sent there"),
+    "api_key_env": ("api_key_env", "this variable's value is sent as the API key"),
+    "trust_remote_code": ("trust_remote_code", "runs code shipped with the model"),
+}
+_FOLDERS = {
+    "cache_dir": ("cache_dir", "files are written there"),
+    "memory": ("cache_dir", "files are written there"),  # sklearn Pipeline's joblib cache
+    "weights_dir": ("weights_dir", "model weights are read (and downloads written) there"),
+    "multitask_weights": ("weights_dir", "model weights are read from it"),
+}
+_COUNTS = ("n_jobs", "n_threads", "torch_threads")
+_MODEL_FOLDER = "model_name"  # a folder that holds code needs trust_remote_code
+OPTIONS = ("base_url", "api_key_env", "trust_remote_code", "cache_dir", "weights_dir")
 
 _FLAGS = {"base_url": "--allow-base-url {value}", "api_key_env": "--allow-api-key-env {value}",
-          "trust_remote_code": "--trust-remote-code"}
-_KEYWORDS = {"base_url": "allow_base_urls=[{value!r}]",
-             "api_key_env": "allow_api_key_envs=[{value!r}]",
-             "trust_remote_code": "trust_remote_code=True"}
+          "trust_remote_code": "--trust-remote-code", "cache_dir": "--allow-cache-dir {value}",
+          "weights_dir": "--allow-weights-dir {value}"}
 
 
-def _seal(risks):
-    payload = json.dumps([[r.param, str(r.value)] for r in risks], sort_keys=True).encode()
-    return hmac.new(os.environ[_KEY_ENV].encode(), payload, hashlib.sha256).hexdigest()
+def allow_file_path():
+    """The user's allow-list file: ``$SKPERSONA_ALLOW_FILE``, else the config folder's.
 
+    ``$XDG_CONFIG_HOME/skpersona/allow.toml`` (``~/.config/skpersona/allow.toml``) on
+    Linux and macOS, ``%APPDATA%\\skpersona\\allow.toml`` on Windows; None when
+    ``$SKPERSONA_ALLOW_FILE`` is ``off``. The file is TOML, one line per option::
 
-class FileSafeParamsMixin:
-    """Mixin for estimators whose parameters can name destinations or load code.
+        base_url = ["https://llm.example.org/v1"]
+        api_key_env = ["OPENAI_API_KEY"]
+        trust_remote_code = false
+        cache_dir = ["~/.cache/my-embeddings"]
+        weights_dir = ["~/py-feat-weights"]
 
-    Subclasses implement ``_file_risks()`` (a list of :class:`Risk` for the
-    current parameters; empty for safe values) and call ``_check_file_risks()``
-    before using them.
+    Returns
+    -------
+    pathlib.Path or None
+
+    Examples
+    --------
+    >>> from skpersona.utils import allow_file_path
+    >>> allow_file_path()  # doctest: +SKIP
+    PosixPath('/home/me/.config/skpersona/allow.toml')
     """
-
-    def _file_risks(self):  # pragma: no cover - every subclass defines it
-        return []
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        state.pop("_unconfirmed_risks", None)
-        risks = self._file_risks()
-        if risks and not getattr(self, "_unconfirmed_risks", None):
-            state["_risk_seal"] = _seal(risks)  # written by this session: trusted here
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        seal = state.pop("_risk_seal", None)
-        state.pop("_unconfirmed_risks", None)  # a file cannot confirm itself
-        super().__setstate__(state)
-        risks = self._file_risks()
-        if risks and not (isinstance(seal, str) and hmac.compare_digest(seal, _seal(risks))):
-            self._unconfirmed_risks = [(r.param, str(r.value)) for r in risks]
-
-    def __sklearn_clone__(self):
-        clone = super().__sklearn_clone__()
-        if getattr(self, "_unconfirmed_risks", None):  # a clone is as unconfirmed as its source
-            clone._unconfirmed_risks = list(self._unconfirmed_risks)
-        return clone
-
-    def _check_file_risks(self):
-        """Raise :class:`UnsafeModelError` if a risky value came from a file unconfirmed."""
-        marked = set(getattr(self, "_unconfirmed_risks", None) or ())
-        pending = [r for r in self._file_risks() if (r.param, str(r.value)) in marked]
-        if pending:
-            raise UnsafeModelError(_message(type(self).__name__, pending, loaded=True),
-                                   pending, _flags(pending))
+    env = os.environ.get(ALLOW_FILE_ENV)
+    if env is not None:
+        return None if env.strip().lower() in ("", "off") else Path(os.path.expanduser(env))
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming"
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "skpersona" / "allow.toml"
 
 
-def _flags(risks):
-    return list(dict.fromkeys(_FLAGS[r.option].format(value=r.value) for r in risks))
+def _read_allow_file():
+    path = allow_file_path()
+    if path is None or not path.is_file():
+        return {}
+    import tomllib
+
+    try:
+        content = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UnsafeModelError(f"the allow-list file {os.fspath(path)!r} cannot be read "
+                               f"({exc}); fix it, or set {ALLOW_FILE_ENV}=off.") from exc
+    unknown = sorted(set(content) - set(OPTIONS))
+    if unknown:
+        raise UnsafeModelError(f"the allow-list file {os.fspath(path)!r} has unknown option(s) "
+                               f"{unknown}; known: {', '.join(OPTIONS)}.")
+    return content
 
 
-def describe_risks(risks):
-    """One line naming each risky value and what it would do."""
-    return "; ".join(f"{r.param}={r.value!r} ({r.why})" for r in risks)
+def _norm(option, value):
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if option in ("cache_dir", "weights_dir"):
+        return os.path.normpath(os.path.expanduser(text))
+    return text
 
 
-def _message(name, risks, loaded=False):
-    parts = describe_risks(risks)
-    flags = " ".join(_flags(risks))
-    keywords = ", ".join(dict.fromkeys(_KEYWORDS[r.option].format(value=r.value)
-                                       for r in risks))
-    origin = "was loaded from a file whose parameters say" if loaded else "in the model file:"
-    return (f"{name} {origin} {parts}. A model file may not choose where data is sent or run "
-            f"code; if you trust it, allow this by name: {flags} (skpersona predict) or "
-            f"skpersona.utils.check_loaded_estimator(estimator, {keywords}).")
+def _merge(*sources):
+    """One ``{option: set of normalised values}`` (``trust_remote_code``: a bool)."""
+    merged = {option: set() for option in OPTIONS if option != "trust_remote_code"}
+    merged["trust_remote_code"] = False
+    for source in sources:
+        for option, values in (source or {}).items():
+            if option not in OPTIONS:
+                raise ValueError(f"allow has an unknown option {option!r}; known: "
+                                 f"{', '.join(OPTIONS)}.")
+            if option == "trust_remote_code":
+                if not isinstance(values, bool):
+                    raise ValueError(f"allow['trust_remote_code'] must be True or False, got "
+                                     f"{values!r}.")
+                merged[option] = merged[option] or values
+                continue
+            if isinstance(values, str | os.PathLike):
+                values = [values]
+            merged[option] |= {_norm(option, v) for v in values}
+    return merged
 
 
-def _walk(obj, seen, depth=0):
-    """Every estimator reachable from ``obj`` (parameters, steps, fitted attributes)."""
+def _class_defaults(cls):
+    """The class's parameters and defaults, from its signature (never the instance), and
+    whether the signature names them all (no ``**kwargs``)."""
+    init = cls.__init__
+    if init is object.__init__:
+        return {}, True
+    skip = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    parameters = list(inspect.signature(init).parameters.values())[1:]  # not self
+    closed = not any(p.kind in skip for p in parameters)  # every parameter is named
+    return {p.name: p.default for p in parameters if p.kind not in skip}, closed
+
+
+def _shadows(cls, name, strict):
+    """Whether an instance attribute ``name`` would shadow what the class defines.
+
+    A method, property or descriptor may never be shadowed (an instance
+    ``_check = list`` would turn a check into a no-op); with ``strict`` (skpersona's
+    own classes) no class attribute may, ``_parameter_constraints`` included. Other
+    libraries override plain class-level defaults per instance (skorch does).
+    """
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            value = vars(klass)[name]
+            return strict or hasattr(type(value), "__get__") or callable(value)
+    return False
+
+
+def _check_state(obj, cls, params, closed):
+    """Refuse state keys that shadow the class, or (for skpersona's classes, whose
+    public state is only parameters and ``name_`` attributes) are neither parameters
+    nor fitted attributes; scikit-learn's own classes keep a few other public names."""
+    ours = closed and cls.__module__.startswith("skpersona.")
+    bad = []
+    for name in vars(obj):
+        if not isinstance(name, str):
+            bad.append(repr(name))
+        elif name in params:
+            continue
+        elif name.startswith("__") or _shadows(cls, name, ours):
+            bad.append(name)  # would shadow a method or a property
+        elif not (name.startswith("_") or name.endswith("_")) and ours:
+            bad.append(name)  # neither a parameter nor a fitted attribute
+    if bad:
+        raise UnsafeModelError(
+            f"{cls.__name__} in the model file holds state that is not one of its parameters "
+            f"or fitted attributes: {', '.join(bad)}. The file is damaged or crafted; it is "
+            "not loaded.")
+
+
+def _walk(root):
+    """Every scikit-learn estimator reachable from ``root`` (state, lists, dicts)."""
     from sklearn.base import BaseEstimator
 
-    if depth > 50 or id(obj) in seen:
-        return
-    if isinstance(obj, BaseEstimator):
-        seen.add(id(obj))
-        yield obj
-        for value in vars(obj).values():
-            yield from _walk(value, seen, depth + 1)
-    elif isinstance(obj, list | tuple | set):
-        seen.add(id(obj))
-        for value in obj:
-            yield from _walk(value, seen, depth + 1)
-    elif isinstance(obj, dict):
-        seen.add(id(obj))
-        for value in obj.values():
-            yield from _walk(value, seen, depth + 1)
+    seen, stack = set(), [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        if isinstance(obj, BaseEstimator):
+            seen.add(id(obj))
+            yield obj
+            stack.extend(vars(obj).values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            seen.add(id(obj))
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            seen.add(id(obj))
+            stack.extend(obj.values())
 
 
-def check_loaded_estimator(estimator, *, allow_base_urls=(), allow_api_key_envs=(),
-                           trust_remote_code=False):
-    """Refuse a loaded estimator whose parameters name destinations or code not allowed.
+def _differs(value, default):
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # arrays and the like: not a plain default
+        return True
 
-    Walks every estimator inside ``estimator`` (pipeline steps, column
-    transformers, nested parameters, fitted attributes) and checks the risky
-    parameters of skpersona's estimators: an ``LLMTraitRater``'s ``base_url`` (other
-    than the local default) and ``api_key_env``, a ``TextEmbedder``'s
-    ``trust_remote_code`` and a ``model_name`` folder that holds code. Each must be
-    allowed by name; the allowed ones are then confirmed, so that the estimators
-    use them.
+
+def _model_code(value):
+    if not isinstance(value, str | os.PathLike):
+        return None
+    from ..text._models import model_code
+
+    return model_code(value)
+
+
+def _cpu_count():
+    return max(1, os.cpu_count() or 1)
+
+
+def check_loaded_estimator(estimator, *, allow=None, allow_base_urls=(), allow_api_key_envs=(),
+                           trust_remote_code=False, use_allow_file=True):
+    """Give a loaded object the user's capabilities, never the file's.
+
+    Walks every estimator inside ``estimator`` (pipeline steps, column transformers,
+    meta-estimators, fitted attributes, lists and dicts), by the parameter names of
+    its class, and:
+
+    - refuses a ``base_url`` other than the class default, an ``api_key_env``,
+      ``trust_remote_code=True`` or a ``model_name`` folder that holds code, unless
+      allowed by name;
+    - resets ``cache_dir``, Pipeline's ``memory``, ``weights_dir`` and
+      ``multitask_weights`` to the class default (warning), unless allowed by name;
+    - bounds ``n_jobs``, ``n_threads`` and ``torch_threads`` by this machine's CPUs;
+    - refuses state that is not a parameter or fitted attribute of the class.
+
+    :func:`skpersona.load` calls it; call it yourself after ``skops.io.load``.
 
     Parameters
     ----------
     estimator : object
         What was loaded (an estimator, or a dict/list holding estimators).
-    allow_base_urls : sequence of str, default=()
-        ``base_url`` values that may be contacted (exact strings).
-    allow_api_key_envs : sequence of str, default=()
-        Environment variables whose value may be sent as an API key.
+    allow : dict or None, default=None
+        Values allowed by name: ``{"base_url": [...], "api_key_env": [...],
+        "trust_remote_code": bool, "cache_dir": [...], "weights_dir": [...]}`` (a
+        single string for one value). Exact strings; folders are compared after
+        ``~`` expansion.
+    allow_base_urls, allow_api_key_envs : sequence of str, default=()
+        The same as ``allow["base_url"]`` and ``allow["api_key_env"]``.
     trust_remote_code : bool, default=False
-        Allow model folders with code and ``trust_remote_code=True``.
+        The same as ``allow["trust_remote_code"]``.
+    use_allow_file : bool, default=True
+        Also allow what the user's allow-list file allows (:func:`allow_file_path`).
 
     Returns
     -------
     estimator
-        The same object, its allowed risky values confirmed.
+        The same object, with the user's values.
 
     Raises
     ------
     UnsafeModelError
-        Naming every risky value not allowed, and the option that allows it.
+        Naming every value that is not allowed, and how to allow it.
 
     Examples
     --------
@@ -197,26 +308,97 @@ def check_loaded_estimator(estimator, *, allow_base_urls=(), allow_api_key_envs=
     >>> from skpersona.utils import check_loaded_estimator
     >>> blob = sio.dumps(LLMTraitRater(base_url="https://llm.example.org/v1"))
     >>> rater = sio.loads(blob, trusted=["skpersona.text._rater.LLMTraitRater"])
-    >>> check_loaded_estimator(rater)  # doctest: +ELLIPSIS
+    >>> check_loaded_estimator(rater, use_allow_file=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     skpersona.utils._file_safety.UnsafeModelError: LLMTraitRater in the model file: ...
-    >>> check_loaded_estimator(rater, allow_base_urls=["https://llm.example.org/v1"])
+    >>> check_loaded_estimator(rater, allow={"base_url": "https://llm.example.org/v1"})
     LLMTraitRater(base_url='https://llm.example.org/v1')
     """
-    allowed = {"base_url": {str(u) for u in allow_base_urls},
-               "api_key_env": {str(n) for n in allow_api_key_envs}}
-    found = [e for e in _walk(estimator, set()) if isinstance(e, FileSafeParamsMixin)]
-    problems, refused = [], []
+    allowed = _merge(_read_allow_file() if use_allow_file else {}, allow,
+                     {"base_url": list(allow_base_urls), "api_key_env": list(allow_api_key_envs),
+                      "trust_remote_code": bool(trust_remote_code)})
+    found = list(_walk(estimator))
+    refused, resets = [], []
     for item in found:
-        mine = [r for r in item._file_risks()
-                if not (trust_remote_code if r.option == "trust_remote_code"
-                        else str(r.value) in allowed[r.option])]
-        if mine:
-            problems.append(_message(type(item).__name__, mine))
-            refused += mine
-    if problems:
-        raise UnsafeModelError(" ".join(dict.fromkeys(problems)), refused, _flags(refused))
-    for item in found:
-        item._unconfirmed_risks = []
+        cls = type(item)
+        defaults, closed = _class_defaults(cls)
+        _check_state(item, cls, defaults, closed)
+        state = vars(item)
+        for name, default in defaults.items():
+            value = state.get(name, default)
+            if name in _REFUSED and _differs(value, default):
+                option, why = _REFUSED[name]
+                if not (allowed[option] if option == "trust_remote_code"
+                        else _norm(option, value) in allowed[option]):
+                    refused.append(Risk(name, value, option, why, cls.__name__))
+            elif name == _MODEL_FOLDER and (code := _model_code(value)):
+                if not allowed["trust_remote_code"]:
+                    refused.append(Risk(name, os.fspath(value), "trust_remote_code", code,
+                                        cls.__name__))
+            elif (name in _FOLDERS and value is not None and value is not False
+                  and _differs(value, default)):
+                option, why = _FOLDERS[name]
+                if not (isinstance(value, str | os.PathLike)
+                        and _norm(option, value) in allowed[option]):
+                    resets.append((item, Risk(name, value, option, why, cls.__name__), default))
+            elif name in _COUNTS and value is not None:
+                resets += _bounded(item, name, value, default)
+    if refused:
+        raise UnsafeModelError(_message(refused), refused, _flags(refused))
+    for item, risk, default in resets:
+        vars(item)[risk.param] = default
+    if resets:
+        warnings.warn(_reset_message(resets), UserWarning, stacklevel=2)
     return estimator
+
+
+def _bounded(item, name, value, default):
+    """Thread and process counts: at most this machine's CPUs (anything else: the default)."""
+    limit = _cpu_count()
+    if isinstance(value, bool) or not isinstance(value, int):
+        bound = default
+    elif value > limit:
+        bound = limit
+    elif value < -limit:
+        bound = -1
+    else:
+        return []
+    why = f"more than the {limit} CPU(s) of this machine"
+    return [(item, Risk(name, value, "", why, type(item).__name__), bound)]
+
+
+def _flags(risks):
+    return list(dict.fromkeys(_FLAGS[r.option].format(value=r.value) for r in risks))
+
+
+def describe_risks(risks):
+    """One line naming each value and what it would do."""
+    return "; ".join(f"{r.owner + '.' if r.owner else ''}{r.param}={r.value!r} ({r.why})"
+                     for r in risks)
+
+
+def _message(risks):
+    allow = {}
+    for r in risks:
+        allow.setdefault(r.option, []).append(str(r.value))
+    keywords = ", ".join(f"{option!r}: True" if option == "trust_remote_code"
+                         else f"{option!r}: {sorted(set(values))!r}"
+                         for option, values in allow.items())
+    owners = ", ".join(dict.fromkeys(r.owner for r in risks))
+    return (f"{owners} in the model file: {describe_risks(risks)}. A model file may not "
+            f"choose where data is sent or run code; if you trust it, allow this by name: "
+            f"skpersona.load(path, allow={{{keywords}}}), {' '.join(_flags(risks))} "
+            f"(skpersona predict), or the same option in your allow-list file "
+            f"({allow_file_path()}).")
+
+
+def _reset_message(resets):
+    parts = []
+    for _, risk, new in resets:
+        how = (f"; allow it with {_FLAGS[risk.option].format(value=risk.value)}"
+               if risk.option else "")
+        parts.append(f"{risk.owner}.{risk.param}={risk.value!r} ({risk.why}) is replaced by "
+                     f"{new!r}{how}")
+    return ("the model file's " + "; ".join(dict.fromkeys(parts)) + ". A model file may not "
+            "choose where files are written or how many threads start.")

@@ -99,3 +99,16 @@ def test_temporary_files_of_a_killed_writer_are_removed(tmp_path):
     cache.save("ab12", ARRAYS)
     assert not stale.exists() and live.exists()
     assert _same(cache.load("ab12"))
+
+
+@pytest.mark.parametrize("key", ["../../x", "../x", "ab/../../x", "/tmp/x", "a/b", "..", "",
+                                 "ab\\..\\..\\x", "x" * 201, 7])
+def test_a_key_cannot_name_a_file_outside_the_folder(tmp_path, key):
+    cache = ArrayCache(tmp_path / "outer" / "inner" / "cache")
+    with pytest.raises(ValueError, match="is not a key"):
+        cache.save(key, ARRAYS)
+    with pytest.raises(ValueError, match="is not a key"):
+        cache.load(key)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    cache.save("ab12-x_Y", ARRAYS)  # letters, digits, '_' and '-' are keys
+    assert _same(cache.load("ab12-x_Y"))

@@ -55,6 +55,20 @@ class _Raw(socketserver.StreamRequestHandler):
                 body = json.dumps(_reply(f"your key is {token}")).encode()
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
                                  + body)
+            elif mode.startswith("pad"):  # pad-<kind>-<n>: the key after n characters
+                _, kind, n = mode.split("-")
+                token = (headers.get("authorization") or "").removeprefix("Bearer ")
+                said = "x" * int(n) + token
+                if kind == "reason":
+                    self.wfile.write(f"HTTP/1.1 401 {said}\r\nContent-Length: 0\r\n\r\n"
+                                     .encode())
+                elif kind == "location":
+                    self.wfile.write(f"HTTP/1.1 302 Found\r\nLocation: http://{said}@h/\r\n"
+                                     "Content-Length: 0\r\n\r\n".encode())
+                else:  # a 200 whose content holds no ratings
+                    body = json.dumps(_reply(said)).encode()
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+                                     % len(body) + body)
             elif mode.startswith("redirect"):
                 code, port = mode.split("-")[1:]
                 self.wfile.write(
@@ -163,3 +177,64 @@ def test_no_deadline_timer_outlives_the_request(raw):
     _transform(rater)
     time.sleep(0.05)
     assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+
+
+LONG_KEY = "sk-" + "".join(np.random.default_rng(24).choice(list("ABCDEFGHJKLMNPQRSTUVWYZ"
+                                                                   "0123456789"), 53))
+
+
+def _fragments(text, key=LONG_KEY, size=6):
+    """The pieces of ``key`` (``size`` characters or more) that ``text`` holds."""
+    return {key[i:i + size] for i in range(len(key) - size + 1)} & {
+        text[i:i + size] for i in range(len(text) - size + 1)}
+
+
+def test_the_key_is_redacted_before_any_cut_at_every_offset():
+    import http.client
+    import urllib.error
+    from email.message import Message
+
+    from skpersona.text._chat import _describe
+    from skpersona.text._rater import unreadable
+
+    for n in range(0, 260):
+        said = "x" * n + LONG_KEY
+        location = Message()
+        location["Location"] = f"http://{said}@h/"
+        kept = [
+            _describe(urllib.error.HTTPError("u", 401, said, Message(), None), LONG_KEY),
+            _describe(urllib.error.HTTPError("u", 302, "Found", location, None), LONG_KEY),
+            _describe(urllib.error.URLError(said), LONG_KEY),
+            _describe(http.client.BadStatusLine(said), LONG_KEY),
+            _describe(TimeoutError(said), LONG_KEY),
+            unreadable(said, LONG_KEY),
+            unreadable("'\\" + said, LONG_KEY),  # characters that repr escapes
+        ]
+        for text in kept:
+            assert not _fragments(text), (n, text)
+
+
+@pytest.mark.parametrize("kind", ["reason", "location", "content"])
+def test_no_piece_of_an_echoed_key_is_kept_in_report_logs_cache_or_file(raw, monkeypatch,
+                                                                        caplog, tmp_path, kind):
+    import zipfile
+
+    import skops.io as sio
+
+    monkeypatch.setenv("SKP_TEST_API_KEY", LONG_KEY)
+    for n in (0, 50, 80, 99, 110, 119, 150):
+        rater = LLMTraitRater(models=["m"], base_url=_url(raw, f"pad-{kind}-{n}"),
+                              max_retries=1, backoff=0.01, timeout=5,
+                              api_key_env="SKP_TEST_API_KEY", cache_dir=tmp_path / "cache")
+        with caplog.at_level(logging.DEBUG):
+            _, row = _transform(rater)
+        assert row["status"] in ("error", "malformed")
+        assert "***" in row["error"] or n > 90  # beyond the cut, not even the stars
+        sio.dump(rater, tmp_path / "rater.skops")
+        with zipfile.ZipFile(tmp_path / "rater.skops") as archive:
+            saved = b"".join(archive.read(name) for name in archive.namelist())
+        cached = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*.npz"))
+        for text in (rater.report_.to_string(), caplog.text,
+                     saved.decode("latin-1"), cached.decode("latin-1"),
+                     cached.decode("utf-32-le", errors="replace")):
+            assert not _fragments(text), (kind, n)
