@@ -82,8 +82,8 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         most accurate). The others run on the CPU from an ONNX export of the loaded
         model, made once and kept under ``<cache_dir>/exported-models`` (with the
         default ``cache_dir="auto"``, in ``exported-models`` of the user cache folder,
-        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``); nothing is
-        downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
+        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``; with caching off, in a
+        temporary folder removed once the model is loaded); nothing is downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
         embeddings up to float rounding (cosine difference below 1e-6);
         ``"onnx-int8"`` runs a dynamically int8-quantised model, the fastest, with
         embeddings that differ slightly (see the user guide's speed/accuracy
