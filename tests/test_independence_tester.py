@@ -281,3 +281,25 @@ def test_fisherz_per_call_cost_is_close_to_causallearn():
     ours = per_call(lambda: IndependenceTester(data, "fisherz"))
     reference = per_call(lambda: CIT(data, "fisherz"))
     assert ours < 3 * reference, (ours, reference)
+
+
+@pytest.mark.parametrize("method, options, conditional", [
+    ("kci", {}, True),  # kept kernels: 600 x 600 matrices, 15 MB by the estimate
+    ("kci", {}, False),
+    ("kci_rff", {"n_features_xy": 30}, False),
+    ("hsic", {}, False),
+])
+def test_tester_applies_the_memory_limit(method, options, conditional):
+    from skpersona.independence import MemoryLimitError
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(600, 3)), columns=list("abc"))
+    z = ["c"] if conditional else None
+    if (method, conditional) == ("kci", False):  # blocked: linear in n, runs under the cap
+        tester = IndependenceTester(data, method=method, max_memory="5MB", **options)
+        assert tester.test("a", "b", z).pvalue == pytest.approx(
+            independence_test(data["a"], data["b"], method=method).pvalue)
+        return
+    tester = IndependenceTester(data, method=method, max_memory="5MB", **options)
+    with pytest.raises(MemoryLimitError, match="above max_memory = 4.8 MiB"):
+        tester("a", "b", z)

@@ -35,15 +35,16 @@ from ._kernel import (
     kci_residualize,
     kci_standardize,
 )
+from ._memory import parse_memory
 from ._test import (
     _DISCRETE,
     ALIASES,
     METHODS,
+    check_memory,
     check_method,
     make_result,
     resolve_method,
     run_continuous,
-    warn_dense_kernel,
 )
 
 _SQRT2 = math.sqrt(2.0)
@@ -93,7 +94,9 @@ class IndependenceTester:
     n_permutations, n_features : int
         As in :func:`independence_test`.
     **options
-        Extra options for causal-learn's tests, as in :func:`independence_test`.
+        Extra options for causal-learn's tests, as in :func:`independence_test`, and
+        ``max_memory``: every test (kept kernels and random-feature tests included)
+        is refused with :class:`MemoryLimitError` before allocating more than that.
 
     Attributes
     ----------
@@ -353,6 +356,11 @@ class IndependenceTester:
                 method, discrete, self.n_samples, conditional, self.options.get("max_memory")
             )
         check_method(method, conditional, self.options)
+        limit = self.options.get("max_memory")
+        if method not in _DISCRETE:  # contingency tests check their table once it is known
+            widest = max(len(xs), len(ys), len(zs))
+            check_memory(method, self.n_samples, conditional, stacklevel=3, max_memory=limit,
+                         n_columns=widest, n_features=self.n_features, options=self.options)
         if method == "fisherz":
             result = self._fisherz_test(xs, ys, zs)
         elif method in _DISCRETE:
@@ -361,19 +369,14 @@ class IndependenceTester:
                 self._joint_codes(ys, "y"),
                 self._joint_codes(zs, "z") if zs else None,
                 statistic=method,
+                max_memory=limit,
             )
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
-        elif method == "kci" and 2 * 8 * self.n_samples**2 <= self.max_kernel_bytes:
+        elif method == "kci" and 2 * 8 * self.n_samples**2 <= min(self.max_kernel_bytes,
+                                                                   parse_memory(limit)):
             stat, pvalue, details = self._kci_test(xs, ys, zs)
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
-            warn_dense_kernel(
-                method,
-                self.n_samples,
-                conditional,
-                stacklevel=3,
-                max_memory=self.options.get("max_memory"),
-            )
             if random_state is not None:
                 rng = check_random_state(random_state)
             elif isinstance(self.random_state, numbers.Integral):
