@@ -303,9 +303,8 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
             keys = self._cache_keys(texts)
             missing = []
             for i, key in enumerate(keys):
-                entry = cache.load(key)
-                vector = None if entry is None else entry.get("embedding")
-                if vector is not None and vector.shape == (self.embedding_dim_,):
+                vector = _cached_vector(cache, key, self.embedding_dim_)
+                if vector is not None:
                     result[i] = vector
                 else:
                     missing.append(i)
@@ -438,6 +437,22 @@ class TextEmbedder(FileSafeParamsMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _cached_vector(cache, key, dim):
+    """The cached embedding under ``key``, or None: a miss, also for an entry that is not
+    ``dim`` finite floats (text, void or structured dtypes, another shape), with a warning."""
+    entry = cache.load(key)
+    if entry is None:
+        return None
+    vector = entry.get("embedding")
+    if (isinstance(vector, np.ndarray) and vector.dtype.kind == "f" and vector.shape == (dim,)
+            and np.isfinite(vector).all()):
+        return vector
+    what = "no 'embedding'" if vector is None else f"dtype {vector.dtype}, shape {vector.shape}"
+    warnings.warn(f"cache entry {key} of {cache.directory} is not an embedding of {dim} floats "
+                  f"({what}); it is computed again.", RuntimeWarning, stacklevel=4)
+    return None
 
 
 def _embedding_dimension(model):
