@@ -205,7 +205,12 @@ class IndependenceTester:
                 self._errors[i] = None
 
     def _column_index(self, key):
-        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        if isinstance(key, bool | np.bool_):
+            raise TypeError(
+                f"{key!r} is a boolean, not a column: name a column by its index (an int) "
+                "or its name (a str)."
+            )
+        if isinstance(key, numbers.Integral):
             index = int(key)
             if not -len(self.columns) <= index < len(self.columns):
                 raise IndexError(
@@ -303,10 +308,14 @@ class IndependenceTester:
         float
         """
         self.n_calls += 1
-        if self.cache and isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral):
+        if (self.cache and isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral)
+                and not isinstance(x, bool | np.bool_) and not isinstance(y, bool | np.bool_)):
             # Fast path for causal-learn's loops: integer x, y and a list of indices z.
             try:
-                key = (min(x, y), max(x, y), () if z is None else tuple(sorted(set(z))))
+                zs = () if z is None else tuple(sorted(set(z)))
+                if any(isinstance(k, bool | np.bool_) for k in zs):
+                    raise TypeError  # True == 1: the slow path refuses it
+                key = (min(x, y), max(x, y), zs)
                 hit = self._pvalues.get(key)
             except TypeError:  # names mixed with indices: the slow path sorts it out
                 hit = None
