@@ -137,7 +137,7 @@ def add_parser(sub, common):
                    "(default: %(default)s)")
     p.add_argument("--n-jobs", type=int, default=1, help="pairs tested in parallel")
     p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
-    p.add_argument("--max-memory", help="memory one exact kernel test may use, e.g. 16GB "
+    p.add_argument("--max-memory", help="memory one test may use, e.g. 16GB "
                    "(default: 2GiB; larger tests are refused before running)")
     add_cluster_option(p)
     p.set_defaults(func=run)

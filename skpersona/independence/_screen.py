@@ -315,10 +315,10 @@ class DependencyScreen(BaseEstimator):
     def _check_memory(plan, n_samples, options):
         """Refuse up front (nothing run, nothing allocated) a test over its memory limit."""
         planned = {(m, bool(cond)) for _, _, cond, methods in plan for m in methods}
-        for method, conditional in sorted(planned):
-            if method in ("hsic", "hsic_perm") or (method == "kci" and conditional):
-                limit = options.get(method, {}).get("max_memory")
-                check_test_memory(method, n_samples, conditional, limit)
+        for method, conditional in sorted(planned):  # every test has a limit
+            given = options.get(method, {})
+            check_test_memory(method, n_samples, conditional, given.get("max_memory"),
+                              n_features=given.get("n_features", 100), options=given)
 
     def _check_methods(self):
         if isinstance(self.methods, dict):
