@@ -123,6 +123,7 @@ print(exported_model_path(model, model_identity("all-MiniLM-L6-v2"), "onnx-int8"
 """
 
 
+@pytest.mark.slow  # two processes load the model: 2 minutes on 2 shared cores
 def test_two_processes_make_the_first_int8_export_at_once(tmp_path):
     """Both succeed (quantize_dynamic's '-inferred' file once made 3 runs in 4 crash)."""
     from skpersona.text._backends import exported_model_path
