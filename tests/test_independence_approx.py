@@ -135,13 +135,15 @@ def test_auto_picks_by_size_and_memory_and_says_so(caplog):
     # no room for the subsample's dense kernels: kci_rff
     assert choose_method("auto", False, n, True, "1MB", subsample=True)[0] == "kci_rff"
     # memory decides below the size threshold: a tight limit switches, and says so
-    small = 400
+    small = 1000  # exact KCI given z: 42 MB; kci_rff: 34 MB (its z features grow with n)
     assert choose_method("auto", False, small, True)[0] == "kci"
-    method, reason = choose_method("auto", False, small, True, max_memory="1MB")
+    method, reason = choose_method("auto", False, small, True, max_memory="38MB")
     assert method == "kci_rff" and "max_memory" in reason
     with pytest.warns(UserWarning, match="above max_memory"):
-        res = independence_test(x[:small], y[:small], z[:small], max_memory="1MB")
+        res = independence_test(x[:small], y[:small], z[:small], max_memory="38MB")
     assert res.method == "kci_rff"
+    with pytest.raises(MemoryLimitError, match="'kci_rff'"):  # no test fits: none runs
+        independence_test(x[:small], y[:small], z[:small], max_memory="1MB")
     assert choose_method("auto", False, AUTO_KCI_MAX_SAMPLES_UNCONDITIONAL + 1, False)[0] == (
         "kci_rff"
     )
@@ -216,7 +218,7 @@ def test_memory_helpers():
     dense = [estimate_test_memory("kci", n, True) for n in (1000, 2000)]
     linear = [estimate_test_memory("kci_rff", n, True) for n in (10**5, 2 * 10**5)]
     assert dense[1] == pytest.approx(4 * dense[0], rel=0.01)
-    assert linear[1] - linear[0] == pytest.approx(linear[0] - 16 * 2**20, rel=0.01)
+    assert linear[1] == pytest.approx(2 * linear[0], rel=0.05)
     assert estimate_test_memory("kci", 100_000, False) < 100 * 2**20
 
 
@@ -410,3 +412,25 @@ def test_kci_rff_given_z_is_at_the_nominal_level_on_held_out_designs_at_n_2000()
             total += p < 0.05
     low, high = _nominal(reps * len(CONDITIONAL))  # 0 to 11 of 100
     assert low <= total <= high, total
+@pytest.mark.parametrize("method, options", [
+    ("kci_rff", {"n_features_xy": 200}),  # a 40,000 x 40,000 null covariance: 11.9 GiB
+    ("hsic_rff", {"n_features": 100_000}),
+    ("rcit", {"num_f2": 200}),
+    ("fastkci", None),  # dense kernels on its partitions: bounded through a low cap
+])
+def test_memory_limit_bounds_random_feature_tests(method, options):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 2000))
+    if options is not None:
+        with pytest.raises(MemoryLimitError, match=rf"method='{method}' at n = 2,000.*GiB"):
+            independence_test(x, y, method=method, random_state=0, **options)
+    with pytest.raises(MemoryLimitError, match="max_memory = 1.0 MiB"):  # defaults, a low cap
+        independence_test(x, y, method=method, random_state=0, max_memory="1MiB")
+
+
+def test_memory_limit_bounds_contingency_tables():
+    # integer codes with 300 values each, conditioned on a 300-value z: 27 million cells
+    rng = np.random.default_rng(0)
+    x, y, z = rng.integers(0, 300, size=(3, 3000))
+    with pytest.raises(MemoryLimitError, match="contingency table has"):
+        independence_test(x, y, z, method="chi2", max_memory="100MB")

@@ -361,3 +361,13 @@ def test_cauchy_combination_properties(pvalues, k, factor):
     # map of the p-values) lies between the smallest and the largest
     assert cauchy_combination(np.full(len(p), p[0])) == pytest.approx(p[0], rel=1e-6)
     assert p.min() * (1 - 1e-9) - 1e-15 <= combined <= p.max() * (1 + 1e-9) + 1e-15
+def test_screen_refuses_a_random_feature_test_over_its_limit_before_running():
+    from skpersona.independence import MemoryLimitError
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(200, 3)), columns=list("abc"))
+    # kci_rff's null covariance: 60 ** 4 doubles, about 100 MB
+    screen = DependencyScreen(["kci_rff"], test_options={
+        "kci_rff": {"n_features_xy": 60, "max_memory": "50MB"}})
+    with pytest.raises(MemoryLimitError, match="method='kci_rff' at n = 200"):
+        screen.fit(data)

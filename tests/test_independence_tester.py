@@ -307,3 +307,46 @@ def test_auto_given_z_above_1000_rows_matches_independence_test():
         assert other.pvalue == pytest.approx(
             independence_test(table["x"], table["y"], table[["z"]], random_state=4).pvalue,
             rel=1e-7, abs=1e-12)
+@pytest.mark.parametrize("method, options, conditional", [
+    ("kci", {}, True),  # kept kernels: 600 x 600 matrices, 15 MB by the estimate
+    ("kci", {}, False),
+    ("kci_rff", {"n_features_xy": 30}, False),
+    ("hsic", {}, False),
+])
+def test_tester_applies_the_memory_limit(method, options, conditional):
+    from skpersona.independence import MemoryLimitError
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(600, 3)), columns=list("abc"))
+    z = ["c"] if conditional else None
+    if (method, conditional) == ("kci", False):  # blocked: linear in n, runs under the cap
+        tester = IndependenceTester(data, method=method, max_memory="5MB", **options)
+        assert tester.test("a", "b", z).pvalue == pytest.approx(
+            independence_test(data["a"], data["b"], method=method).pvalue)
+        return
+    tester = IndependenceTester(data, method=method, max_memory="5MB", **options)
+    with pytest.raises(MemoryLimitError, match="above max_memory = 4.8 MiB"):
+        tester("a", "b", z)
+
+
+def test_columns_whose_names_read_the_same_are_refused_clearly():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(50, 3)), columns=[1, "1", "c"])
+    with pytest.raises(ValueError, match="columns 1 and '1', whose names are the same text"):
+        IndependenceTester(data)  # once an AttributeError from pandas
+    with pytest.raises(ValueError, match="columns 1 and '1'"):
+        independence_test(data[[1, "1"]], data["c"])
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t(True, 2),  # True == 1: once the answer for column 1
+    lambda t: t(0, 2, [True]),
+    lambda t: t.test(np.True_, 2),
+    lambda t: t(["a", False], 2),
+])
+def test_booleans_are_not_column_indices(call):
+    rng = np.random.default_rng(0)
+    tester = IndependenceTester(pd.DataFrame(rng.normal(size=(50, 3)), columns=list("abc")))
+    tester(1, 2), tester(0, 2, [1])  # cached: the fast path must not answer for them
+    with pytest.raises(TypeError, match="is a boolean, not a column"):
+        call(tester)

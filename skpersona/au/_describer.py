@@ -9,12 +9,25 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activity import au_activity, described_aus, episodes, is_probability, windows_of
-from ._facs import CO_ACTIVATIONS, au_label, au_name, co_activation_name
+from ._facs import AU_NAMES, CO_ACTIVATIONS, au_label, au_name, co_activation_name
 from ._frames import as_frame_tables, object_column, resolve_threshold, scale_max, table_scale
 
 _DETAIL = {"low": 3, "medium": 6, "high": None, "sequence": None, "full": 6}
 _RATE = re.compile(r"^(AU\d+)_active_rate$")
 _NO_FACE = "No face was detected in the video."
+
+
+def _check_present(tables, aus):
+    """Refuse ``aus`` that no table has, while the tables have others (else every
+    description would read "No face was detected")."""
+    if aus is None:
+        return
+    have = set().union(*(described_aus(t) for t in tables)) if tables else set()
+    if have and not have & set(aus):
+        raise ValueError(
+            f"aus={aus} names no AU of the frame tables, which have "
+            f"{', '.join(sorted(have, key=lambda a: int(a[2:])))}. Choose among those."
+        )
 
 
 def _percent(rate):
@@ -205,6 +218,12 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
 
     def _settings(self):
         aus = None if self.aus is None else [au_label(a) for a in self.aus]
+        unknown = [a for a in aus or [] if int(a[2:]) not in AU_NAMES]
+        if unknown:
+            raise ValueError(
+                f"aus: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a FACS "
+                f"action unit; known: {', '.join(au_label(n) for n in sorted(AU_NAMES))}."
+            )
         if self.co_activations == "default":
             combos = list(CO_ACTIVATIONS)
         elif self.co_activations is None:
@@ -253,6 +272,7 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
                 scale = "0-5" if top > 1.0 else "0-1"
             return stats, [scale] * len(stats)
         tables = as_frame_tables(X)
+        _check_present(tables, aus_allowed)
         scales = [self.au_scale or table_scale(t) for t in tables]
         rows = []
         for table, scale in zip(tables, scales):
@@ -412,6 +432,7 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
             if _is_statistics(X):
                 raise ValueError(f"detail={self.detail!r} needs frame tables, not statistics.")
             tables = as_frame_tables(X)
+            _check_present(tables, aus)
             texts = [self._sequence(t, self.au_scale or table_scale(t), aus) for t in tables]
         if self.detail != "sequence":
             stats, scales = self._statistics(X, aus, combos)

@@ -1,5 +1,6 @@
 """Readers of AU files (OpenFace 2.x, py-feat, iMotions) into frame tables."""
 
+import numbers
 import os
 import re
 from pathlib import Path
@@ -116,21 +117,39 @@ def read_openface(path, failed="drop", min_confidence=None):
     return _finish(table, au_cols, ok, failed, "0-5", "openface", path)
 
 
-def _clock_seconds(values):
+def _clock_seconds(values, name="approx_time"):
     """Seconds from py-feat's ``approx_time``: numbers, or "MM:SS" / "HH:MM:SS" strings.
 
-    Returns None when a value is neither (the caller falls back to other columns).
+    Empty cells give NaN for their row alone. Returns None when a value is neither a
+    number nor a clock (the caller falls back to other columns); raises a ValueError
+    for a clock that is no time (seconds from 60 on, or minutes after hours from 60).
     """
-    series = pd.Series(values)
-    numbers = pd.to_numeric(series, errors="coerce")
-    if numbers.notna().all():
-        return numbers.to_numpy(dtype=float)
-    parts = series.astype(str).str.strip().str.fullmatch(_CLOCK)
-    if not parts.all():
+    series = pd.Series(values).reset_index(drop=True)
+    text = series.astype(str).str.strip()
+    missing = series.isna().to_numpy() | (text == "").to_numpy()
+    if missing.all():
         return None
-    pieces = series.astype(str).str.strip().str.extract(_CLOCK)
-    hours = pd.to_numeric(pieces[0], errors="coerce").fillna(0.0)
-    return (hours * 3600 + pieces[1].astype(float) * 60 + pieces[2].astype(float)).to_numpy()
+    seconds = np.full(len(series), np.nan)
+    numbers = pd.to_numeric(series[~missing], errors="coerce")
+    if numbers.notna().all():
+        seconds[~missing] = numbers.to_numpy(dtype=float)
+        return seconds
+    given = text[~missing]
+    if not given.str.fullmatch(_CLOCK).all():
+        return None
+    pieces = given.str.extract(_CLOCK)
+    hours = pd.to_numeric(pieces[0], errors="coerce")
+    minutes, secs = pieces[1].astype(float), pieces[2].astype(float)
+    bad = (secs >= 60) | (hours.notna() & (minutes >= 60))
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise ValueError(
+            f"{name} {given.iloc[row]!r} (row {given.index[row]}) is not a clock time: "
+            "seconds and, after hours, minutes run from 0 to 59. Fix the file, or pass "
+            "fps= to compute times from the frame numbers."
+        )
+    seconds[~missing] = (hours.fillna(0.0) * 3600 + minutes * 60 + secs).to_numpy()
+    return seconds
 
 
 def read_fex(path_or_fex, failed="drop", fps=None):
@@ -148,8 +167,10 @@ def read_fex(path_or_fex, failed="drop", fps=None):
     failed : {"drop", "nan", "keep"}, default="drop"
         Rows without a face: drop them or keep them (their AUs are NaN).
     fps : float or None, default=None
-        Frame rate of the video. When given, ``timestamp = frame / fps``
-        (exact); otherwise it is read from ``approx_time``.
+        Frame rate of the video, a number (text such as ``"25"`` is refused). When
+        given, ``timestamp = frame / fps`` (exact); otherwise it is read from
+        ``approx_time``: an empty cell gives NaN for its row only, and a clock time
+        that is no time (``"00:75"``) raises a ValueError naming it.
 
     Returns
     -------
@@ -187,8 +208,11 @@ def read_fex(path_or_fex, failed="drop", fps=None):
             f"{where} has no AU columns (AU01, AU02, ...). Is it py-feat output? OpenFace "
             "files are read with read_openface."
         )
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}.")
+    if fps is not None and (not isinstance(fps, numbers.Real) or isinstance(fps, bool)
+                            or not (np.isfinite(fps) and fps > 0)):
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}"
+                         + (" (text: pass a number, e.g. fps=25)." if isinstance(fps, str)
+                            else "."))
     table = pd.DataFrame(index=raw.index)
     table["frame"] = (raw["frame"].to_numpy() if "frame" in raw else np.arange(len(raw)))
     resolution = None
@@ -196,11 +220,11 @@ def read_fex(path_or_fex, failed="drop", fps=None):
         table["timestamp"] = table["frame"].to_numpy(dtype=float) / float(fps)
     else:
         for src in ("approx_time", "timestamp"):
-            seconds = _clock_seconds(raw[src]) if src in raw else None
+            seconds = _clock_seconds(raw[src], src) if src in raw else None
             if seconds is not None:
                 table["timestamp"] = seconds
                 clock = src == "approx_time" and not pd.api.types.is_numeric_dtype(raw[src])
-                whole = clock and np.array_equal(seconds, np.floor(seconds))
+                whole = clock and np.array_equal(seconds, np.floor(seconds), equal_nan=True)
                 resolution = 1.0 if whole else None
                 break
     if "Identity" in raw:

@@ -35,13 +35,15 @@ def _targets(table, spec, source):
 def _feature_columns(table, targets, spec, ids):
     import pandas as pd
 
-    from ._io import is_id_column
+    from ._io import id_columns, say_excluded
 
     if spec:
         return _columns(spec)
-    skip = set(targets) | set(ids) | {"video", "transcript"}
-    columns = [c for c in table.columns  # ids are never features, even numeric ones
-               if c not in skip and not is_id_column(c)
+    skip = set(targets) | {"video", "transcript"}
+    excluded = id_columns(table.drop(columns=[c for c in skip if c in table.columns]), ids)
+    say_excluded(excluded, "features")  # ids are never features, even numeric ones
+    columns = [c for c in table.columns
+               if c not in skip and c not in excluded
                and pd.api.types.is_numeric_dtype(table[c])]
     if not columns:
         raise UsageError("the table has no numeric feature columns besides the traits; "
@@ -165,7 +167,9 @@ def add_parser(sub, common):
                    "list (default: the Big Five/HEXACO columns present)")
     p.add_argument("--features", help="comma-separated feature columns for --model ridge "
                    "(default: every numeric column that is not a trait, id or group)")
-    p.add_argument("--id-columns", help="comma-separated columns that are not features")
+    p.add_argument("--id-columns", help="comma-separated columns that are not features "
+                   "(besides those named like ids - VideoID, userid, participant - and "
+                   "row numbers, which are left out with a message)")
     p.add_argument("--frames", help="extract-aus output holding the frame tables of 'video'")
     p.add_argument("--cv", type=int, help="also report K-fold cross-validated scores")
     p.add_argument("--groups", help="group column for the cross-validation (e.g. the source "

@@ -50,10 +50,68 @@ _NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-na
 TEXT_COLUMNS = ("transcript", "video", "file", "path")
 
 
+# Words that name an identifier, alone or before "id" (userid, VideoID, participant_no).
+_ID_WORDS = {"id", "ids", "uid", "uuid", "guid", "pid", "sid", "key", "index", "participant",
+             "subject", "respondent", "speaker", "user", "username", "person", "vlog", "video",
+             "clip", "session", "sample", "item", "record", "rater", "annotator", "row"}
+# A name made of these words only, one of them naming an identifier (participant_no).
+_ID_TOKENS = {"id", "ids", "uid", "uuid", "guid", "participant", "respondent", "subject",
+              "speaker", "user", "username", "person"}
+_ID_SUFFIXES = {"no", "nr", "num", "number", "code", "name", "key", "index", "idx"}
+
+
 def is_id_column(name):
-    """An identifier column by its name: ``id``, ``*_id`` or ``*Id`` (video_id, vlogId)."""
+    """An identifier column by its name.
+
+    ``id``, ``*_id``, ``*Id``, ``*ID`` (video_id, vlogId, VideoID), an identifier word
+    glued to "id" (userid, videoid), or a word that names who or what a row is
+    and nothing else (participant, Subject_No, username); pandas' unnamed index
+    ("Unnamed: 0"). ``subject_age`` is no id.
+    """
     name = str(name)
-    return name.lower() == "id" or name.lower().endswith("_id") or name.endswith("Id")
+    lower = name.lower()
+    if lower == "id" or lower.endswith("_id") or name.endswith("Id") or (
+            name.endswith("ID") and not name[-3:-2].isupper()):  # VideoID, not AU_VALID
+        return True
+    if lower.startswith("unnamed:") or (lower.endswith("id") and lower[:-2].strip("_- ")
+                                        in _ID_WORDS):
+        return True
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", name)]
+    return any(w in _ID_TOKENS for w in words) and all(
+        w in _ID_TOKENS or w in _ID_SUFFIXES or w.isdigit() for w in words)
+
+
+def id_columns(table, given=()):
+    """The columns of ``table`` that identify rows, each with why: ``{name: reason}``.
+
+    ``given`` (``--id-columns``), names that read as ids (:func:`is_id_column`), and
+    integer columns of distinct values that run through a range with no gap (a row
+    number: 1..n, 1001..1000+n in any order).
+    """
+    found = {c: "--id-columns" for c in given if c in table.columns}
+    for c in table.columns:
+        if c in found:
+            continue
+        if is_id_column(c):
+            found[c] = "its name"
+            continue
+        values = table[c]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        if len(v) >= 10 and np.isfinite(v).all() and (v == np.round(v)).all() \
+                and len(np.unique(v)) == len(v) and v.max() - v.min() == len(v) - 1:
+            found[c] = "distinct consecutive integers"
+    return found
+
+
+def say_excluded(excluded, what):
+    """One line naming the id columns left out of ``what`` and why."""
+    if excluded:
+        listed = ", ".join(f"{c} ({why})" for c, why in excluded.items())
+        from ._common import _say
+
+        _say(f"id columns not used as {what}: {listed}.")
 
 
 def read_table(path, what="table", text_columns=()):

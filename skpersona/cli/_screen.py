@@ -18,7 +18,15 @@ def run(args):
     from matplotlib.figure import Figure
 
     from ..independence import METHODS, DependencyScreen
-    from ._io import _atomic, check_writable, read_table, table_format, write_table
+    from ._io import (
+        _atomic,
+        check_writable,
+        id_columns,
+        read_table,
+        say_excluded,
+        table_format,
+        write_table,
+    )
 
     table_format(args.output, "output")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
@@ -26,8 +34,15 @@ def run(args):
     check_writable(args.output)
     if args.plot:
         check_writable(args.plot, "--plot")
-    table = read_table(args.table)
-    columns = _columns(args.columns) if args.columns else list(table.columns)
+    ids = _columns(args.id_columns) if args.id_columns else []
+    table = read_table(args.table, text_columns=ids)
+    _require_columns(table, ids, "id column", args.table)
+    if args.columns:
+        columns = _columns(args.columns)
+    else:  # ids say which row is which, they are no variables
+        excluded = id_columns(table, ids)
+        say_excluded(excluded, "variables of the screen")
+        columns = [c for c in table.columns if c not in excluded]
     against = _columns(args.against) if args.against else []
     conditioning = _columns(args.conditioning) if args.conditioning else []
     _require_columns(table, columns + against + conditioning, "column", args.table)
@@ -69,8 +84,8 @@ def run(args):
             parse_memory(args.max_memory, "--max-memory")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        # the dense-kernel tests are the ones with a memory limit
-        test_options = {m: {"max_memory": args.max_memory} for m in ("kci", "hsic", "hsic_perm")}
+        # every test has a memory limit (the random-feature ones count their features)
+        test_options = {m: {"max_memory": args.max_memory} for m in METHODS if m != "auto"}
     screen = DependencyScreen(methods, alpha=args.alpha, pairs=pairs,
                               conditioning=conditioning or None, test_options=test_options,
                               max_categories=args.max_categories, n_jobs=args.n_jobs,
@@ -120,6 +135,9 @@ def add_parser(sub, common):
     p.add_argument("-o", "--output", required=True, help="report table (.csv or .parquet)")
     p.add_argument("--plot", help="heatmap image to write (.png, .pdf, .svg)")
     p.add_argument("--columns", help="comma-separated columns to screen (default: all)")
+    p.add_argument("--id-columns", help="comma-separated columns that identify rows, left "
+                   "out of the default --columns (as are columns named like ids - VideoID, "
+                   "userid, participant - and row numbers; a message names them)")
     p.add_argument("--against", help="comma-separated columns: test only pairs between "
                    "--columns and these")
     p.add_argument("--tests", help="comma-separated tests (default: the screen's own)")
@@ -136,7 +154,7 @@ def add_parser(sub, common):
                    "(default: %(default)s)")
     p.add_argument("--n-jobs", type=int, default=1, help="pairs tested in parallel")
     p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
-    p.add_argument("--max-memory", help="memory one exact kernel test may use, e.g. 16GB "
+    p.add_argument("--max-memory", help="memory one test may use, e.g. 16GB "
                    "(default: 2GiB; larger tests are refused before running)")
     add_cluster_option(p)
     p.set_defaults(func=run)

@@ -1,7 +1,9 @@
 """ChaLearn LAP First Impressions V2: labels and transcripts."""
 
 import io
+import os
 import pickle
+import pickletools
 
 import numpy as np
 import pandas as pd
@@ -73,10 +75,89 @@ class _RestrictedUnpickler(pickle.Unpickler):
         )
 
 
+_MARK = object()
+_ATOMS = {
+    "NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1",
+    "LONG4", "FLOAT", "BINFLOAT", "STRING", "BINSTRING", "SHORT_BINSTRING", "BINBYTES",
+    "SHORT_BINBYTES", "BINBYTES8", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+    "BINUNICODE8", "GLOBAL",
+}
+# Deepest nesting of dicts and tuples: labels are {trait: {clip: number}}, numpy scalars
+# are built from (dtype, bytes) and a dtype's state tuple.
+_MAX_DEPTH = 2
+
+
+def _check_structure(raw):
+    """Refuse, before anything is built, what the format never holds (one linear pass).
+
+    Only dicts, tuples, atoms and the allowed globals' calls; no lists or sets; dicts and
+    tuples nested at most :data:`_MAX_DEPTH` deep and dict keys atoms. Memo references
+    can then share objects but not build a structure whose text or hash grows
+    exponentially with the file (nested lists of memo references did: 1 KB gave 1e11
+    characters).
+    """
+    stack, memo = [], {}
+
+    def to_mark():
+        items = []
+        while (item := stack.pop()) is not _MARK:
+            items.append(item)
+        return items[::-1]
+
+    def keyed(items, depth=1):
+        if any(items[0::2]):
+            raise pickle.UnpicklingError("a dict key is not a number or a string.")
+        return max([depth, *(1 + v for v in items[1::2])])
+
+    for op, arg, pos in pickletools.genops(raw):
+        name = op.name
+        if name in _ATOMS:
+            stack.append(0)
+        elif name == "MARK":
+            stack.append(_MARK)
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            stack.append(memo[arg])
+        elif name in ("EMPTY_DICT", "EMPTY_TUPLE"):
+            stack.append(1)
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            items = [stack.pop() for _ in range(int(name[-1]))]
+            stack.append(1 + max(items))
+        elif name == "TUPLE":
+            stack.append(1 + max(to_mark(), default=0))
+        elif name == "DICT":
+            stack.append(keyed(to_mark()))
+        elif name == "SETITEM":
+            value, key = stack.pop(), stack.pop()
+            stack[-1] = keyed([key, value], stack[-1])
+        elif name == "SETITEMS":
+            items = to_mark()
+            stack[-1] = keyed(items, stack[-1])
+        elif name in ("REDUCE", "STACK_GLOBAL"):  # the allowed calls return scalars
+            del stack[-2:]
+            stack.append(0)
+        elif name == "BUILD":  # a dtype's state
+            stack.pop()
+        elif name == "POP":
+            stack.pop()
+        elif name not in ("PROTO", "FRAME", "STOP"):
+            raise pickle.UnpicklingError(
+                f"refusing opcode {name} at byte {pos}: the First Impressions files hold "
+                "only dicts of numbers and text (no lists, sets or objects)."
+            )
+        if stack and stack[-1] is not _MARK and stack[-1] > _MAX_DEPTH:
+            raise pickle.UnpicklingError(
+                f"containers nested deeper than {_MAX_DEPTH} at byte {pos}: the First "
+                "Impressions files hold only dicts of numbers and text."
+            )
+
+
 def _safe_load(path, encoding):
     with open(path, "rb") as handle:
         raw = handle.read()
     try:
+        _check_structure(raw)
         return _RestrictedUnpickler(io.BytesIO(raw), encoding=encoding).load()
     except Exception as exc:  # truncated, empty, tampered: one clear error naming the file
         raise ValueError(
@@ -173,6 +254,40 @@ def _read_demographics(folder, video_ids):
     )
 
 
+#: Longest transcript accepted (characters): the official ones, of 15-s clips, have at
+#: most 415.
+MAX_TRANSCRIPT_CHARS = 10_000
+
+
+def _check_transcripts(transcripts, video_ids, path):
+    """The transcript (str, "" where missing) of each clip, each and all of bounded size.
+
+    A transcript must be text of at most :data:`MAX_TRANSCRIPT_CHARS` characters, and
+    all of them together no more than twice the file's size: memo references let a
+    small file name one text many times, never make it hold more than it stores.
+    """
+    if not isinstance(transcripts, dict):
+        raise ValueError(f"{path} does not hold a dict of transcripts.")
+    text, total = [], 0
+    budget = 2 * os.path.getsize(path)
+    for v in video_ids:
+        t = transcripts.get(v)
+        if t is None or (isinstance(t, float) and np.isnan(t)):
+            t = ""
+        if not isinstance(t, str):
+            raise ValueError(f"{path}: the transcript of {v!r} is a {type(t).__name__}, not "
+                             "text; get the official ChaLearn LAP release again.")
+        if len(t) > MAX_TRANSCRIPT_CHARS:
+            raise ValueError(f"{path}: the transcript of {v!r} has {len(t):,} characters, "
+                             f"more than the {MAX_TRANSCRIPT_CHARS:,} a 15-s clip can hold.")
+        total += len(t)
+        if total > budget:
+            raise ValueError(f"{path}: the transcripts add up to more characters than the "
+                             "file holds (one text repeated through pickle references).")
+        text.append(t)
+    return text
+
+
 def load_first_impressions(data_home=None, split="training", *, demographics=False):
     """Load the ChaLearn First Impressions V2 labels and transcripts.
 
@@ -246,8 +361,6 @@ def load_first_impressions(data_home=None, split="training", *, demographics=Fal
     labels = _safe_load(folder / names[0], encoding="latin1")
     transcripts = _safe_load(folder / names[1], encoding="ASCII")
     _check_labels(labels, folder / names[0])
-    if not isinstance(transcripts, dict):
-        raise ValueError(f"{folder / names[1]} does not hold a dict of transcripts.")
     video_ids = sorted(labels["extraversion"])
     target = pd.DataFrame(
         {trait: [float(labels[trait][v]) for v in video_ids] for trait in BIG_FIVE},
@@ -256,8 +369,7 @@ def load_first_impressions(data_home=None, split="training", *, demographics=Fal
     interview = pd.Series(
         [float(labels["interview"][v]) for v in video_ids], name="interview"
     ) if "interview" in labels else None
-    text = [transcripts.get(v) for v in video_ids]
-    text = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in text]
+    text = _check_transcripts(transcripts, video_ids, folder / names[1])
     youtube_ids = [v.split(".", 1)[0] for v in video_ids]
     data = pd.DataFrame({"video_id": video_ids, "youtube_id": youtube_ids, "transcript": text})
     if demographics:

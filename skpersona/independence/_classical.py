@@ -6,6 +6,7 @@ import numpy as np
 from scipy import special, stats
 
 from ._encoding import SparseTableWarning, rescale_extreme
+from ._memory import check_table_memory
 
 #: Cochran's rule: the chi-square approximation needs most expected counts >= 5.
 MIN_EXPECTED = 5.0
@@ -62,7 +63,7 @@ def _strata(z_codes, cells_per_stratum):
     return strata.ravel(), int(strata.max()) + 1
 
 
-def contingency_test(x_codes, y_codes, z_codes=None, statistic="chi2"):
+def contingency_test(x_codes, y_codes, z_codes=None, statistic="chi2", max_memory=None):
     """Chi-square or G-square test of (conditional) independence of categorical codes.
 
     With ``z``, the statistic sums over the strata of ``z``; degrees of freedom count
@@ -75,10 +76,14 @@ def contingency_test(x_codes, y_codes, z_codes=None, statistic="chi2"):
     z_codes : ndarray of int of shape (n_samples,) or None
         Joint codes of the conditioning block.
     statistic : {"chi2", "gsq"}
+    max_memory : int, float, str or None, default=None
+        Ceiling for the table's working memory (see :func:`independence_test`); a
+        larger table raises :class:`~skpersona.independence.MemoryLimitError`.
     """
     kx = int(x_codes.max()) + 1
     ky = int(y_codes.max()) + 1
     strata, ks = _strata(z_codes, kx * ky)
+    check_table_memory(ks * kx * ky, max_memory)
     flat = x_codes * ky + y_codes if ks == 1 else (strata * kx + x_codes) * ky + y_codes
     observed = np.bincount(flat, minlength=ks * kx * ky).reshape(ks, kx, ky).astype(float)
     n_s = observed.sum(axis=(1, 2))

@@ -195,7 +195,18 @@ def as_block(values, name):
         if array.ndim != 2:
             raise ValueError(f"{name} must be 1-D or 2-D, got an array with {array.ndim} dimensions.")
         frame = pd.DataFrame(array, columns=[f"{name}{i}" for i in range(array.shape[1])])
-    frame.columns = [str(c) for c in frame.columns]
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):  # e.g. 1 and "1": one name once read as text
+        seen, clash = {}, None
+        for c, text in zip(frame.columns, names):
+            if text in seen and clash is None:
+                clash = (seen[text], c)
+            seen.setdefault(text, c)
+        raise ValueError(
+            f"{name} has columns {clash[0]!r} and {clash[1]!r}, whose names are the same "
+            "text: the tests name columns by text. Rename one of them."
+        )
+    frame.columns = names
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no columns.")
     frame = coerce_numeric(frame, name)

@@ -379,10 +379,10 @@ class DependencyScreen(BaseEstimator):
             for (_, _, cond, methods), sub in zip(plan, subsamples)
             for m in methods
         }
-        for method, conditional, n in sorted(planned):
-            if method in ("hsic", "hsic_perm") or (method == "kci" and conditional):
-                limit = options.get(method, {}).get("max_memory")
-                check_test_memory(method, n, conditional, limit)
+        for method, conditional, n in sorted(planned):  # every test has a limit
+            given = options.get(method, {})
+            check_test_memory(method, n, conditional, given.get("max_memory"),
+                              n_features=given.get("n_features", 100), options=given)
 
     def _check_methods(self):
         if isinstance(self.methods, dict):

@@ -281,9 +281,12 @@ def independence_test(
         subsample given ``z``).
     max_memory : int, float, str or None, default=None
         Ceiling for the working memory of one test, in bytes or as text (``"8GB"``,
-        ``"512MiB"``); None means 2 GiB. Dense-kernel tests (conditional ``kci``,
-        ``hsic``, ``hsic_perm``) estimate their memory first and refuse above it;
-        ``"auto"`` switches to ``"kci_rff"`` instead.
+        ``"512MiB"``); None means 2 GiB. Every test estimates its memory first and
+        refuses above it: the dense-kernel tests (conditional ``kci``, ``hsic``,
+        ``hsic_perm``), the random-feature ones (``kci_rff``'s null covariance grows
+        as ``n_features_xy ** 4``, ``hsic_rff``'s as ``n_features ** 2``), ``fastkci``
+        and the contingency table of ``chi2`` / ``gsq``. ``"auto"`` switches from the
+        exact KCI to ``"kci_rff"`` instead, when that fits.
     groups : array-like of shape (n_samples,) or None, default=None
         A group label per row when rows are not independent samples (the clips of one
         source video, the answers of one person). The test then runs on one row per
@@ -377,14 +380,16 @@ def independence_test(
         else:
             blocks = {name: b.iloc[rows].reset_index(drop=True) for name, b in blocks.items()}
         n = sub
-    warn_dense_kernel(method, n, conditional, stacklevel=2, max_memory=max_memory)
+    widest = max(m.shape[1] for m in (mats or blocks).values())
+    check_memory(method, n, conditional, stacklevel=2, max_memory=max_memory, n_columns=widest,
+                 n_features=n_features, options=options)
 
     if method in _DISCRETE:
         if blocks is None:  # continuous data: to_codes says why a contingency test cannot run
             blocks = {k: as_block(v, k) for k, v in (("x", x), ("y", y), ("z", z)) if v is not None}
         codes = {name: to_codes(block, name) for name, block in blocks.items()}
         stat, pvalue, details = contingency_test(
-            codes["x"], codes["y"], codes.get("z"), statistic=method
+            codes["x"], codes["y"], codes.get("z"), statistic=method, max_memory=max_memory
         )
     else:
         if mats is None:
@@ -444,17 +449,20 @@ def check_method(method, conditional, options):
         )
 
 
-def warn_dense_kernel(method, n, conditional, stacklevel=2, max_memory=None):
-    """Refuse a dense-kernel test over the memory limit; warn for a large n under it.
+def check_memory(method, n, conditional, stacklevel=2, max_memory=None, n_columns=1,
+                 n_features=100, options=None):
+    """Refuse a test over the memory limit; warn for a dense kernel at a large n under it.
 
     Raises :class:`~skpersona.independence.MemoryLimitError` (a ``ValueError``) before
-    anything is allocated when the estimate exceeds ``max_memory`` (default
-    :data:`~skpersona.independence._memory.DEFAULT_MAX_MEMORY`).
+    anything is allocated when the estimate of any test (random-feature ones included,
+    see :func:`~skpersona.independence._memory.estimate_test_memory`) exceeds
+    ``max_memory`` (default :data:`~skpersona.independence._memory.DEFAULT_MAX_MEMORY`).
     """
+    need, _ = check_test_memory(method, n, conditional, max_memory, n_columns, n_features,
+                                options)
     dense = method in ("hsic", "hsic_perm") or (method == "kci" and conditional)
     if not dense:
         return
-    need, _ = check_test_memory(method, n, conditional, max_memory)
     if n > DENSE_KERNEL_WARN_SAMPLES:
         warnings.warn(
             f"method={method!r} builds dense {n} x {n} kernel matrices (about "

@@ -37,16 +37,17 @@ from ._kernel import (
     kci_residualize,
     kci_standardize,
 )
+from ._memory import parse_memory
 from ._test import (
     _DISCRETE,
     ALIASES,
     METHODS,
     auto_subsample,
+    check_memory,
     check_method,
     make_result,
     resolve_method,
     run_continuous,
-    warn_dense_kernel,
 )
 
 _SQRT2 = math.sqrt(2.0)
@@ -101,7 +102,9 @@ class IndependenceTester:
         means of columns that vary within a group; a conditioning set must be constant
         within groups). The kept kernels and correlation matrix are not used then.
     **options
-        Extra options for causal-learn's tests, as in :func:`independence_test`.
+        Extra options for causal-learn's tests, as in :func:`independence_test`, and
+        ``max_memory``: every test (kept kernels and random-feature tests included)
+        is refused with :class:`MemoryLimitError` before allocating more than that.
 
     Attributes
     ----------
@@ -215,7 +218,12 @@ class IndependenceTester:
                 self._errors[i] = None
 
     def _column_index(self, key):
-        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        if isinstance(key, bool | np.bool_):
+            raise TypeError(
+                f"{key!r} is a boolean, not a column: name a column by its index (an int) "
+                "or its name (a str)."
+            )
+        if isinstance(key, numbers.Integral):
             index = int(key)
             if not -len(self.columns) <= index < len(self.columns):
                 raise IndexError(
@@ -320,10 +328,14 @@ class IndependenceTester:
         float
         """
         self.n_calls += 1
-        if self.cache and isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral):
+        if (self.cache and isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral)
+                and not isinstance(x, bool | np.bool_) and not isinstance(y, bool | np.bool_)):
             # Fast path for causal-learn's loops: integer x, y and a list of indices z.
             try:
-                key = (min(x, y), max(x, y), () if z is None else tuple(sorted(set(z))))
+                zs = () if z is None else tuple(sorted(set(z)))
+                if any(isinstance(k, bool | np.bool_) for k in zs):
+                    raise TypeError  # True == 1: the slow path refuses it
+                key = (min(x, y), max(x, y), zs)
                 hit = self._pvalues.get(key)
             except TypeError:  # names mixed with indices: the slow path sorts it out
                 hit = None
@@ -381,6 +393,12 @@ class IndependenceTester:
             )
         check_method(method, conditional, self.options)
         sub = auto_subsample(self.method, method, self.n_samples, conditional)
+        limit = self.options.get("max_memory")
+        if method not in _DISCRETE:  # contingency tests check their table once it is known
+            widest = max(len(xs), len(ys), len(zs))
+            check_memory("kci" if sub is not None else method, sub or self.n_samples,
+                         conditional, stacklevel=3, max_memory=limit, n_columns=widest,
+                         n_features=self.n_features, options=self.options)
         if sub is not None:
             result = self._subsample_test(xs, ys, zs, sub, random_state)
         elif method == "fisherz":
@@ -391,19 +409,14 @@ class IndependenceTester:
                 self._joint_codes(ys, "y"),
                 self._joint_codes(zs, "z") if zs else None,
                 statistic=method,
+                max_memory=limit,
             )
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
-        elif method == "kci" and 2 * 8 * self.n_samples**2 <= self.max_kernel_bytes:
+        elif method == "kci" and 2 * 8 * self.n_samples**2 <= min(self.max_kernel_bytes,
+                                                                   parse_memory(limit)):
             stat, pvalue, details = self._kci_test(xs, ys, zs)
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
-            warn_dense_kernel(
-                method,
-                self.n_samples,
-                conditional,
-                stacklevel=3,
-                max_memory=self.options.get("max_memory"),
-            )
             rng = self._call_rng(random_state)
             stat, pvalue, details = run_continuous(
                 method,

@@ -34,7 +34,7 @@ def export_root(cache_dir=None):
     """Folder of exported models: ``<cache_dir>/exported-models``, else the user cache."""
     if cache_dir is not None:
         return Path(os.path.expanduser(os.fspath(cache_dir))) / "exported-models"
-    # $SKPERSONA_CACHE_DIR moves it; an export is needed even where caches are off.
+    # $SKPERSONA_CACHE_DIR moves it (where caches are off, use_backend exports to a temp dir)
     return (default_cache_dir() or _user_cache_root()) / "exported-models"
 
 
@@ -104,12 +104,19 @@ def _quantize(src, path):
     tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix=".quantize-")
     try:
         tmp = Path(tmp_dir) / path.name
+        # quantize_dynamic writes "<src>-inferred.onnx" beside its input and deletes it:
+        # run it on a private copy, so that two processes never share that file.
+        own = Path(tmp_dir) / "source.onnx"
+        try:
+            os.link(src, own)
+        except OSError:  # no hard links here (another filesystem, FAT): copy
+            shutil.copyfile(src, own)
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # "consider pre-processing" advice on every call
         try:
             # per-channel weights: cosine to the float model 0.98+ instead of 0.88
-            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+            quantize_dynamic(str(own), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
                              extra_options={"MatMulConstBOnly": True})
         finally:
             root.setLevel(level)
@@ -231,7 +238,9 @@ def use_backend(st_model, backend, identity, cache_dir=None):
     identity : str
         The model's content identity, keying the exported file.
     cache_dir : path-like or None
-        Where exports are kept (see :func:`export_root`).
+        Where exports are kept (see :func:`export_root`); None keeps none: the model is
+        exported into a temporary folder, removed once the runtime has loaded it (so
+        each process exports again, a few seconds).
 
     Returns
     -------
@@ -241,11 +250,19 @@ def use_backend(st_model, backend, identity, cache_dir=None):
     import torch
 
     module, transformer = _torch_transformer(st_model)
-    path = exported_model_path(st_model, identity, backend, cache_dir)
     names = [n for n in _INPUTS if n in st_model.tokenizer.model_input_names]
     threads = max(1, torch.get_num_threads())
     make = _openvino_runner if backend == "openvino" else _onnxruntime_runner
-    runner = make(path, transformer.config, names, threads)
+    if cache_dir is None:
+        # Caching off: nothing is kept. The runtimes read the file once, when loading it,
+        # so the export lives in a temporary folder only that long.
+        with tempfile.TemporaryDirectory(prefix="skpersona-export-",
+                                         ignore_cleanup_errors=True) as tmp:
+            path = exported_model_path(st_model, identity, backend, tmp)
+            runner = make(path, transformer.config, names, threads)
+    else:
+        path = exported_model_path(st_model, identity, backend, cache_dir)
+        runner = make(path, transformer.config, names, threads)
     module.model = runner
     module.model_forward_params = None  # pass every feature; the runner picks its inputs
     return st_model

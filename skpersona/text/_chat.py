@@ -77,7 +77,10 @@ class ChatClient:
         409, 425, 429 and 5xx). Other HTTP errors (401, 404, ...) are not retried.
     backoff : float
         Seconds before the first retry, doubled for each next one (a server's
-        ``Retry-After`` header wins when present); at most 60 s.
+        ``Retry-After`` header wins when present); at most 60 s. All the waits of
+        one request together stay within ``timeout``: a wait that would pass it
+        ends the retries, so a call takes at most ``timeout`` per try plus
+        ``timeout`` of waiting.
     cache_dir : str, path-like or None
         Folder of the reply cache; None: no cache.
     """
@@ -114,12 +117,20 @@ class ChatClient:
                 return ChatReply(str(entry["content"]), "ok", 0, cached=True)
         body = json.dumps(payload).encode("utf-8")
         model = payload.get("model")
-        error = None
+        error, waited, gave_up = None, 0.0, ""
         for attempt in range(self.max_retries + 1):
             if attempt:
                 delay = min(self.backoff * 2 ** (attempt - 1), _MAX_SLEEP)
                 if isinstance(error, urllib.error.HTTPError):
                     delay = _retry_after(error) if _retry_after(error) is not None else delay
+                # the waits between tries share one budget, `timeout`: a server's
+                # Retry-After cannot hold a call (and transform) beyond it
+                if waited + delay > self.timeout:
+                    gave_up = (f"; not retried: a wait of {delay:g} s exceeds what is left of "
+                               f"timeout={self.timeout:g} s for waiting "
+                               f"({max(self.timeout - waited, 0):g} s)")
+                    break
+                waited += delay
                 logger.info("%s: %s; retry %d/%d in %.2f s", model,
                             _describe(error, self._secret()), attempt, self.max_retries, delay)
                 time.sleep(delay)
@@ -152,7 +163,8 @@ class ChatClient:
             if self.cache is not None:
                 self.cache.save(key, {"content": np.asarray(content)})
             return ChatReply(content, "ok", attempt + 1)
-        described = _describe(error, self._secret())
+        described = _describe(error, self._secret()) + gave_up
+        attempt -= bool(gave_up)  # the try that was not made
         logger.warning("%s: request failed after %d attempt(s): %s", model, attempt + 1,
                        described)
         return ChatReply(None, "error", attempt + 1, error=described)

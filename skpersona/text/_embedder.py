@@ -81,8 +81,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         most accurate). The others run on the CPU from an ONNX export of the loaded
         model, made once and kept under ``<cache_dir>/exported-models`` (with the
         default ``cache_dir="auto"``, in ``exported-models`` of the user cache folder,
-        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``); nothing is
-        downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
+        ``~/.cache/skpersona`` or ``$SKPERSONA_CACHE_DIR``; with caching off, in a
+        temporary folder removed once the model is loaded); nothing is downloaded. ``"onnx"`` (ONNX Runtime) and ``"openvino"`` give the same
         embeddings up to float rounding (cosine difference below 1e-6);
         ``"onnx-int8"`` runs a dynamically int8-quantised model, the fastest, with
         embeddings that differ slightly (see the user guide's speed/accuracy
@@ -290,9 +290,8 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
             keys = self._cache_keys(texts)
             missing = []
             for i, key in enumerate(keys):
-                entry = cache.load(key)
-                vector = None if entry is None else entry.get("embedding")
-                if vector is not None and vector.shape == (self.embedding_dim_,):
+                vector = _cached_vector(cache, key, self.embedding_dim_)
+                if vector is not None:
                     result[i] = vector
                 else:
                     missing.append(i)
@@ -425,6 +424,22 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _cached_vector(cache, key, dim):
+    """The cached embedding under ``key``, or None: a miss, also for an entry that is not
+    ``dim`` finite floats (text, void or structured dtypes, another shape), with a warning."""
+    entry = cache.load(key)
+    if entry is None:
+        return None
+    vector = entry.get("embedding")
+    if (isinstance(vector, np.ndarray) and vector.dtype.kind == "f" and vector.shape == (dim,)
+            and np.isfinite(vector).all()):
+        return vector
+    what = "no 'embedding'" if vector is None else f"dtype {vector.dtype}, shape {vector.shape}"
+    warnings.warn(f"cache entry {key} of {cache.directory} is not an embedding of {dim} floats "
+                  f"({what}); it is computed again.", RuntimeWarning, stacklevel=4)
+    return None
 
 
 def _embedding_dimension(model):

@@ -53,7 +53,8 @@ def load_model(model_name, device=None, trust_remote_code=False, backend="torch"
         What runs the transformer; the others are exported once from the loaded model
         into ``export_dir`` and run on the CPU (see :class:`TextEmbedder`).
     export_dir : path-like or None, default=None
-        Cache folder of exported models (None: the user cache, ``~/.cache/skpersona``).
+        Cache folder of exported models; None (caching off) exports into a temporary
+        folder, removed once the model is loaded.
     verbose : bool, default=False
         Show transformers' progress bars and informational logs while loading;
         False hides them for this call only (see ``quiet_transformers``).

@@ -198,7 +198,9 @@ class LLMTraitRater(TransformerMixin, BaseEstimator):
     max_retries : int, default=3
         Further tries after a failed request.
     backoff : float, default=1.0
-        Seconds before the first retry, doubled for each next one.
+        Seconds before the first retry, doubled for each next one; a server's
+        ``Retry-After`` replaces it. The waits of one request share a budget of
+        ``timeout`` seconds: a longer wait is not made, the request fails.
     cache_dir : str, path-like or None, default=None
         Folder of an on-disk cache of replies, keyed by the URL, the model and
         the whole request body (prompt, temperature, ...). None: no cache.

@@ -106,6 +106,11 @@ class ArrayCache:
         """Store ``arrays`` (a dict of numpy arrays, no object dtype) under ``key``."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and not path.is_symlink():  # not ours to replace: leave it, say so
+            warnings.warn(f"cache entry {os.fspath(path)} is a folder; the entry is not "
+                          "stored (remove the folder to cache it).", RuntimeWarning,
+                          stacklevel=2)
+            return
         self._sweep(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=".tmp")
         try:

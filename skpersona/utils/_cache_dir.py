@@ -13,8 +13,9 @@ from pathlib import Path
 
 ENV_VAR = "SKPERSONA_CACHE_DIR"
 _OFF = {"off", "none", "0", "false", "no"}
-# What ArrayCache writes: <folder>/<2 hex>/<64 hex>.npz, and .tmp files while writing.
-_ENTRY = re.compile(r"[0-9a-f]{64}\.npz|[^/\\]+\.tmp")
+# What ArrayCache writes: <folder>/<2 hex>/<the same 2 hex + 62 hex>.npz, and while
+# writing tempfile.mkstemp's "tmp" + 8 characters + ".tmp" (ArrayCache._TMP_PREFIX).
+_ENTRY = re.compile(r"[0-9a-f]{64}\.npz|tmp[a-z0-9_]{8}\.tmp")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 
 
@@ -69,15 +70,36 @@ def resolve_cache_dir(cache_dir, kind):
     return Path(os.path.expanduser(os.fspath(cache_dir)))
 
 
-def _entries(folder):
-    """Files that ArrayCache wrote under ``folder`` (never anything else)."""
+def _real_dirs(folder):
+    """Sub-folders of ``folder`` that are folders themselves, not links to one."""
+    try:
+        return [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+
+
+def _shards(folder):
+    """ArrayCache's shard folders: ``<folder>/<2 hex>`` and ``<folder>/<kind>/<2 hex>``.
+
+    Links are never followed, so nothing outside the cache folder is ever listed.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
+    return [shard for parent in [folder, *_real_dirs(folder)] for shard in _real_dirs(parent)
+            if _SHARD.fullmatch(shard.name)]
+
+
+def _entries(folder):
+    """Files that ArrayCache wrote under ``folder`` (never anything else, never a link)."""
     found = []
-    for shard in folder.rglob("*"):
-        if shard.is_dir() and _SHARD.fullmatch(shard.name):
-            found += [f for f in shard.iterdir() if f.is_file() and _ENTRY.fullmatch(f.name)]
+    for shard in _shards(folder):
+        for f in shard.iterdir():
+            if f.is_symlink() or not f.is_file() or not _ENTRY.fullmatch(f.name):
+                continue
+            if f.suffix == ".npz" and not f.name.startswith(shard.name):
+                continue  # an entry lives in the shard named by its key's first 2 digits
+            found.append(f)
     return found
 
 
@@ -111,8 +133,10 @@ def cache_info(kind=None):
 def clear_cache(kind=None):
     """Delete the entries of the default cache (of one ``kind``, or all of them).
 
-    Only files that skpersona's caches write (``<2 hex>/<sha256>.npz`` and
-    leftover ``.tmp`` files) are removed, and then the empty subfolders, so that a
+    Only files that skpersona's caches write (``<2 hex>/<sha256>.npz`` whose name starts
+    with its folder's two digits, and leftover ``tmpXXXXXXXX.tmp`` files of an
+    interrupted write), directly in the cache folder or in one of its kind folders, are
+    removed, and then the empty shard folders; links are never followed. So a
     ``$SKPERSONA_CACHE_DIR`` pointing at a folder with other content never loses it.
 
     Parameters
@@ -145,10 +169,9 @@ def clear_cache(kind=None):
             continue
         removed["n_entries"] += entry.suffix == ".npz"
         removed["size_bytes"] += size
-    for shard in sorted(folder.rglob("*"), reverse=True):  # deepest first
-        if shard.is_dir() and _SHARD.fullmatch(shard.name):
-            try:
-                shard.rmdir()
-            except OSError:  # not empty: holds something skpersona did not write
-                pass
+    for shard in _shards(folder):
+        try:
+            shard.rmdir()
+        except OSError:  # not empty: holds something skpersona did not write
+            pass
     return removed

@@ -195,3 +195,15 @@ def test_sequence_mentions_exactly_the_active_aus():
                                                     .to_numpy(int), axis=0) == 1).sum()) + 2 * k
 
     check()
+
+
+@pytest.mark.parametrize("detail", ["medium", "sequence"])
+def test_unknown_or_absent_aus_are_named_not_no_face(detail):
+    with pytest.raises(ValueError, match="aus: AU99 is not a FACS action unit; known: AU01"):
+        AUDescriber(detail=detail, aus=["AU99"]).fit_transform([_video()])
+    with pytest.raises(ValueError, match="aus: AU99 is not a FACS"):  # transform needs no fit
+        AUDescriber(detail=detail, aus=["AU12", "AU99"]).transform([_video()])
+    # a real AU that these tables do not have: said, instead of "No face was detected"
+    with pytest.raises(ValueError, match=r"aus=\['AU04'\] names no AU of the frame tables, "
+                       "which have AU01, AU06, AU12, AU25"):
+        AUDescriber(detail=detail, aus=["AU04"]).fit_transform([_video()])

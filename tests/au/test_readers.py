@@ -149,3 +149,28 @@ def test_read_openface_image_mode(feat_data, tmp_path):
     assert table["face_id"].tolist() == [0, 1] and table["frame"].tolist() == [0, 0]
     assert list(table.columns[:4]) == ["frame", "face_id", "confidence", "success"]
     np.testing.assert_allclose(table["AU04"], raw[" AU04_r"])
+
+
+def test_read_fex_empty_and_invalid_clock_times(tmp_path, shared_data):
+    raw = pd.read_csv(shared_data / "pyfeat_outputs" / "news_sample_002.csv").iloc[:4]
+    path = tmp_path / "fex.csv"
+    raw["approx_time"] = ["00:00", "", "00:01", "00:02"]  # one empty cell: once no times
+    raw.to_csv(path, index=False)
+    np.testing.assert_array_equal(read_fex(path)["timestamp"], [0, np.nan, 1, 2])
+    assert read_fex(path).attrs["timestamp_resolution"] == 1.0
+    raw["approx_time"] = [0.0, np.nan, 0.5, 1.0]
+    raw.to_csv(path, index=False)
+    np.testing.assert_array_equal(read_fex(path)["timestamp"], [0, np.nan, 0.5, 1])
+    for bad in ("00:75", "1:60:00"):  # once 75 s
+        raw["approx_time"] = ["00:00", bad, "00:01", "00:02"]
+        raw.to_csv(path, index=False)
+        with pytest.raises(ValueError, match=f"approx_time '{bad}' \\(row 1\\) is not a clock"):
+            read_fex(path)
+    np.testing.assert_allclose(read_fex(path, fps=25)["timestamp"], raw["frame"] / 25)
+
+
+@pytest.mark.parametrize("fps", ["25", True, float("nan"), -1])
+def test_read_fex_fps_must_be_a_positive_number(fps, shared_data):
+    path = shared_data / "pyfeat_outputs" / "news_sample_002.csv"
+    with pytest.raises(ValueError, match="fps must be a positive number"):  # once a TypeError
+        read_fex(path, fps=fps)

@@ -44,3 +44,43 @@ def test_embed_keeps_literal_none_na_null_and_leading_zeros(tmp_path):
     np.testing.assert_allclose(result.filter(like="text__").to_numpy(), expected, atol=1e-5)
     # "None" is a word, embedded as such, not the empty text
     assert not np.allclose(expected[0], expected[3], atol=1e-3)
+
+
+def _with_ids(tmp_path, n=40):
+    table = _train(tmp_path, n).drop(columns="video_id")
+    rng = np.random.default_rng(1)
+    table.insert(0, "VideoID", rng.permutation(n) + 5000)  # numeric ids
+    table.insert(1, "userid", rng.integers(10**6, 10**7, size=n))
+    table.insert(2, "participant", np.repeat(np.arange(n // 4), 4))
+    table.insert(3, "row", rng.permutation(n) + 1)  # a row number under a plain name
+    table["code"] = rng.normal(size=n)  # an id the user names (--id-columns)
+    table.to_csv(tmp_path / "ids.csv", index=False)
+    return table
+
+
+def test_fit_leaves_id_like_columns_out_and_says_so(tmp_path, capsys):
+    _with_ids(tmp_path)
+    model = tmp_path / "m.skops"
+    assert main(["fit", str(tmp_path / "ids.csv"), "--model", "ridge", "--id-columns", "code",
+                 "-o", str(model)]) == 0
+    assert load_model(model)["features"] == ["f1", "f2", "f3"]
+    said = capsys.readouterr().out
+    assert ("id columns not used as features: code (--id-columns), VideoID (its name), userid "
+            "(its name), participant (its name), row (distinct consecutive integers).") in said
+    # named features are used as given
+    assert main(["fit", str(tmp_path / "ids.csv"), "--model", "ridge", "--features",
+                 "f1,row", "-o", str(model)]) == 0
+    assert load_model(model)["features"] == ["f1", "row"]
+
+
+def test_screen_leaves_id_columns_out_and_says_so(tmp_path, capsys):
+    table = _with_ids(tmp_path, n=60)
+    table[["f1", "f2", "VideoID", "userid", "participant", "row", "code"]].to_csv(
+        tmp_path / "screen.csv", index=False)
+    report = tmp_path / "report.csv"
+    assert main(["screen", str(tmp_path / "screen.csv"), "--id-columns", "code", "--tests",
+                 "fisherz", "-o", str(report)]) == 0
+    pairs = pd.read_csv(report)[["x", "y"]]
+    assert set(pairs.to_numpy().ravel()) == {"f1", "f2"}
+    assert "id columns not used as variables of the screen: code (--id-columns), VideoID" \
+        in capsys.readouterr().out

@@ -96,7 +96,7 @@ def test_nan_or_out_of_range_labels_are_refused(fi_home, bad, match):
 
 def test_wrong_structure_or_mismatched_clips_are_refused(fi_home):
     path, plain = _labels(fi_home)
-    path.write_bytes(pickle.dumps([1, 2, 3], protocol=2))
+    path.write_bytes(pickle.dumps({"a": 1}, protocol=2))
     with pytest.raises(ValueError, match=f"{path} does not hold the expected trait dict"):
         load_first_impressions(fi_home, split="validation")
     plain["neuroticism"].pop(next(iter(plain["neuroticism"])))
@@ -105,6 +105,61 @@ def test_wrong_structure_or_mismatched_clips_are_refused(fi_home):
         load_first_impressions(fi_home, split="validation")
     (fi_home / FI / "transcription_validation.pkl").write_bytes(pickle.dumps("text"))
     with pytest.raises(ValueError):
+        load_first_impressions(fi_home, split="validation")
+
+
+def _transcripts(fi_home, value_of):
+    """Write a transcription pickle giving each validation clip ``value_of(i)``."""
+    path = fi_home / FI / "transcription_validation.pkl"
+    ids = sorted(pickle.loads((fi_home / FI / "annotation_validation.pkl").read_bytes(),
+                              encoding="latin1")["extraversion"])
+    path.write_bytes(pickle.dumps({v: value_of(i) for i, v in enumerate(ids)}, protocol=2))
+    return path
+
+
+def _doubling(make, depth):
+    """``depth`` levels of a container holding its predecessor twice: memo references make
+    the pickle a few bytes a level, its text 2 ** depth times longer."""
+    value = "twelve chars"
+    for _ in range(depth):
+        value = make((value, value))
+    return value
+
+
+@pytest.mark.parametrize("make, match", [
+    (list, "refusing opcode EMPTY_LIST"),  # a 1 KB one once built 1e11 characters
+    (tuple, "nested deeper than 2"),
+    (lambda pair: {"k": pair[0], "j": pair[1]}, "nested deeper than 2"),
+])
+def test_exponential_memo_structures_are_refused_before_they_are_built(fi_home, make, match):
+    path = _transcripts(fi_home, lambda i: _doubling(make, 20) if i == 0 else "text")
+    assert path.stat().st_size < 200_000  # old code: a 12 MB transcript out of 300 bytes
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=f"{path} is not a readable First Impressions "
+                       f"pickle.*{match}"):
+        load_first_impressions(fi_home, split="validation")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 50e6
+
+
+@pytest.mark.parametrize("value_of, match", [
+    (lambda i: {"not": "text"} if i == 3 else "text", "is a dict, not text"),
+    (lambda i: 42 if i == 3 else "text", "is a int, not text"),
+    (lambda i: 1.5 if i == 3 else "text", "is a float, not text"),
+    (lambda i: "x" * 20_000 if i == 3 else "text", "has 20,000 characters, more than"),
+])
+def test_transcripts_must_be_text_of_bounded_size(fi_home, value_of, match):
+    path = _transcripts(fi_home, value_of)
+    with pytest.raises(ValueError, match=f"{path}: the transcript of .*{match}"):
+        load_first_impressions(fi_home, split="validation")
+
+
+def test_one_text_repeated_by_reference_cannot_outgrow_the_file(fi_home):
+    long = "a long transcript " * 500  # 9,000 characters, pickled once, referenced 2,000 times
+    path = _transcripts(fi_home, lambda i: long)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ValueError, match="add up to more characters than the file holds"):
         load_first_impressions(fi_home, split="validation")
 
 

@@ -1,5 +1,10 @@
 """TextEmbedder's ONNX Runtime / int8 / OpenVINO backends against the torch path (real model)."""
 
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -101,3 +106,61 @@ def test_int8_keeps_first_impressions_accuracy(exports):
         head = RidgeCV(alphas=np.logspace(-1, 4, 11)).fit(emb.transform(X_tr), y_tr)
         scores[backend] = mean_accuracy_score(y_va, head.predict(emb.transform(X_va)))
     assert abs(scores["onnx-int8"] - scores["torch"]) < 0.002
+
+
+_RACE = """
+import sys, time
+from pathlib import Path
+from skpersona.text._backends import exported_model_path
+from skpersona.text._models import load_model, model_identity
+
+folder, me = Path(sys.argv[1]), sys.argv[2]
+model = load_model("all-MiniLM-L6-v2", "cpu")
+(folder / f"ready-{me}").touch()
+while len(list(folder.glob("ready-*"))) < 2:  # start both exports at the same moment
+    time.sleep(0.001)
+print(exported_model_path(model, model_identity("all-MiniLM-L6-v2"), "onnx-int8", folder))
+"""
+
+
+@pytest.mark.slow  # two processes load the model: 2 minutes on 2 shared cores
+def test_two_processes_make_the_first_int8_export_at_once(tmp_path):
+    """Both succeed (quantize_dynamic's '-inferred' file once made 3 runs in 4 crash)."""
+    from skpersona.text._backends import exported_model_path
+    from skpersona.text._models import load_model, model_identity
+
+    # the float export exists, as when a second process starts on a warm cache
+    exported_model_path(load_model("all-MiniLM-L6-v2", "cpu"),
+                        model_identity("all-MiniLM-L6-v2"), "onnx", tmp_path)
+    runs = [subprocess.Popen([sys.executable, "-c", _RACE, str(tmp_path), str(i)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (_, err) in zip(runs, outputs):
+        assert run.returncode == 0, err[-2000:]
+    paths = {out.strip() for out, _ in outputs}
+    assert len(paths) == 1
+    folder = Path(paths.pop()).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["model.onnx",
+                                                        "model_qint8_per_channel.onnx"]
+
+
+@pytest.fixture
+def fresh_models():
+    from skpersona.text import clear_model_cache
+
+    clear_model_cache()  # loaded backends are kept per process; export again here
+    yield
+    clear_model_cache()
+
+
+@pytest.mark.parametrize("off", ["cache_dir=None", "SKPERSONA_CACHE_DIR=off"])
+def test_no_cache_keeps_no_export(off, tmp_path, monkeypatch, reference, fresh_models):
+    cache, scratch = tmp_path / "cache", tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("SKPERSONA_CACHE_DIR", "off" if "=off" in off else str(cache))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    emb = TextEmbedder(backend="onnx", cache_dir=None if "None" in off else "auto")
+    np.testing.assert_allclose(emb.fit(TEXTS).transform(TEXTS[:2]), reference[:2], atol=2e-5)
+    assert not cache.exists() and not list(scratch.iterdir())

@@ -144,3 +144,27 @@ def test_loading_prints_no_progress_unless_verbose(verbose, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert ("Loading weights" in run.stderr) is verbose, run.stderr[-2000:]
     assert "bars True verbosity 30" in run.stdout
+
+
+def test_cache_clear_deletes_only_what_skpersona_wrote(cache_root, tmp_path):
+    from skpersona.cli import main
+
+    TextEmbedder().fit(TEXTS).transform(TEXTS)
+    users = cache_root / "ab" / "notes.tmp"  # a user's file in a 2-hex folder: once deleted
+    users.parent.mkdir(parents=True)
+    users.write_text("mine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / ("cd" + "0" * 62 + ".npz")  # named like an entry, out of the cache
+    victim.write_bytes(b"not skpersona's")
+    (cache_root / "embeddings" / "cd").symlink_to(outside, target_is_directory=True)
+    linked = cache_root / "embeddings" / "ef"
+    linked.mkdir(exist_ok=True)
+    (linked / victim.name.replace("cd", "ef", 1)).symlink_to(victim)  # a linked entry
+    misplaced = cache_root / "embeddings" / "12" / ("34" + "0" * 62 + ".npz")  # wrong shard
+    misplaced.parent.mkdir(exist_ok=True)
+    misplaced.write_bytes(b"a user's")
+    assert main(["cache", "clear"]) == 0
+    assert cache_info()["n_entries"] == 0
+    assert users.read_text() == "mine" and victim.read_bytes() == b"not skpersona's"
+    assert misplaced.exists() and (cache_root / "embeddings" / "cd").is_symlink()

@@ -278,3 +278,36 @@ def test_lone_surrogates_are_embedded_as_the_replacement_character(fitted):
     # tokenizers refuse them (UnicodeEncodeError); they are read as U+FFFD
     out = fitted.transform(["bad \ud800 text", "caf\udce9"])
     np.testing.assert_allclose(out, fitted.transform(["bad \ufffd text", "caf\ufffd"]), atol=1e-6)
+
+
+@pytest.mark.parametrize("stored", [
+    {"embedding": np.array(["a"] * 384)},  # <U1: once a ValueError in transform
+    {"embedding": np.zeros(384, dtype="V0")},
+    {"embedding": np.ones(384, dtype=[("a", "<f4")])},  # structured: once wrong vectors
+    {"embedding": np.full(384, np.nan, dtype=np.float32)},
+    {"embedding": np.ones((2, 192), dtype=np.float32)},
+    {"other": np.ones(384, dtype=np.float32)},
+])
+def test_a_cache_entry_of_the_wrong_kind_is_a_warned_miss(stored, tmp_path, fitted):
+    from skpersona.utils import ArrayCache
+
+    emb = clone(fitted).set_params(cache_dir=tmp_path).fit(TEXTS)
+    first = emb.transform(TEXTS[:2])
+    (key,) = emb._cache_keys(TEXTS[:1])
+    ArrayCache(tmp_path).save(key, stored)
+    with pytest.warns(RuntimeWarning, match="is not an embedding of 384 floats"):
+        again = clone(emb).fit(TEXTS).transform(TEXTS[:2])
+    np.testing.assert_allclose(again, first, atol=1e-6)
+    assert ArrayCache(tmp_path).load(key)["embedding"].dtype == np.float32  # rewritten
+
+
+def test_a_folder_where_a_cache_entry_belongs_is_a_warned_miss(tmp_path, fitted):
+    emb = clone(fitted).set_params(cache_dir=tmp_path).fit(TEXTS)
+    first = emb.transform(TEXTS[:1])
+    (entry,) = tmp_path.rglob("*.npz")
+    entry.unlink()
+    (entry / "inside").mkdir(parents=True)  # once IsADirectoryError
+    with pytest.warns(RuntimeWarning, match="is a folder"):
+        again = clone(emb).fit(TEXTS).transform(TEXTS[:1])
+    np.testing.assert_allclose(again, first, atol=1e-6)
+    assert (entry / "inside").is_dir()  # not ours: left alone

@@ -5,6 +5,7 @@ failed request in ``report_``, never an exception out of ``transform``, and the
 API key must never reach another server, a log line or the report.
 """
 
+import http.server
 import json
 import logging
 import socketserver
@@ -238,3 +239,38 @@ def test_no_piece_of_an_echoed_key_is_kept_in_report_logs_cache_or_file(raw, mon
                      saved.decode("latin-1"), cached.decode("latin-1"),
                      cached.decode("utf-32-le", errors="replace")):
             assert not _fragments(text), (kind, n)
+class _SlowDown(http.server.BaseHTTPRequestHandler):
+    """Every request: 429 with ``Retry-After: <the first path segment>`` seconds."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.seen += 1
+        self.send_response(429)
+        self.send_header("Retry-After", self.path.split("/")[1])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("retry_after, attempts", [("60", 1), ("1", 3)])
+def test_retry_after_cannot_hold_transform_past_the_timeout(retry_after, attempts):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowDown)
+    httpd.seen = 0
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/{retry_after}/v1"
+    rater = LLMTraitRater(models=["m"], base_url=url, max_retries=3, timeout=2.5)
+    done = {}
+    with serving(httpd):
+        start = time.monotonic()
+        # in a thread: the old client slept 60 s per retry (3 minutes) before failing
+        worker = threading.Thread(target=lambda: done.update(row=_transform(rater)[1]),
+                                  daemon=True)
+        worker.start()
+        worker.join(timeout=15)
+        elapsed = time.monotonic() - start
+    assert not worker.is_alive(), "transform still waiting on Retry-After"
+    row = done["row"]
+    assert elapsed < 2.5 + 2 and httpd.seen == attempts == row["attempts"]
+    assert row["status"] == "error" and "HTTP 429" in row["error"]
+    assert f"not retried: a wait of {retry_after} s exceeds" in row["error"]
