@@ -126,7 +126,9 @@ class AUSelector(SelectorMixin, BaseEstimator):
         leaves the held-out scores NaN.
     statistics : AUStatistics or None, default=None
         Used when X holds frame tables (one per video): the selector then
-        works on its output (None is ``AUStatistics()``).
+        works on its output (None is ``AUStatistics(missing="impute")``: a
+        video without a tracked face gets the training means and a
+        ``no_face`` column, kept whatever AUs are selected).
     n_jobs : int or None, default=None
         Parallel folds of each cross-validation (joblib).
     random_state : int, RandomState or None, default=None
@@ -216,7 +218,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
     def _statistics_frame(self, X, fit):
         if fit:
             self.statistics_ = clone(self.statistics if self.statistics is not None
-                                     else AUStatistics())
+                                     else AUStatistics(missing="impute"))
             self.statistics_.fit(X)
         values = self.statistics_.transform(X)
         return pd.DataFrame(values, columns=self.statistics_.get_feature_names_out())

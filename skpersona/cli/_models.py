@@ -39,7 +39,8 @@ def au_steps(*, extract, options):
     steps = []
     if extract:
         steps.append(au_extractor(options))
-    steps += [AUStatistics(), StandardScaler()]
+    # a video without a tracked face: training means and a no_face column, not NaN
+    steps += [AUStatistics(missing="impute"), StandardScaler()]
     return steps
 
 

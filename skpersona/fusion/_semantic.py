@@ -119,7 +119,11 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     Input X: a DataFrame with a ``video`` column (frame tables or paths) and a
-    ``transcript`` column (str); y: one column per trait. The embedding model
+    ``transcript`` column (str); y: one column per trait. A video without a tracked
+    face (none found, or tracking lost throughout) is described as such, and
+    the AU statistics the selector and ``au_statistics`` read are the training
+    means plus a ``no_face`` indicator column (``AUStatistics(missing="impute")``);
+    a warning names such videos. The embedding model
     is loaded in ``fit`` and kept in a per-process cache, never in the
     estimator's state, so pickles and skops files hold only parameters and
     fitted heads. skops: trust the types that ``skops.io.get_untrusted_types``
@@ -213,7 +217,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         if self.statistics_ is not None:
             if fit:
                 self.statistics_.fit(windows)
-            blocks.append(np.nan_to_num(self.statistics_.transform(windows), nan=0.0))
+            blocks.append(self.statistics_.transform(windows))
         features = np.hstack([b.astype(np.float64) for b in blocks])
         return self.scaler_.fit_transform(features) if fit else self.scaler_.transform(features)
 
@@ -268,7 +272,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         self.embedder_ = _step(self.embedder, TextEmbedder())
         self.statistics_ = None
         if self.au_statistics:
-            self.statistics_ = AUStatistics(aus=self.selected_aus_)
+            self.statistics_ = AUStatistics(aus=self.selected_aus_, missing="impute")
         self.scaler_ = StandardScaler()
         features = self._features(windows, texts, fit=True)
         self.head_ = _step(self.head, RidgeCV(alphas=np.logspace(-2, 4, 13)))

@@ -164,3 +164,22 @@ def test_separate_text_fusion_embeds_each_line(data, cache):
     texts = separate.compose(data.data.iloc[:2])
     assert texts.shape == (2, 2) and texts[0, 1] == "Answer: " + data.data["transcript"][0]
     assert separate.scaler_.n_features_in_ == 2 * joint.scaler_.n_features_in_
+
+
+@pytest.mark.slow  # the default selector's search: about 40 s on the 2-core CI machine
+def test_defaults_take_a_video_without_a_face(data, cache):
+    """One faceless video (tracking lost throughout) used to stop the default AUSelector
+    with "Input X contains NaN"; it now gets the training means, a no_face flag and a
+    warning naming it, and its description says no face was seen."""
+    X = data.data.copy()
+    faceless = X.at[3, "video"].assign(success=False)
+    faceless.attrs = {**X.at[3, "video"].attrs, "path": "interview_3.mp4"}
+    X.at[3, "video"] = faceless
+    model = SemanticFusionRegressor(embedder=TextEmbedder(cache_dir=cache), random_state=0)
+    with pytest.warns(UserWarning, match=r"1 of 24 videos have no tracked face \(videos 3 "
+                                         r"\(interview_3.mp4\)\)"):
+        model.fit(X, data.target)
+    assert "no_face" in model.selector_.get_feature_names_out()
+    pred = model.predict(X)
+    assert pred.shape == (24, 5) and np.isfinite(pred).all()
+    assert "No face" in model.compose(X.iloc[3:4])[0, 0]
