@@ -157,6 +157,9 @@ class AUSelector(SelectorMixin, BaseEstimator):
     selected_score_ : float
         Held-out score of the selected subset (folds the search never used);
         NaN with ``holdout=None``.
+    all_score_ : float
+        Held-out score with every unit (no selection), on the same rows:
+        whether selecting helps at all (NaN with ``holdout=None``).
     n_iter_ : int
         Annealing steps run.
     statistics_ : AUStatistics
@@ -397,6 +400,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
         self.selected_aus_ = list(self._front["aus"][pick])
         self.search_score_ = float(scores[pick])
         self.selected_score_ = float(self._front["holdout_score"][pick])
+        self.all_score_ = self._holdout_score(estimator, scorer, X, y, search, held, self.units_)
         self.support_ = self._mask_for(self.selected_aus_)
         return self
 

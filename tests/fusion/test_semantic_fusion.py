@@ -85,6 +85,7 @@ def test_selector_restricts_the_description_and_groups_reach_it(data, cache):
     description = model.compose(data.data.iloc[:3])[:, 0]
     mentioned = {tok[1:5] for text in description for tok in text.split() if tok.startswith("(AU")}
     assert mentioned <= set(model.selected_aus_)
+    assert model.selection_used_  # a selector given by the user is always used
     assert model.selector_.n_iter_ > 0
 
 
@@ -180,6 +181,10 @@ def test_defaults_take_a_video_without_a_face(data, cache):
                                          r"\(interview_3.mp4\)\)"):
         model.fit(X, data.target)
     assert "no_face" in model.selector_.get_feature_names_out()
+    # the default selection is used only where the selector's held-out rows say it helps
+    selector = model.selector_
+    assert model.selection_used_ == (selector.selected_score_ > selector.all_score_)
+    assert model.selected_aus_ == (selector.selected_aus_ if model.selection_used_ else None)
     pred = model.predict(X)
     assert pred.shape == (24, 5) and np.isfinite(pred).all()
     assert "No face" in model.compose(X.iloc[3:4])[0, 0]
