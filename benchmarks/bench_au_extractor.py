@@ -59,7 +59,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10 frames, 1 repeat")
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--every", type=int, nargs="+", default=[5, 10])
+    parser.add_argument("--every", type=int, nargs="*", default=[5, 10])
     parser.add_argument("--mediapipe-model", default=os.environ.get(
         "SKPERSONA_MEDIAPIPE_MODEL", Path(__file__).resolve().parents[2] / "shared" / "models"
         / "mediapipe" / "face_landmarker_v2_with_blendshapes.task"))
