@@ -223,3 +223,16 @@ def test_real_videos_through_semantic_fusion(feat_data, mediapipe_model, tmp_pat
     for text in (texts[0], texts[1], texts[4]):  # faces in words: windows and named AUs
         assert "Window 1 of" in text and "(AU" in text, text
     assert model.statistics_.get_feature_names_out()[-1] == "no_face"
+
+
+def test_demo_describes_a_real_face(feat_data, mediapipe_model):
+    from skpersona._demo import describe_real_face
+
+    lines = []
+    text = describe_real_face(feat_data / "single_face.mp4", mediapipe_model, show=lines.append)
+    assert text == lines[-1] and "single_face.mp4" in lines[-2]
+    # the speaker smiles: the lip corner puller is in the words
+    assert text.startswith("Window 1 of 2") and "lip corner puller (AU12)" in text
+    assert describe_real_face(feat_data / "single_face.mp4", feat_data / "none.task",
+                              show=lines.append) is None
+    assert "No real face" in lines[-1] and "SKPERSONA_MEDIAPIPE_MODEL" in lines[-1]
