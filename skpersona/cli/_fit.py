@@ -56,6 +56,7 @@ def _model_options(args):
     return {
         "fps": args.fps, "max_frames": args.max_frames, "max_size": args.max_size,
         "weights_dir": args.weights_dir, "cache_dir": args.cache_dir,
+        "backend": args.backend, "model_path": args.model_path,
         "text_model": args.text_model, "fusion": args.fusion,
         "random_state": args.random_state, "progress": False,
     }

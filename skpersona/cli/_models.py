@@ -39,7 +39,8 @@ def au_steps(*, extract, options):
     steps = []
     if extract:
         steps.append(au_extractor(options))
-    steps += [AUStatistics(), StandardScaler()]
+    # a video without a tracked face: training means and a no_face column, not NaN
+    steps += [AUStatistics(missing="impute"), StandardScaler()]
     return steps
 
 
@@ -55,7 +56,8 @@ def au_extractor(options):
         n_jobs=options.get("n_jobs"), verbose=options.get("progress"),
         detect_faces=options.get("detect_faces"), faces=options.get("faces"),
         on_error=options.get("on_error"), torch_threads=options.get("torch_threads"),
-        face_threshold=options.get("face_threshold"),
+        face_threshold=options.get("face_threshold"), backend=options.get("backend"),
+        model_path=options.get("model_path"),
     )
 
 

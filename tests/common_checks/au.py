@@ -11,6 +11,7 @@ from skpersona.au import AUDescriber, AUExtractor, AUSelector, AUStatistics, Key
 
 INSTANCES = [
     AUExtractor(),
+    AUExtractor(backend="mediapipe"),
     AUStatistics(),
     KeyframeWindows(),
     AUDescriber(),

@@ -85,6 +85,7 @@ def test_selector_restricts_the_description_and_groups_reach_it(data, cache):
     description = model.compose(data.data.iloc[:3])[:, 0]
     mentioned = {tok[1:5] for text in description for tok in text.split() if tok.startswith("(AU")}
     assert mentioned <= set(model.selected_aus_)
+    assert model.selection_used_  # a selector given by the user is always used
     assert model.selector_.n_iter_ > 0
 
 
@@ -164,3 +165,70 @@ def test_separate_text_fusion_embeds_each_line(data, cache):
     texts = separate.compose(data.data.iloc[:2])
     assert texts.shape == (2, 2) and texts[0, 1] == "Answer: " + data.data["transcript"][0]
     assert separate.scaler_.n_features_in_ == 2 * joint.scaler_.n_features_in_
+
+
+@pytest.mark.slow  # the default selector's search: about 40 s on the 2-core CI machine
+def test_defaults_take_a_video_without_a_face(data, cache):
+    """One faceless video (tracking lost throughout) used to stop the default AUSelector
+    with "Input X contains NaN"; it now gets the training means, a no_face flag and a
+    warning naming it, and its description says no face was seen."""
+    X = data.data.copy()
+    faceless = X.at[3, "video"].assign(success=False)
+    faceless.attrs = {**X.at[3, "video"].attrs, "path": "interview_3.mp4"}
+    X.at[3, "video"] = faceless
+    model = SemanticFusionRegressor(embedder=TextEmbedder(cache_dir=cache), random_state=0)
+    with pytest.warns(UserWarning, match=r"1 of 24 videos have no tracked face \(videos 3 "
+                                         r"\(interview_3.mp4\)\)"):
+        model.fit(X, data.target)
+    assert "no_face" in model.selector_.get_feature_names_out()
+    # the default selection is used only where the selector's held-out rows say it helps
+    selector = model.selector_
+    assert model.selection_used_ == (selector.selected_score_ > selector.all_score_)
+    assert model.selected_aus_ == (selector.selected_aus_ if model.selection_used_ else None)
+    pred = model.predict(X)
+    assert pred.shape == (24, 5) and np.isfinite(pred).all()
+    assert "No face" in model.compose(X.iloc[3:4])[0, 0]
+
+
+@pytest.mark.slow  # new descriptions to embed: about 30-60 s on the 2-core CI machine
+def test_au_scale_is_fixed_once_in_fit(data, cache):
+    """Tables without attrs: the scale is inferred once from every training video, so a
+    calm OpenFace-scale video (all values below 1) is not read as 0-1 probabilities."""
+    def bare(table):
+        table = table.copy()
+        table.attrs = {}
+        return table
+
+    X = data.data.assign(video=data.data["video"].map(bare))
+    model = _fast(cache, au_statistics=True).fit(X, data.target)
+    assert model.au_scale_ == "0-5" and model.describer_.au_scale == "0-5"
+    assert model.statistics_.au_scale == "0-5"
+    calm = X.iloc[:1].copy()
+    table = bare(X.at[0, "video"])
+    aus = [c for c in table.columns if c.startswith("AU")]
+    table[aus] = table[aus] / table[aus].max().max() * 0.9  # peaks at 0.9 of 5
+    calm.at[calm.index[0], "video"] = table
+    text = model.compose(calm)[0, 0]
+    assert "detection probability" not in text
+    mixed = X.copy()
+    mixed.at[0, "video"] = data.data.at[0, "video"]  # "0-5" in attrs
+    other = data.data.at[1, "video"].copy()
+    other.attrs = {"au_scale": "0-1"}
+    mixed.at[1, "video"] = other
+    with pytest.raises(ValueError, match="mix AU scales"):
+        _fast(cache).fit(mixed, data.target)
+
+
+def test_default_head_has_one_alpha_per_trait_and_group_folds(data, cache):
+    from sklearn.linear_model import RidgeCV
+    from sklearn.multioutput import MultiOutputRegressor
+
+    model = _fast(cache, head=None).fit(data.data, data.target)
+    assert isinstance(model.head_, RidgeCV) and np.shape(model.head_.alpha_) == (5,)
+    groups = np.repeat(np.arange(8), 3)
+    grouped = _fast(cache, head=None).fit(data.data, data.target, groups=groups)
+    assert isinstance(grouped.head_, MultiOutputRegressor)
+    assert len(grouped.head_.estimators_) == 5
+    for train, test in grouped.head_.estimators_[0].cv:  # no person on both sides
+        assert not set(groups[train]) & set(groups[test])
+    assert np.isfinite(grouped.predict(data.data)).all()
