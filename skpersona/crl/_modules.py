@@ -241,12 +241,37 @@ class CausalPrior(nn.Module):
         return (z - mean) * torch.exp(-log_std), -log_std.sum().expand(z.shape[0])
 
     def noise(self, u):
-        """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``."""
+        """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``.
+
+        ``de/du = diag(1 / sigma) (I - d loc/du)``. On a DAG ``d loc/du`` is
+        nilpotent and its determinant term is 0; the soft adjacency of a
+        first-stage fit has cycles, though (acyclicity is only a penalty), so
+        ``log |det(I - d loc/du)|`` is computed exactly, per sample, whenever the
+        allowed edges contain a cycle: without it a cyclic model's likelihood is
+        not a density and its ELBO is overstated.
+        """
         inputs = u[:, :, None]
-        effect = self.linear * inputs + self.bend * torch.tanh(self.bend_slope * inputs)
+        slope_u = torch.tanh(self.bend_slope * inputs)
+        effect = self.linear * inputs + self.bend * slope_u
         loc = (self.mask[None] * effect).sum(dim=1) + self.bias
         e = (u - loc) * torch.exp(-self.log_scale)
-        return e, -self.log_scale.sum().expand(u.shape[0])
+        logdet = -self.log_scale.sum().expand(u.shape[0])
+        if self._mask_has_cycle():
+            # d loc_i / d u_j, stored transposed (rows parents): det(I - W) = det(I - W^T)
+            slopes = self.linear + self.bend * self.bend_slope * (1 - slope_u.pow(2))
+            eye = torch.eye(u.shape[1], dtype=u.dtype, device=u.device)
+            logdet = logdet + torch.linalg.slogdet(eye - self.mask[None] * slopes)[1]
+        return e, logdet
+
+    def _mask_has_cycle(self):
+        """Whether the allowed edges contain a cycle (a walk back to its start)."""
+        reach = (self.mask.detach() > 0).to("cpu", torch.float64)
+        power = reach
+        for _ in range(reach.shape[0]):  # a cycle has length at most d
+            if bool(torch.diagonal(power).any()):
+                return True
+            power = ((power @ reach) > 0).to(torch.float64)
+        return False
 
     def noise_log_prob(self, e):
         """Log-density of the exogenous noise (a Gaussian mixture each), summed over latents."""
