@@ -384,7 +384,12 @@ class MultimodalVAE(nn.Module):
         return weighted / precision, -torch.log(precision)
 
     def posterior(self, mu, logvar, sample):
-        u = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        """A posterior draw (``sample`` True, or the standard-normal draw itself) or,
+        ``sample`` False, the base mean; pushed through the flow, with its log-det."""
+        if isinstance(sample, torch.Tensor):
+            u = mu + torch.exp(0.5 * logvar) * sample
+        else:
+            u = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
         if self.flow is None:
             return u, u.new_zeros(u.shape[0])
         return self.flow(u, mu)
@@ -408,15 +413,36 @@ class MultimodalVAE(nn.Module):
         mu, logvar = self.encode(X)
         return self.align(self.posterior(mu, logvar, sample=False)[0])
 
-    def forward(self, X):
-        mu, logvar = self.encode(X)
-        latent, logdet = self.posterior(mu, logvar, sample=True)
-        # Gaussian negative log-likelihood, summed over features and measurements.
+    def _recon(self, X, latent):
+        """Gaussian negative log-likelihood per sample, summed over features and measurements."""
         recon = 0.0
         for k, out in enumerate(self.decode(latent)):
             log_noise = self.log_noise[k].clamp(-7.0, 3.0)
             err = (out - self._measurement(X, k)) * torch.exp(-log_noise)
             recon = recon + (0.5 * (err.pow(2) + _LOG_2PI) + log_noise).sum(dim=1)
+        return recon
+
+    def log_weight(self, X):
+        """``log p(x, z) - log q(z | x)`` per sample, at one posterior draw ``z``.
+
+        Its expectation is the ELBO; ``log mean_k exp`` over ``K`` draws is the
+        importance-weighted bound, tighter as ``K`` grows.
+        """
+        mu, logvar = self.encode(X)
+        eps = torch.randn_like(mu)
+        latent, logdet = self.posterior(mu, logvar, sample=eps)
+        log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(dim=1) - logdet
+        if self.prior is None:
+            log_p = -0.5 * (latent.pow(2) + _LOG_2PI).sum(dim=1)
+        else:
+            log_q = log_q - torch.linalg.slogdet(self.align_weight)[1]
+            log_p = self.prior.log_prob(self.align(latent))
+        return log_p - log_q - self._recon(X, latent)
+
+    def forward(self, X):
+        mu, logvar = self.encode(X)
+        latent, logdet = self.posterior(mu, logvar, sample=True)
+        recon = self._recon(X, latent)
         # Entropy of the Gaussian base, exact; the flow's log-det adds to it.
         entropy = 0.5 * (logvar + 1 + _LOG_2PI).sum(dim=1) + logdet
         zero = X.new_zeros(())

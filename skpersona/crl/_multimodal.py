@@ -82,7 +82,11 @@ class MultimodalCRL(_LatentModel):
         divides its penalty.
     a_recon, a_ind, a_sp : float, default=1.0, 1.0, 0.3
         Weights of the Gaussian negative log-likelihood, the KL term and the
-        group lasso on edge strengths. Choose them by held-out :meth:`score`.
+        group lasso on edge strengths. ``a_recon`` and ``a_ind`` can be chosen by
+        held-out :meth:`score`; ``a_sp`` cannot: the penalty only removes
+        edges, and a sparser graph does not raise the likelihood (equivalent
+        graphs fit equally, a denser one at least as well), so the ELBO never
+        favours the sparsity that identifies the graph.
     edge_threshold : float, default=0.1
         Edge strength (standard deviations) above which ``graph_`` keeps an edge.
     hidden_size, n_hidden_layers : int, default=64, 2
@@ -114,6 +118,9 @@ class MultimodalCRL(_LatentModel):
         same initialisation and keeps the better validation ELBO.
     n_threads : int or None, default=1
         torch threads while fitting and transforming (None: torch's setting).
+    n_score_samples : int, default=16
+        Posterior draws per sample of the importance-weighted bound that
+        :meth:`score` returns (1: the plain ELBO).
     random_state : int, RandomState instance or None, default=None
         Seeds torch, the split and shuffling (CPU fits are reproducible).
     verbose : int, default=0
@@ -202,6 +209,7 @@ class MultimodalCRL(_LatentModel):
         refine_graph=True,
         shared_warmup="auto",
         n_threads=1,
+        n_score_samples=16,
         random_state=None,
         verbose=0,
     ):
@@ -228,6 +236,7 @@ class MultimodalCRL(_LatentModel):
         self.refine_graph = refine_graph
         self.shared_warmup = shared_warmup
         self.n_threads = n_threads
+        self.n_score_samples = n_score_samples
         self.random_state = random_state
         self.verbose = verbose
 
