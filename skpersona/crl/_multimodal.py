@@ -49,7 +49,8 @@ class MultimodalCRL(_LatentModel):
     (L[j, i] u_j + B[j, i] tanh(C[j, i] u_j)) + b_i + sigma_i e_i``, each noise
     ``e_i`` a learned mixture of Gaussians. Edge strengths ``A = ||(L, B)||`` (in
     standard deviations) are kept acyclic by NOTEARS' ``h(A)`` and sparse by a
-    group lasso. Each measurement has its own encoder (pooled per modality as a
+    group lasso; the shared latents are sources (no edge from a content latent
+    into ``s``, whatever ``prior_mask`` says). Each measurement has its own encoder (pooled per modality as a
     product of experts) and decoder (Gaussian, a learned noise per feature).
     Blocks are identified apart; single latents inside a block only where each
     has its own neighbours in other modalities.
@@ -79,7 +80,8 @@ class MultimodalCRL(_LatentModel):
     prior_mask : DataFrame, array-like or None, default=None
         Square prior over modalities, content or all latents (rows parents; e.g.
         ``DependencyScreen.to_prior_mask``): 0 forbids an edge, a positive value
-        divides its penalty.
+        divides its penalty. Edges from content into shared latents stay
+        forbidden.
     a_recon, a_ind, a_sp : float, default=1.0, 1.0, 0.3
         Weights of the Gaussian negative log-likelihood, the KL term and the
         group lasso on edge strengths. ``a_recon`` and ``a_ind`` can be chosen by
@@ -360,15 +362,17 @@ class MultimodalCRL(_LatentModel):
     def _allowed(self, order, latent_dims, constrain_order, modality_order=None):
         """Allowed edges among all latents (content then shared), rows parents.
 
-        Everything is allowed but self-loops, unless ``constrain_order``
-        forbids content edges from a later to an earlier modality (in
-        ``modality_order``, by default ``order``) or ``prior_mask`` forbids (0)
-        or favours (> 1) edges.
+        Everything is allowed but self-loops and edges into a shared latent
+        from a content latent (``s`` is a source, as in PersonaX), unless
+        ``constrain_order`` forbids content edges from a later to an earlier
+        modality (in ``modality_order``, by default ``order``) or ``prior_mask``
+        forbids (0) or favours (> 1) edges.
         """
         size = sum(latent_dims)
         total = size + self.shared_dim
         owner = np.repeat(np.arange(len(order)), latent_dims)
         allowed = 1.0 - np.eye(total)
+        allowed[:size, size:] = 0.0  # no z -> s: s is a source
         if constrain_order:
             rank = {m: r for r, m in enumerate(order if modality_order is None else modality_order)}
             position = np.array([rank[order[k]] for k in owner])
