@@ -51,6 +51,9 @@ class BetaVAE(_LatentModel):
         torch intra-op threads while fitting and transforming (restored
         afterwards); small networks run fastest on one. None keeps torch's
         setting.
+    n_score_samples : int, default=16
+        Posterior draws per sample of the importance-weighted bound that
+        :meth:`score` returns (1: the plain ELBO).
     random_state : int, RandomState instance or None, default=None
         Seeds torch, the split and shuffling.
     verbose : int, default=0
@@ -106,6 +109,7 @@ class BetaVAE(_LatentModel):
         validation_fraction=0.2,
         n_init=1,
         n_threads=1,
+        n_score_samples=16,
         random_state=None,
         verbose=0,
     ):
@@ -122,6 +126,7 @@ class BetaVAE(_LatentModel):
         self.validation_fraction = validation_fraction
         self.n_init = n_init
         self.n_threads = n_threads
+        self.n_score_samples = n_score_samples
         self.random_state = random_state
         self.verbose = verbose
 

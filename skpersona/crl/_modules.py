@@ -241,12 +241,37 @@ class CausalPrior(nn.Module):
         return (z - mean) * torch.exp(-log_std), -log_std.sum().expand(z.shape[0])
 
     def noise(self, u):
-        """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``."""
+        """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``.
+
+        ``de/du = diag(1 / sigma) (I - d loc/du)``. On a DAG ``d loc/du`` is
+        nilpotent and its determinant term is 0; the soft adjacency of a
+        first-stage fit has cycles, though (acyclicity is only a penalty), so
+        ``log |det(I - d loc/du)|`` is computed exactly, per sample, whenever the
+        allowed edges contain a cycle: without it a cyclic model's likelihood is
+        not a density and its ELBO is overstated.
+        """
         inputs = u[:, :, None]
-        effect = self.linear * inputs + self.bend * torch.tanh(self.bend_slope * inputs)
+        slope_u = torch.tanh(self.bend_slope * inputs)
+        effect = self.linear * inputs + self.bend * slope_u
         loc = (self.mask[None] * effect).sum(dim=1) + self.bias
         e = (u - loc) * torch.exp(-self.log_scale)
-        return e, -self.log_scale.sum().expand(u.shape[0])
+        logdet = -self.log_scale.sum().expand(u.shape[0])
+        if self._mask_has_cycle():
+            # d loc_i / d u_j, stored transposed (rows parents): det(I - W) = det(I - W^T)
+            slopes = self.linear + self.bend * self.bend_slope * (1 - slope_u.pow(2))
+            eye = torch.eye(u.shape[1], dtype=u.dtype, device=u.device)
+            logdet = logdet + torch.linalg.slogdet(eye - self.mask[None] * slopes)[1]
+        return e, logdet
+
+    def _mask_has_cycle(self):
+        """Whether the allowed edges contain a cycle (a walk back to its start)."""
+        reach = (self.mask.detach() > 0).to("cpu", torch.float64)
+        power = reach
+        for _ in range(reach.shape[0]):  # a cycle has length at most d
+            if bool(torch.diagonal(power).any()):
+                return True
+            power = ((power @ reach) > 0).to(torch.float64)
+        return False
 
     def noise_log_prob(self, e):
         """Log-density of the exogenous noise (a Gaussian mixture each), summed over latents."""
@@ -359,7 +384,12 @@ class MultimodalVAE(nn.Module):
         return weighted / precision, -torch.log(precision)
 
     def posterior(self, mu, logvar, sample):
-        u = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        """A posterior draw (``sample`` True, or the standard-normal draw itself) or,
+        ``sample`` False, the base mean; pushed through the flow, with its log-det."""
+        if isinstance(sample, torch.Tensor):
+            u = mu + torch.exp(0.5 * logvar) * sample
+        else:
+            u = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
         if self.flow is None:
             return u, u.new_zeros(u.shape[0])
         return self.flow(u, mu)
@@ -383,15 +413,36 @@ class MultimodalVAE(nn.Module):
         mu, logvar = self.encode(X)
         return self.align(self.posterior(mu, logvar, sample=False)[0])
 
-    def forward(self, X):
-        mu, logvar = self.encode(X)
-        latent, logdet = self.posterior(mu, logvar, sample=True)
-        # Gaussian negative log-likelihood, summed over features and measurements.
+    def _recon(self, X, latent):
+        """Gaussian negative log-likelihood per sample, summed over features and measurements."""
         recon = 0.0
         for k, out in enumerate(self.decode(latent)):
             log_noise = self.log_noise[k].clamp(-7.0, 3.0)
             err = (out - self._measurement(X, k)) * torch.exp(-log_noise)
             recon = recon + (0.5 * (err.pow(2) + _LOG_2PI) + log_noise).sum(dim=1)
+        return recon
+
+    def log_weight(self, X):
+        """``log p(x, z) - log q(z | x)`` per sample, at one posterior draw ``z``.
+
+        Its expectation is the ELBO; ``log mean_k exp`` over ``K`` draws is the
+        importance-weighted bound, tighter as ``K`` grows.
+        """
+        mu, logvar = self.encode(X)
+        eps = torch.randn_like(mu)
+        latent, logdet = self.posterior(mu, logvar, sample=eps)
+        log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(dim=1) - logdet
+        if self.prior is None:
+            log_p = -0.5 * (latent.pow(2) + _LOG_2PI).sum(dim=1)
+        else:
+            log_q = log_q - torch.linalg.slogdet(self.align_weight)[1]
+            log_p = self.prior.log_prob(self.align(latent))
+        return log_p - log_q - self._recon(X, latent)
+
+    def forward(self, X):
+        mu, logvar = self.encode(X)
+        latent, logdet = self.posterior(mu, logvar, sample=True)
+        recon = self._recon(X, latent)
         # Entropy of the Gaussian base, exact; the flow's log-det adds to it.
         entropy = 0.5 * (logvar + 1 + _LOG_2PI).sum(dim=1) + logdet
         zero = X.new_zeros(())

@@ -49,7 +49,8 @@ class MultimodalCRL(_LatentModel):
     (L[j, i] u_j + B[j, i] tanh(C[j, i] u_j)) + b_i + sigma_i e_i``, each noise
     ``e_i`` a learned mixture of Gaussians. Edge strengths ``A = ||(L, B)||`` (in
     standard deviations) are kept acyclic by NOTEARS' ``h(A)`` and sparse by a
-    group lasso. Each measurement has its own encoder (pooled per modality as a
+    group lasso; the shared latents are sources (no edge from a content latent
+    into ``s``, whatever ``prior_mask`` says). Each measurement has its own encoder (pooled per modality as a
     product of experts) and decoder (Gaussian, a learned noise per feature).
     Blocks are identified apart; single latents inside a block only where each
     has its own neighbours in other modalities.
@@ -79,10 +80,15 @@ class MultimodalCRL(_LatentModel):
     prior_mask : DataFrame, array-like or None, default=None
         Square prior over modalities, content or all latents (rows parents; e.g.
         ``DependencyScreen.to_prior_mask``): 0 forbids an edge, a positive value
-        divides its penalty.
+        divides its penalty. Edges from content into shared latents stay
+        forbidden.
     a_recon, a_ind, a_sp : float, default=1.0, 1.0, 0.3
         Weights of the Gaussian negative log-likelihood, the KL term and the
-        group lasso on edge strengths. Choose them by held-out :meth:`score`.
+        group lasso on edge strengths. ``a_recon`` and ``a_ind`` can be chosen by
+        held-out :meth:`score`; ``a_sp`` cannot: the penalty only removes
+        edges, and a sparser graph does not raise the likelihood (equivalent
+        graphs fit equally, a denser one at least as well), so the ELBO never
+        favours the sparsity that identifies the graph.
     edge_threshold : float, default=0.1
         Edge strength (standard deviations) above which ``graph_`` keeps an edge.
     hidden_size, n_hidden_layers : int, default=64, 2
@@ -114,6 +120,9 @@ class MultimodalCRL(_LatentModel):
         same initialisation and keeps the better validation ELBO.
     n_threads : int or None, default=1
         torch threads while fitting and transforming (None: torch's setting).
+    n_score_samples : int, default=16
+        Posterior draws per sample of the importance-weighted bound that
+        :meth:`score` returns (1: the plain ELBO).
     random_state : int, RandomState instance or None, default=None
         Seeds torch, the split and shuffling (CPU fits are reproducible).
     verbose : int, default=0
@@ -202,6 +211,7 @@ class MultimodalCRL(_LatentModel):
         refine_graph=True,
         shared_warmup="auto",
         n_threads=1,
+        n_score_samples=16,
         random_state=None,
         verbose=0,
     ):
@@ -228,6 +238,7 @@ class MultimodalCRL(_LatentModel):
         self.refine_graph = refine_graph
         self.shared_warmup = shared_warmup
         self.n_threads = n_threads
+        self.n_score_samples = n_score_samples
         self.random_state = random_state
         self.verbose = verbose
 
@@ -351,15 +362,17 @@ class MultimodalCRL(_LatentModel):
     def _allowed(self, order, latent_dims, constrain_order, modality_order=None):
         """Allowed edges among all latents (content then shared), rows parents.
 
-        Everything is allowed but self-loops, unless ``constrain_order``
-        forbids content edges from a later to an earlier modality (in
-        ``modality_order``, by default ``order``) or ``prior_mask`` forbids (0)
-        or favours (> 1) edges.
+        Everything is allowed but self-loops and edges into a shared latent
+        from a content latent (``s`` is a source, as in PersonaX), unless
+        ``constrain_order`` forbids content edges from a later to an earlier
+        modality (in ``modality_order``, by default ``order``) or ``prior_mask``
+        forbids (0) or favours (> 1) edges.
         """
         size = sum(latent_dims)
         total = size + self.shared_dim
         owner = np.repeat(np.arange(len(order)), latent_dims)
         allowed = 1.0 - np.eye(total)
+        allowed[:size, size:] = 0.0  # no z -> s: s is a source
         if constrain_order:
             rank = {m: r for r, m in enumerate(order if modality_order is None else modality_order)}
             position = np.array([rank[order[k]] for k in owner])

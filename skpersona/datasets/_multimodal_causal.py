@@ -2,8 +2,23 @@
 
 Two generators share one latent model: one block of content latents per modality
 (``z<modality>_<i>``) plus shared latents (``s_<i>``) that every modality sees;
-the content latents follow a nonlinear additive-noise structural causal model
-over a known DAG, ``z_i = f_i(parents(z_i)) + c_i * s + noise_i``.
+the content latents follow a nonlinear structural causal model over a known DAG,
+
+    ``z_i = f_i(parents(z_i)) + c_i * s + lam * mu_i(s) + exp(lam * nu_i(s)) * noise_i``
+
+with bounded nonlinear ``mu_i`` and ``nu_i`` and ``lam = shared_modulation``.
+
+Identifiability assumption. With ``shared_modulation > 0`` the shared latent
+acts on every content latent's mechanism: it moves the mean of ``z_i`` given its
+parents and, through ``nu_i``, its noise scale, each latent with its own
+random direction in ``s``. This is PersonaX's generative model
+(``z_{m,i} = g(Pa(z_{m,i}), s, eps_{m,i})``) and the condition, as in iVAE
+(Khemakhem et al., 2020), under which component-wise identifiability of the
+content latents is claimed: their conditional distributions given ``s`` vary
+enough, and differently, across values of ``s``. ``shared_modulation=0``
+(the default) gives the data of the earlier generators exactly: ``s`` only
+shifts each mean linearly and the noise scales do not depend on it, the
+"assumption violated" setting, under which only blocks are identified.
 
 * :func:`make_multimodal_causal` mixes each modality's latents (its own block
   and ``s``) into features with a random invertible multilayer perceptron, once
@@ -33,9 +48,9 @@ def _default_graph(n_modalities, latent_dim, kind="chain"):
     graph = np.zeros((size, size), dtype=int)
     for m in range(n_modalities):
         base = m * latent_dim
-        if kind == "chain":
-            for i in range(latent_dim - 1):
-                graph[base + i, base + i + 1] = 1
+        if kind in ("chain", "fork"):
+            for i in range(latent_dim - 1):  # z_1 -> z_2 -> ... or z_1 -> every z_i
+                graph[base + (i if kind == "chain" else 0), base + i + 1] = 1
             if m + 1 < n_modalities:
                 graph[base, base + latent_dim] = 1
         elif kind == "cross":
@@ -43,7 +58,9 @@ def _default_graph(n_modalities, latent_dim, kind="chain"):
                 for i in range(latent_dim):
                     graph[base + i, base + latent_dim + i] = 1
         else:
-            raise ValueError(f"graph must be 'chain', 'cross' or an adjacency matrix, got {kind!r}.")
+            raise ValueError(
+                f"graph must be 'chain', 'fork', 'cross' or an adjacency matrix, got {kind!r}."
+            )
     return graph
 
 
@@ -75,8 +92,19 @@ def _sample_noise(rng, distribution, size):
     )
 
 
+def _modulation(rng, shared, strength):
+    """``strength * mu(s)`` and ``exp(strength * nu(s))``: the shift and noise scale by
+    which ``s`` modulates one latent's mechanism (each along its own random directions)."""
+    directions = rng.standard_normal((2, shared.shape[1]))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    sign, bend = rng.choice([-1.0, 1.0]), rng.uniform(1.0, 2.0)
+    shift = strength * sign * np.tanh(bend * shared @ directions[0])
+    return shift, np.exp(strength * np.tanh(shared @ directions[1]))
+
+
 def _sample_latents(
-    rng, graph, n_samples, shared_dim, shared_strength, distribution, edge_strength=1.0
+    rng, graph, n_samples, shared_dim, shared_strength, distribution, edge_strength=1.0,
+    shared_modulation=0.0,
 ):
     """Sample the SCM: nonlinear parent effects, a shared influence, exogenous noise."""
     size = graph.shape[0]
@@ -85,6 +113,9 @@ def _sample_latents(
     for j in _topological_order(graph):
         parents = np.flatnonzero(graph[:, j])
         value = _sample_noise(rng, distribution, n_samples)
+        if shared_modulation and shared_dim:  # no draws at 0: the earlier data, exactly
+            shift, scale = _modulation(rng, shared, shared_modulation)
+            value = shift + scale * value
         for p in parents:
             weight = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 0.8) * edge_strength
             bend = rng.uniform(0.5, 1.5)
@@ -127,6 +158,7 @@ def make_multimodal_causal(
     noise=0.05,
     noise_distribution="gaussian",
     shared_strength=0.5,
+    shared_modulation=0.0,
     edge_strength=1.0,
     modality_names=None,
     random_state=None,
@@ -135,8 +167,10 @@ def make_multimodal_causal(
 
     Each modality ``m`` has ``latent_dim`` content latents ``z<m>_<i>``; all
     modalities share ``shared_dim`` latents ``s_<i>``. The content latents
-    follow an additive-noise SCM over ``graph`` (nonlinear parent effects, a
-    linear influence of ``s``, exogenous noise), each standardised. Every
+    follow an SCM over ``graph`` (nonlinear parent effects, a linear influence
+    of ``s``, exogenous noise whose mean and scale ``s`` modulates when
+    ``shared_modulation > 0``), each standardised; see the module
+    documentation for the identifiability assumption this encodes. Every
     measurement of modality ``m`` is an independent random invertible mixing
     (a full-rank linear lift and ``mixing_depth`` leaky-ReLU layers) of
     ``(z_m, s)`` plus Gaussian measurement noise of its own level.
@@ -155,13 +189,15 @@ def make_multimodal_causal(
         Measurements per modality (one int for all, or one per modality).
     n_features : int, default=10
         Features per measurement; at least ``latent_dim + shared_dim``.
-    graph : {"chain", "cross"}, array-like of shape (n_latents, n_latents) or None, \
+    graph : {"chain", "fork", "cross"}, array-like of shape (n_latents, n_latents) or None, \
             default=None
         Adjacency of the DAG among content latents, ``graph[i, j] = 1`` for
         ``i -> j``, latents in modality order. ``"chain"`` (or None) gives a
         chain inside each modality plus ``z<m>_1 -> z<m+1>_1`` (for two
         modalities of two latents: PersonaX's ``z1_1 -> z1_2, z1_1 -> z2_1,
-        z2_1 -> z2_2``). ``"cross"`` gives ``z<m>_i -> z<m+1>_i`` for every
+        z2_1 -> z2_2``). ``"fork"`` replaces each modality's chain by edges
+        from its first latent to each other one (``z<m>_1 -> z<m>_i``), plus
+        the same cross edge. ``"cross"`` gives ``z<m>_i -> z<m+1>_i`` for every
         ``i``: each content latent has its own neighbour in the other
         modality, the structural sparsity under which multimodal CRL
         identifies single latents (not only blocks); inside a modality the
@@ -175,7 +211,14 @@ def make_multimodal_causal(
     noise_distribution : {"gaussian", "laplace", "uniform"}, default="gaussian"
         Distribution of the exogenous noise of the SCM.
     shared_strength : float, default=0.5
-        Scale of the shared latents' effect on the content latents.
+        Scale of the shared latents' linear effect on the content latents' means.
+    shared_modulation : float, default=0.0
+        Strength ``lam`` with which ``s`` modulates each content latent's
+        mechanism: a bounded nonlinear shift of its mean (up to ``lam``
+        standard deviations of the noise) and a factor ``exp(lam * nu(s))``,
+        between ``exp(-lam)`` and ``exp(lam)``, on its noise scale. Above 0 the
+        data meet the identifiability assumption of the module documentation;
+        0 gives the earlier generator's data exactly (the assumption violated).
     edge_strength : float, default=1.0
         Scale of every causal effect among content latents (weights drawn
         in ``[0.5, 0.8] * edge_strength``); larger values make a latent's
@@ -233,8 +276,11 @@ def make_multimodal_causal(
     graph = (graph != 0).astype(int)
     if edge_strength < 0:
         raise ValueError(f"edge_strength must be non-negative, got {edge_strength}.")
+    if shared_modulation < 0:
+        raise ValueError(f"shared_modulation must be non-negative, got {shared_modulation}.")
     latents, shared = _sample_latents(
-        rng, graph, n_samples, shared_dim, shared_strength, noise_distribution, edge_strength
+        rng, graph, n_samples, shared_dim, shared_strength, noise_distribution, edge_strength,
+        shared_modulation,
     )
     blocks, columns, noise_levels = [], [], {}
     # One seed per modality, then one stream per measurement: measurement j keeps
@@ -334,13 +380,16 @@ def make_causal_digits(
     noise=0.02,
     digit=3,
     n_measurements=1,
+    graph="chain",
+    shared_modulation=0.0,
     random_state=None,
 ):
     """Generate two modalities of small coloured digit images with a known latent DAG.
 
     In the spirit of PersonaX's coloured-digit benchmark: two modalities with
     two content latents each and one shared latent; the true DAG is
-    ``z1_1 -> z1_2``, ``z1_1 -> z2_1``, ``z2_1 -> z2_2``. Modality ``1`` shows a
+    ``z1_1 -> z1_2``, ``z1_1 -> z2_1``, ``z2_1 -> z2_2`` (``graph="chain"``).
+    Modality ``1`` shows a
     digit whose colour follows ``z1_1`` and size ``z1_2``; modality ``2`` a
     digit whose horizontal position follows ``z2_1`` and vertical position
     ``z2_2``. The shared latent ``s_1`` sets the grey level of both backgrounds.
@@ -364,6 +413,14 @@ def make_causal_digits(
         random image of the digit, with its own pixel noise (several photos
         of one scene). The first image is the same whatever the count, so
         counts compare under fixed data.
+    graph : {"chain", "cross"} or array-like of shape (4, 4), default="chain"
+        The DAG among the four content latents, as in
+        :func:`make_multimodal_causal` (``"chain"`` has an edge inside each
+        modality and one across; with two latents a modality's fork is its chain).
+    shared_modulation : float, default=0.0
+        How strongly ``s_1`` modulates each content latent's mean and noise
+        scale, as in :func:`make_multimodal_causal`; 0 gives the earlier
+        data exactly (the identifiability assumption violated).
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -387,9 +444,16 @@ def make_causal_digits(
     """
     if int(n_measurements) != n_measurements or n_measurements < 1:
         raise ValueError(f"n_measurements must be a positive int, got {n_measurements!r}.")
+    if shared_modulation < 0:
+        raise ValueError(f"shared_modulation must be non-negative, got {shared_modulation}.")
     rng = check_random_state(random_state)
-    graph = _default_graph(2, 2)
-    latents, shared = _sample_latents(rng, graph, n_samples, 1, 0.5, "uniform")
+    graph = (np.asarray(_default_graph(2, 2, graph) if isinstance(graph, str) else graph) != 0)
+    if graph.shape != (4, 4):
+        raise ValueError(f"graph must have shape (4, 4), got {graph.shape}.")
+    graph = graph.astype(int)
+    latents, shared = _sample_latents(
+        rng, graph, n_samples, 1, 0.5, "uniform", shared_modulation=shared_modulation
+    )
     images = _digit_images(digit)
 
     def draw(modality, pick, pixel_noise):

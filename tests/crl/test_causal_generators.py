@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
@@ -139,7 +141,11 @@ def test_named_graphs():
     assert edges == {("z1_1", "z2_1"), ("z1_2", "z2_2")}
     chain = make_multimodal_causal(n_samples=20, graph="chain", random_state=0).graph
     assert int(chain.to_numpy().sum()) == 3
-    with pytest.raises(ValueError, match="'chain', 'cross'"):
+    fork = make_multimodal_causal(n_samples=20, latent_dim=3, graph="fork", random_state=0).graph
+    edges = {(i, j) for i in fork.index for j in fork.columns if fork.loc[i, j]}
+    assert edges == {("z1_1", "z1_2"), ("z1_1", "z1_3"), ("z1_1", "z2_1"),
+                     ("z2_1", "z2_2"), ("z2_1", "z2_3")}
+    with pytest.raises(ValueError, match="'chain', 'fork', 'cross'"):
         make_multimodal_causal(n_samples=20, graph="star")
 
 
@@ -155,3 +161,60 @@ def test_edge_strength_scales_how_much_parents_explain():
     assert corr[0] < 0.1 < corr[1] < corr[2]
     with pytest.raises(ValueError, match="edge_strength"):
         make_multimodal_causal(n_samples=10, edge_strength=-1)
+
+
+def _digest(values):
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("modulation", [None, 0.0])
+def test_no_shared_modulation_gives_the_earlier_generators_data(modulation):
+    # digests and values of the generators before shared_modulation existed (same seed)
+    extra = {} if modulation is None else {"shared_modulation": modulation}
+    data = make_multimodal_causal(n_samples=50, n_measurements=2, random_state=3, **extra)
+    assert _digest(data.latents.to_numpy()).startswith("6c55815ead579494")
+    np.testing.assert_allclose(
+        data.data.to_numpy()[0, :4], [-0.59299262, -0.7940584, -2.09380094, 2.43962431], rtol=1e-7
+    )
+    laplace = make_multimodal_causal(
+        n_samples=50, latent_dim=3, noise_distribution="laplace", random_state=3, **extra
+    )
+    assert _digest(laplace.latents.to_numpy()).startswith("daf0bfe95984f250")
+    digits = make_causal_digits(n_samples=10, image_size=8, random_state=3, **extra)
+    assert _digest(digits.latents.to_numpy()).startswith("329a500011e7e4f8")
+
+
+def _noise_scale_ratio(latents, shared):
+    """Per latent, the std for s above 1 over the std for s below -1 (largest first)."""
+    high, low = shared > 1, shared < -1
+    ratio = latents[high].std(axis=0) / latents[low].std(axis=0)
+    return np.maximum(ratio, 1 / ratio)
+
+
+def test_shared_modulation_moves_every_latents_mean_and_noise_scale():
+    # no edges: every latent is a source, so its spread given s is its noise's
+    kwargs = dict(n_samples=6000, graph=np.zeros((4, 4)), shared_strength=0.0, random_state=0)
+    plain = make_multimodal_causal(**kwargs).latents.to_numpy()
+    modulated = make_multimodal_causal(shared_modulation=1.0, **kwargs).latents.to_numpy()
+    assert np.all(_noise_scale_ratio(plain[:, :4], plain[:, 4]) < 1.3)
+    assert np.all(_noise_scale_ratio(modulated[:, :4], modulated[:, 4]) > 3.0)
+    # the mean moves too: s explains part of each latent without the linear effect
+    for latents in (plain, modulated):
+        knn = KNeighborsRegressor(50).fit(latents[:3000, 4:], latents[:3000, :4])
+        explained = knn.score(latents[3000:, 4:], latents[3000:, :4])
+        assert (explained > 0.1) == (latents is modulated)
+    digits = make_causal_digits(n_samples=3000, shared_modulation=1.0, random_state=0)
+    latents = digits.latents.to_numpy()
+    assert _noise_scale_ratio(latents[:, :1], latents[:, 4])[0] > 2.0  # z1_1 is a source
+    with pytest.raises(ValueError, match="shared_modulation"):
+        make_multimodal_causal(n_samples=10, shared_modulation=-1.0)
+    with pytest.raises(ValueError, match="shared_modulation"):
+        make_causal_digits(n_samples=10, shared_modulation=-1.0)
+
+
+def test_causal_digits_graph_parameter():
+    cross = make_causal_digits(n_samples=5, image_size=8, graph="cross", random_state=0).graph
+    edges = {(i, j) for i in cross.index for j in cross.columns if cross.loc[i, j]}
+    assert edges == {("z1_1", "z2_1"), ("z1_2", "z2_2")}
+    with pytest.raises(ValueError, match="shape"):
+        make_causal_digits(n_samples=5, graph=np.zeros((3, 3)))

@@ -1,21 +1,45 @@
 """How MultimodalCRL trains: early stopping, the shared warm-up, restarts, and what a fit recovers."""
 
+import copy
+
 import numpy as np
 import pytest
+import torch
 from sklearn.decomposition import PCA, FastICA
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skpersona.crl import MultimodalCRL, mcc_scorer, mean_correlation_coefficient
+from skpersona.crl import BetaVAE, MultimodalCRL, mcc_scorer, mean_correlation_coefficient
 from skpersona.datasets import make_causal_digits, make_multimodal_causal
 
 from ._settings import FAST, PLAIN
 
 
-def test_score_is_the_held_out_elbo_whatever_the_weights(data, fitted):
+def _mean_over_draws(fn, n_draws=64):
+    with torch.no_grad():
+        torch.manual_seed(1)
+        return float(torch.stack([fn() for _ in range(n_draws)]).mean())
+
+
+@pytest.mark.parametrize("model", ["fitted", "beta_vae"])
+def test_score_is_an_importance_weighted_elbo(data, fitted, model):
+    X = data.data
+    est = fitted if model == "fitted" else BetaVAE(n_components=3, **FAST).fit(X)
+    module, Xt = est.net_.module_.eval(), est._tensor(X)
+    # one draw's log weight is unbiased for the ELBO the loss uses (exact entropy there)
+    elbo = _mean_over_draws(lambda: module.log_weight(Xt).mean())
+    terms = _mean_over_draws(lambda: -sum(module(Xt)[k] for k in ("recon", "kl")))
+    assert elbo == pytest.approx(terms, abs=0.02 * abs(terms))
+    score = est.score(X)
+    assert score == est.score(X)  # fixed draws: deterministic
+    assert est.n_score_samples == 16
+    one_draw = copy.deepcopy(est).set_params(n_score_samples=1)
+    assert score > elbo and score > one_draw.score(X)
+
+
+def test_validation_loss_is_the_negative_elbo_whatever_the_weights(data, fitted):
     terms = fitted.loss_terms(data.data)
-    assert fitted.score(data.data) == pytest.approx(-(terms["recon"] + terms["kl"]), rel=1e-6)
     expected = terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"]
     assert terms["loss"] >= expected - 1e-5 * abs(expected)  # plus the acyclicity terms
     # validation loss (early stopping, restarts, order search) is the negative ELBO too

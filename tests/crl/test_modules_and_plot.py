@@ -57,6 +57,38 @@ def test_causal_prior_on_a_dag_is_a_triangular_flow_with_exact_density():
     assert torch.allclose(prior.log_prob(z)[0], expected, atol=1e-5)
 
 
+def _two_cycle_prior():
+    # z1 -> z2 -> z1 with slopes whose product stays below 1: an invertible cyclic SCM
+    prior = _random_prior(torch.ones(2, 2)).double()
+    with torch.no_grad():
+        prior.linear.copy_(torch.tensor([[0.0, 0.6], [-0.9, 0.0]]))
+        prior.bend.copy_(torch.tensor([[0.0, 0.3], [0.2, 0.0]]))
+        prior.bend_slope.fill_(1.5)
+    return prior
+
+
+def test_causal_prior_with_a_two_cycle_has_the_exact_change_of_variables_density():
+    prior = _two_cycle_prior()
+    z = torch.randn(5, 2, dtype=torch.float64)
+    for row in z:
+        jac = torch.autograd.functional.jacobian(
+            lambda v: _noise_and_log_det(prior, v[None])[0][0], row
+        )
+        e = _noise_and_log_det(prior, row[None])[0]
+        expected = prior.noise_log_prob(e)[0] + torch.linalg.slogdet(jac)[1]
+        assert torch.allclose(prior.log_prob(row[None])[0], expected, atol=1e-8)
+
+
+def test_causal_prior_with_a_two_cycle_integrates_to_one():
+    prior = _two_cycle_prior()
+    axis = torch.linspace(-25, 25, 1201, dtype=torch.float64)
+    grid = torch.cartesian_prod(axis, axis)
+    with torch.no_grad():
+        density = torch.exp(prior.log_prob(grid)).reshape(len(axis), len(axis))
+    mass = torch.trapezoid(torch.trapezoid(density, axis, dim=1), axis)
+    assert abs(float(mass) - 1.0) < 1e-3
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mixture_noise_is_a_normalised_density(seed):
     torch.manual_seed(seed)

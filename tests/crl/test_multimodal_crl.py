@@ -34,6 +34,24 @@ def test_prior_mask_zeros_stay_zero(data):
     assert np.all(within != 0)  # modality-level diagonal: edges inside a modality stay allowed
 
 
+@pytest.mark.parametrize("model", ["fitted", "plain"])
+def test_shared_latents_are_sources(data, fitted, plain, model):
+    # PersonaX's s acts on the content latents and is caused by none of them: no
+    # z -> s edge may be learned, in the first fit (plain) or after the DAG search
+    est = fitted if model == "fitted" else plain
+    mask = est.net_.module_.prior.mask.numpy()
+    assert np.all(mask[:4, 4:] == 0)
+    assert model == "fitted" or np.all(mask[4:, :4] == 1)  # s -> z stays allowed
+    assert np.all(est.adjacency_.loc[:, ["s_1"]].to_numpy() == 0)
+    if est.dag_search_ is not None:
+        assert all(child != "s_1" for _, child in est.dag_search_["edges"])
+    # a latent-level prior_mask cannot allow them either
+    names = est.adjacency_.index.tolist()
+    allow_all = pd.DataFrame(np.ones((5, 5)), index=names, columns=names)
+    masked = MultimodalCRL(**{**PLAIN, "max_epochs": 1, "prior_mask": allow_all}).fit(data.data)
+    assert np.all(masked.net_.module_.prior.mask.numpy()[:4, 4:] == 0)
+
+
 def test_latent_level_prior_mask_and_favoured_edges(data):
     names = ["z1_1", "z1_2", "z2_1", "z2_2"]
     mask = pd.DataFrame(np.zeros((4, 4)), index=names, columns=names)
