@@ -250,15 +250,17 @@ def test_file_chosen_folders_and_thread_counts_are_the_users(tmp_path):
     cpus = os.cpu_count() or 1
     obj = {"models": [AUExtractor(weights_dir=evil, multitask_weights=evil + "/w.safetensors",
                                   cache_dir=evil, torch_threads=5000, n_jobs=5000),
+                      AUExtractor(backend="mediapipe", model_path=evil + "/face.task"),
                       Pipeline([("e", TextEmbedder(cache_dir=evil))], memory=evil),
                       LLMTraitRater(cache_dir=evil, n_jobs=-5000),
                       FusionRegressor(torch_threads=5000)]}
     sio.dump(obj, tmp_path / "m.skops")
     with pytest.warns(UserWarning, match="may not choose where files are written") as caught:
         loaded = skpersona.load(tmp_path / "m.skops")
-    extractor, pipe, rater, fusion = loaded["models"]
+    extractor, mediapipe, pipe, rater, fusion = loaded["models"]
     assert (extractor.weights_dir, extractor.multitask_weights, extractor.cache_dir) == (
         None, None, None)
+    assert mediapipe.model_path is None  # the user's $SKPERSONA_MEDIAPIPE_MODEL or default
     assert (extractor.torch_threads, extractor.n_jobs, fusion.torch_threads) == (cpus,) * 3
     assert (pipe.memory, pipe[0].cache_dir, rater.cache_dir, rater.n_jobs) == (
         None, "auto", None, -1)
@@ -268,7 +270,7 @@ def test_file_chosen_folders_and_thread_counts_are_the_users(tmp_path):
         warnings.simplefilter("ignore", UserWarning)  # the thread counts are still bounded
         allowed = skpersona.load(tmp_path / "m.skops",
                                  allow={"cache_dir": evil, "weights_dir": evil})
-    assert allowed["models"][0].weights_dir == evil and allowed["models"][2].cache_dir == evil
+    assert allowed["models"][0].weights_dir == evil and allowed["models"][3].cache_dir == evil
     assert allowed["models"][0].torch_threads == cpus
 
 

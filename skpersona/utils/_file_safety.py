@@ -79,6 +79,7 @@ _FOLDERS = {
     "memory": ("cache_dir", "files are written there"),  # sklearn Pipeline's joblib cache
     "weights_dir": ("weights_dir", "model weights are read (and downloads written) there"),
     "multitask_weights": ("weights_dir", "model weights are read from it"),
+    "model_path": ("weights_dir", "model weights are read from it"),  # MediaPipe's bundle
 }
 _COUNTS = ("n_jobs", "n_threads", "torch_threads")
 _MODEL_FOLDER = "model_name"  # a folder that holds code needs trust_remote_code
