@@ -13,6 +13,7 @@ MODELS = {
     "semantic": ("video+transcript",
                  "AUs described in words, joined with the answer, embedded -> ridge"),
     "fusion": ("video+transcript", "AU statistics and text embedding -> FusionRegressor"),
+    "answers": ("text", "each answer column (--text): TF-IDF and sentence embedding -> ridge"),
 }
 FUSIONS = ("early", "gated", "attention", "late")
 
@@ -83,6 +84,8 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     if name == "ridge":
         columns = ColumnTransformer([("features", StandardScaler(), list(feature_columns))])
         return make_pipeline(columns, _ridge())
+    if name == "answers":
+        return answers_model(options)
     if name == "ridge-text":
         return make_pipeline(
             ColumnTransformer([("text", text_embedder(options), "transcript")]), _ridge())
@@ -113,3 +116,24 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
         text_embedder(options),
         _ridge(),
     )
+
+
+def answers_model(options):
+    """Several answers per row: per-answer TF-IDF and sentence embeddings -> ridge.
+
+    The default of ``skpersona fit`` for a table with answer text and no video, chosen
+    by 5-fold cross-validation on the SIOP 2019 training respondents
+    (``benchmarks/bench_siop.py``).
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline, make_union
+
+    from ..text import AnswerEmbedder
+
+    columns = list(options.get("text_columns") or ["transcript"])
+    lexical = AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                             columns=columns)
+    semantic = AnswerEmbedder(text_embedder(options), columns=columns)
+    return make_pipeline(make_union(lexical, semantic),
+                         RidgeCV(alphas=np.logspace(-1, 4, 21), alpha_per_target=True))
