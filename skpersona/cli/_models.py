@@ -118,22 +118,51 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     )
 
 
+def ridge_per_trait():
+    """Ridge with its own penalty per trait (efficient leave-one-out over a wide grid)."""
+    from sklearn.linear_model import RidgeCV
+
+    return RidgeCV(alphas=np.logspace(-1, 4, 21), alpha_per_target=True)
+
+
+def answers_head(columns):
+    """What the answers model fits on ``text__<answer>`` and ``semantic__<answer>__emb_i``.
+
+    A ridge on TF-IDF (1-2 grams, sublinear) of each answer and a ridge on the sentence
+    embeddings of each answer, stacked with per-trait non-negative weights learnt on
+    out-of-fold predictions (:class:`~skpersona.fusion.StackedRegressor`).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from ..fusion import StackedRegressor
+    from ..text import AnswerEmbedder
+
+    text = [f"text__{c}" for c in columns]
+    lexical = AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                             columns=text)
+    semantic = ColumnTransformer([("text", "drop", text)], remainder="passthrough")
+    return StackedRegressor([("lexical", make_pipeline(lexical, ridge_per_trait())),
+                             ("semantic", make_pipeline(semantic, ridge_per_trait()))])
+
+
 def answers_model(options):
-    """Several answers per row: per-answer TF-IDF and sentence embeddings -> ridge.
+    """Several answers per row: per-answer TF-IDF and sentence embeddings, stacked ridges.
 
     The default of ``skpersona fit`` for a table with answer text and no video, chosen
     by 5-fold cross-validation on the SIOP 2019 training respondents
-    (``benchmarks/bench_siop.py``).
+    (``benchmarks/bench_siop.py``). The answers are embedded once (named
+    ``semantic__<answer>__emb_i``) and passed on beside the raw text (``text__<answer>``),
+    so the stacking's inner folds do not embed them again.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
 
     from ..text import AnswerEmbedder
 
     columns = list(options.get("text_columns") or ["transcript"])
-    lexical = AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
-                             columns=columns)
-    semantic = AnswerEmbedder(text_embedder(options), columns=columns)
-    return make_pipeline(make_union(lexical, semantic),
-                         RidgeCV(alphas=np.logspace(-1, 4, 21), alpha_per_target=True))
+    features = ColumnTransformer(
+        [("semantic", AnswerEmbedder(text_embedder(options), columns=columns), columns),
+         ("text", "passthrough", columns)]).set_output(transform="pandas")
+    return make_pipeline(features, answers_head(columns))

@@ -118,10 +118,17 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
             head = LinearRegression(positive=self.positive).fit(out_of_fold[:, t], targets[:, t])
             self.weights_[t], self.intercept_[t] = head.coef_, head.intercept_
         self.estimators_ = [clone(est).fit(X, fit_y) for _, est in self.estimators]
+        return self
+
+    @property
+    def named_estimators_(self):
+        """The fitted base regressors by name (a view of ``estimators_``, not stored: a
+        model file then holds only plain lists)."""
         from sklearn.utils import Bunch
 
-        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_, strict=True)))
-        return self
+        check_is_fitted(self, "estimators_")
+        names = [name for name, _ in self.estimators]
+        return Bunch(**dict(zip(names, self.estimators_, strict=True)))
 
     def predict(self, X):
         """Each target: the weighted sum of the base regressors' predictions of it.
