@@ -56,11 +56,13 @@ def select(columns):
     return ColumnTransformer([("keep", "passthrough", list(columns))])
 
 
-def embeddings(data, answers):
+def embeddings(data, answers, with_joined=True):
     """The stored MiniLM vectors: per answer (``semantic__<q>__emb_i``) and joined."""
     per_answer = AnswerEmbedder(TextEmbedder(), columns=answers).fit(data)
     names = [f"semantic__{n}" for n in per_answer.get_feature_names_out()]
     table = pd.DataFrame(per_answer.transform(data), columns=names, index=data.index)
+    if not with_joined:
+        return table, names, None
     joined = data[answers].fillna("").agg("\n".join, axis=1).tolist()
     vectors = TextEmbedder().fit(joined).transform(joined)
     joined_names = [f"joined__emb_{i}" for i in range(vectors.shape[1])]
@@ -82,8 +84,9 @@ def models(answers, semantic, joined):
         "TF-IDF 1-2g per answer + RidgeCV (reference)": make_pipeline(reference,
                                                                       ridge_per_trait()),
         "TF-IDF 1-2g sublinear, min_df=2 + RidgeCV": make_pipeline(lexical, ridge_per_trait()),
-        "MiniLM of the joined answers + RidgeCV": make_pipeline(select(joined),
-                                                                ridge_per_trait()),
+        **({"MiniLM of the joined answers + RidgeCV": make_pipeline(select(joined),
+                                                                    ridge_per_trait())}
+           if joined else {}),
         "MiniLM per answer, features joined + RidgeCV": make_pipeline(select(semantic),
                                                                       ridge_per_trait()),
         "MiniLM per question, 5 ridges stacked": StackedRegressor(per_question),
@@ -104,6 +107,8 @@ def evaluate(model, X_train, y_train, X_dev, y_dev, folds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", help="folder holding siop_2019/ (default: shared data)")
+    parser.add_argument("--skip-joined", action="store_true",
+                        help="leave out the embedding of the joined answers")
     parser.add_argument("--skip-end-to-end", action="store_true",
                         help="do not run the default pipeline on raw answers")
     args = parser.parse_args()
@@ -111,7 +116,7 @@ def main():
     dev = load_siop_2019(args.data_home, split="dev")
     answers, traits = train.feature_names, train.target_names
     both = pd.concat([train.data, dev.data])
-    stored, semantic, joined = embeddings(both, answers)
+    stored, semantic, joined = embeddings(both, answers, not args.skip_joined)
     X = pd.concat([both.add_prefix("text__"), stored], axis=1)
     X_train, X_dev = X.iloc[: len(train.data)], X.iloc[len(train.data):]
     y_train, y_dev = train.target.to_numpy(), dev.target.to_numpy()
