@@ -27,6 +27,7 @@ benchmarks/bench_siop.py``
 """
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -53,7 +54,8 @@ def pearson(y, pred):
 
 def select(columns):
     """Only these columns of the table (stored embeddings)."""
-    return ColumnTransformer([("keep", "passthrough", list(columns))])
+    return ColumnTransformer([("keep", "passthrough", list(columns))],
+                             verbose_feature_names_out=False).set_output(transform="pandas")
 
 
 def embeddings(data, answers, with_joined=True):
@@ -79,6 +81,12 @@ def models(answers, semantic, joined):
                                               if c.startswith(f"semantic__{q}__")]),
                                       ridge_per_trait()))
                     for q in answers]
+    lexical_per_question = [
+        (f"tfidf_{q}", make_pipeline(AnswerEmbedder(clone(lexical.embedder),
+                                                    columns=[f"text__{q}"]), ridge_per_trait()))
+        for q in answers]
+    lexical_ridge = ("lexical", make_pipeline(lexical, ridge_per_trait()))
+    reference_ridge = ("lexical", make_pipeline(reference, ridge_per_trait()))
     return {
         "training mean": DummyRegressor(),
         "TF-IDF 1-2g per answer + RidgeCV (reference)": make_pipeline(reference,
@@ -92,8 +100,14 @@ def models(answers, semantic, joined):
         "MiniLM per question, 5 ridges stacked": StackedRegressor(per_question),
         "TF-IDF + MiniLM per answer, one RidgeCV": make_pipeline(
             make_union(lexical, select(semantic)), ridge_per_trait()),
-        "TF-IDF ridge + MiniLM ridge, stacked (default)": make_pipeline(
-            select(text + semantic), answers_head(answers)),
+        "TF-IDF ridge + MiniLM ridge, stacked": StackedRegressor(
+            [lexical_ridge, ("semantic", make_pipeline(select(semantic), ridge_per_trait()))]),
+        "TF-IDF 1-2g (plain) ridge + MiniLM ridge, stacked": StackedRegressor(
+            [reference_ridge, ("semantic", make_pipeline(select(semantic), ridge_per_trait()))]),
+        "TF-IDF ridge + 5 per-question MiniLM ridges, stacked (default)": make_pipeline(
+            select(text + semantic), answers_head(answers, len(semantic) // len(answers))),
+        "5 TF-IDF + 5 MiniLM per-question ridges, stacked": StackedRegressor(
+            [*lexical_per_question, *per_question]),
     }
 
 
@@ -109,13 +123,22 @@ def main():
     parser.add_argument("--data-home", help="folder holding siop_2019/ (default: shared data)")
     parser.add_argument("--skip-joined", action="store_true",
                         help="leave out the embedding of the joined answers")
+    parser.add_argument("--models", help="comma-separated substrings: run only the models "
+                        "whose name contains one (the reference always runs)")
+    parser.add_argument("--end-to-end-only", action="store_true",
+                        help="only the default pipeline end to end")
     parser.add_argument("--skip-end-to-end", action="store_true",
                         help="do not run the default pipeline on raw answers")
+    parser.add_argument("--quick", action="store_true",
+                        help="what run_all.py passes: the same as --skip-end-to-end")
     args = parser.parse_args()
+    args.skip_end_to_end = args.skip_end_to_end or args.quick
     train = load_siop_2019(args.data_home, split="train")
     dev = load_siop_2019(args.data_home, split="dev")
     answers, traits = train.feature_names, train.target_names
     both = pd.concat([train.data, dev.data])
+    if args.end_to_end_only:
+        return end_to_end(train, dev, both, answers)
     stored, semantic, joined = embeddings(both, answers, not args.skip_joined)
     X = pd.concat([both.add_prefix("text__"), stored], axis=1)
     X_train, X_dev = X.iloc[: len(train.data)], X.iloc[len(train.data):]
@@ -123,35 +146,49 @@ def main():
     folds = KFold(5, shuffle=True, random_state=0)
     short = [t[0] for t in traits]
     rows = []
-    for name, model in models(answers, semantic, joined).items():
+    chosen = models(answers, semantic, joined)
+    wanted = args.models.split(",") if args.models else None
+    chosen = {name: model for i, (name, model) in enumerate(chosen.items())
+              if i < 2 or wanted is None or any(w in name for w in wanted)}
+    for name, model in chosen.items():
         cv, dv, seconds = evaluate(model, X_train, y_train, X_dev, y_dev, folds)
         rows.append((name, cv, dv, seconds))
         print(f"{name}: CV {cv.mean():.4f} Dev {dv.mean():.4f} ({seconds:.1f} s CPU)",
-              flush=True)
+              file=sys.stderr, flush=True)
     reference = rows[1]
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'model':{width}s} | Train 5-fold CV r: {' '.join(f'{t:>5s}' for t in short)}"
-          f"  mean | Dev r: {' '.join(f'{t:>5s}' for t in short)}  mean | CPU s")
+    print("SIOP 2019, 1,088 Train respondents (5-fold CV, shuffled, seed 0) and 300 Dev "
+          "(fit on Train); Pearson r per trait (E A O C N) and mean; CPU s: one fit on Train "
+          "+ prediction of Dev, embeddings read from the cache. Training mean: r undefined "
+          "on Dev (constant prediction).\n")
+    print(f"| model | Train CV r ({' '.join(short)}) | CV mean | Dev r ({' '.join(short)}) "
+          "| Dev mean | CPU s |")
+    print("|---|---|---:|---|---:|---:|")
     for name, cv, dv, seconds in rows:
-        print(f"{name:{width}s} | {' ' * 19}{' '.join(f'{v:5.3f}' for v in cv)} {cv.mean():.3f} "
-              f"| {' ' * 7}{' '.join(f'{v:5.3f}' for v in dv)} {dv.mean():.3f} | {seconds:5.1f}")
-    print(f"{'2019 winners (private test split, other rows)':{width}s} | "
-          f"{', '.join(f'{w:.3f}' for w in WINNERS)}")
+        print(f"| {name} | {' '.join(f'{v:.3f}' for v in cv)} | {cv.mean():.3f} | "
+              f"{' '.join(f'{v:.3f}' for v in dv)} | {dv.mean():.3f} | {seconds:.1f} |")
+    print(f"| 2019 winners, published (private test split: other respondents) | | | | "
+          f"{', '.join(f'{w:.3f}' for w in WINNERS)} | |")
     best = max(rows[2:], key=lambda r: r[1].mean())
-    print(f"\nbest by Train CV: {best[0]} (CV {best[1].mean():.4f}, Dev {best[2].mean():.4f}); "
-          f"over the reference: CV {best[1].mean() - reference[1].mean():+.4f}, "
-          f"Dev {best[2].mean() - reference[2].mean():+.4f}")
-    if args.skip_end_to_end:
-        return
+    print(f"\nBest by Train CV: **{best[0]}** (CV {best[1].mean():.4f}, Dev "
+          f"{best[2].mean():.4f}); over the TF-IDF reference of this run: CV "
+          f"{best[1].mean() - reference[1].mean():+.4f}, Dev "
+          f"{best[2].mean() - reference[2].mean():+.4f}.")
+    if not args.skip_end_to_end:
+        end_to_end(train, dev, both, answers)
+
+
+def end_to_end(train, dev, both, answers):
+    """The default pipeline of `skpersona fit`, raw answers in, timed."""
+    y_train, y_dev = train.target.to_numpy(), dev.target.to_numpy()
     # The default of `skpersona fit` end to end: raw answers in, embeddings from the cache.
     start = time.process_time()
     default = answers_model({"text_columns": answers}).fit(train.data, y_train)
     dv = pearson(y_dev, default.predict(dev.data))
-    print(f"\ndefault pipeline end to end, Train -> Dev: mean r {dv.mean():.4f} "
+    print(f"\nDefault pipeline end to end (raw answers in), Train -> Dev: mean r {dv.mean():.4f} "
           f"({' '.join(f'{v:.3f}' for v in dv)}), {time.process_time() - start:.1f} s CPU")
     start, wall = time.process_time(), time.perf_counter()
     answers_model({"text_columns": answers}).fit(both, np.vstack([y_train, y_dev]))
-    print(f"default pipeline fit on all {len(both)} respondents (embeddings cached): "
+    print(f"\nDefault pipeline fit on all {len(both)} respondents (embeddings cached): "
           f"{time.process_time() - start:.1f} s CPU, {time.perf_counter() - wall:.1f} s wall")
 
 

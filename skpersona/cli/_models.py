@@ -125,12 +125,13 @@ def ridge_per_trait():
     return RidgeCV(alphas=np.logspace(-1, 4, 21), alpha_per_target=True)
 
 
-def answers_head(columns):
+def answers_head(columns, dim):
     """What the answers model fits on ``text__<answer>`` and ``semantic__<answer>__emb_i``.
 
-    A ridge on TF-IDF (1-2 grams, sublinear) of each answer and a ridge on the sentence
-    embeddings of each answer, stacked with per-trait non-negative weights learnt on
-    out-of-fold predictions (:class:`~skpersona.fusion.StackedRegressor`).
+    A ridge on TF-IDF (1-2 grams, sublinear) of the answers and, per answer, a ridge on
+    its sentence embedding (``dim`` dimensions), stacked with per-trait non-negative
+    weights learnt on out-of-fold predictions (:class:`~skpersona.fusion.StackedRegressor`):
+    each trait weighs the words and each question's meaning as its folds say.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -142,9 +143,12 @@ def answers_head(columns):
     text = [f"text__{c}" for c in columns]
     lexical = AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
                              columns=text)
-    semantic = ColumnTransformer([("text", "drop", text)], remainder="passthrough")
-    return StackedRegressor([("lexical", make_pipeline(lexical, ridge_per_trait())),
-                             ("semantic", make_pipeline(semantic, ridge_per_trait()))])
+    bases = [("lexical", make_pipeline(lexical, ridge_per_trait()))]
+    for column in columns:  # the embedding columns by name: a model file holds no callables
+        keep = [f"semantic__{column}__emb_{i}" for i in range(dim)]
+        bases.append((f"semantic_{column}", make_pipeline(
+            ColumnTransformer([("keep", "passthrough", keep)]), ridge_per_trait())))
+    return StackedRegressor(bases)
 
 
 def answers_model(options):
@@ -162,7 +166,9 @@ def answers_model(options):
     from ..text import AnswerEmbedder
 
     columns = list(options.get("text_columns") or ["transcript"])
+    embedder = text_embedder(options)
+    dim = embedder.fit([""]).embedding_dim_  # loads the model (shared per process)
     features = ColumnTransformer(
-        [("semantic", AnswerEmbedder(text_embedder(options), columns=columns), columns),
+        [("semantic", AnswerEmbedder(embedder, columns=columns), columns),
          ("text", "passthrough", columns)]).set_output(transform="pandas")
-    return make_pipeline(features, answers_head(columns))
+    return make_pipeline(features, answers_head(columns, dim))

@@ -52,10 +52,10 @@ def test_fit_several_text_columns_then_predict_under_the_target_names(siop_rows,
     direct = bundle["estimator"].predict(table[ANSWERS])
     np.testing.assert_allclose(pred[TRAITS].to_numpy(), direct, rtol=1e-5, atol=1e-6)
     assert direct.shape == (20, 5) and np.isfinite(direct).all()
-    # both views are fitted, each on the five answers (stacking weights: one per trait)
+    # the words of all answers and each answer's meaning: six ridges, stacked per trait
     stack = bundle["estimator"][-1]
-    assert list(stack.named_estimators_) == ["lexical", "semantic"]
-    assert stack.weights_.shape == (5, 2)
+    assert list(stack.named_estimators_) == ["lexical", *(f"semantic_{c}" for c in ANSWERS)]
+    assert stack.weights_.shape == (5, 6)
 
 
 def test_answer_column_errors_are_one_line(siop_rows, capsys):
