@@ -101,8 +101,9 @@ fig.tight_layout()
 # -------------------------------------------------------------
 # ``AnswerEmbedder()`` with no argument embeds each answer with all-MiniLM-L6-v2
 # (offline, cached on disk), and ``questions=siop.questions`` reads each answer with
-# its question. ``skpersona fit`` stacks a TF-IDF ridge and a MiniLM ridge per trait
-# (see ``benchmarks/bench_siop.py`` for the measurements)::
+# its question. ``skpersona fit`` stacks, per trait, a TF-IDF ridge and one MiniLM ridge
+# per answer (:class:`~skpersona.fusion.StackedRegressor`): mean r 0.209 on Train CV and
+# 0.236 on Dev, against 0.193 and 0.182 for TF-IDF + RidgeCV (``benchmarks/bench_siop.py``)::
 #
 #     skpersona fit siop_2019_train_dev.csv \
 #         --text open_ended_1,open_ended_2,open_ended_3,open_ended_4,open_ended_5 \
