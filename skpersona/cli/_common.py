@@ -68,8 +68,12 @@ def _require_columns(table, columns, what, source):
         )
 
 
-def _prepare_inputs(table, *, needs, source, frames, feature_columns=None):
-    """The model's input table: 'video' resolved, 'transcript' as str, features checked."""
+def _prepare_inputs(table, *, needs, source, frames, feature_columns=None, text_columns=None):
+    """The model's input table: 'video' resolved, text columns as str, features checked.
+
+    ``text_columns`` (default ``["transcript"]``): the answer columns of a model that
+    reads ``"text"``; a model that reads ``"transcript"`` takes one, under that name.
+    """
     from ._io import frame_tables_from_file, resolve_videos
 
     X = table.copy()
@@ -85,9 +89,17 @@ def _prepare_inputs(table, *, needs, source, frames, feature_columns=None):
         import pandas as pd
 
         X["video"] = pd.Series(resolved, index=X.index, dtype=object)
+    text_columns = list(text_columns or ["transcript"])
     if "transcript" in needs:
-        _require_columns(table, ["transcript"], "column", source)
-        X["transcript"] = table["transcript"].fillna("").astype(str)
+        if len(text_columns) != 1:
+            raise UsageError(f"this model reads one text column, got --text "
+                             f"{','.join(text_columns)}; use --model answers for several.")
+        _require_columns(table, text_columns, "column", source)
+        X["transcript"] = table[text_columns[0]].fillna("").astype(str)
+    if needs == "text":
+        _require_columns(table, text_columns, "text column", source)
+        for column in text_columns:
+            X[column] = table[column].fillna("").astype(str)
     if feature_columns is not None:
         _require_columns(table, feature_columns, "feature column", source)
     return X, extract

@@ -21,6 +21,12 @@ def _targets(table, spec, source):
         else:
             targets = _columns(spec)
         _require_columns(table, targets, "trait column", source)
+        import pandas as pd
+
+        text = [c for c in targets if not pd.api.types.is_numeric_dtype(table[c])]
+        if text:
+            raise UsageError(f"trait column(s) {', '.join(map(repr, text))} of {source} are not "
+                             "numeric; --traits takes columns of numbers (scores).")
         return targets
     known = set(BIG_FIVE) | set(HEXACO)
     targets = [c for c in table.columns if str(c).lower() in known]
@@ -32,14 +38,14 @@ def _targets(table, spec, source):
     return targets
 
 
-def _feature_columns(table, targets, spec, ids):
+def _feature_columns(table, targets, spec, ids, text_columns=()):
     import pandas as pd
 
     from ._io import id_columns, say_excluded
 
     if spec:
         return _columns(spec)
-    skip = set(targets) | {"video", "transcript"}
+    skip = set(targets) | {"video", "transcript"} | set(text_columns)
     excluded = id_columns(table.drop(columns=[c for c in skip if c in table.columns]), ids)
     say_excluded(excluded, "features")  # ids are never features, even numeric ones
     columns = [c for c in table.columns
@@ -59,7 +65,19 @@ def _model_options(args):
         "backend": args.backend, "model_path": args.model_path,
         "text_model": args.text_model, "fusion": args.fusion,
         "random_state": args.random_state, "progress": False,
+        "text_columns": _text_columns(args),
     }
+
+
+def _text_columns(args):
+    return _columns(args.text) if args.text else ["transcript"]
+
+
+def _default_model(table, args):
+    """No --model: AU + text ridge for a table with video, the answers model for text only."""
+    if "video" not in table.columns and (args.text or "transcript" in table.columns):
+        return "answers"
+    return "ridge-multimodal"
 
 
 def _cross_validate(model, X, y, *, cv, groups, random_state):
@@ -99,16 +117,20 @@ def run(args):
     check_writable(args.output, "model file")
     source = args.table
     ids = _columns(args.id_columns) if args.id_columns else []
-    table = read_table(source, text_columns=ids + ([args.groups] if args.groups else []))
+    text_columns = _text_columns(args)
+    table = read_table(source, text_columns=ids + text_columns
+                       + ([args.groups] if args.groups else []))
+    if args.model is None:
+        args.model = _default_model(table, args)
     targets = _targets(table, args.traits, source)
     y = table[targets].apply(lambda c: c.astype(float))
     if y.isna().any().any():
         raise UsageError(f"trait columns of {source} have missing values; drop those rows first.")
     needs = MODELS[args.model][0] if args.model in MODELS else ""
     features = (_feature_columns(table, targets, args.features, ids + ([args.groups] if
-                args.groups else [])) if needs == "features" else None)
+                args.groups else []), text_columns) if needs == "features" else None)
     X, extract = _prepare_inputs(table, needs=needs, source=source, frames=args.frames,
-                                 feature_columns=features)
+                                 feature_columns=features, text_columns=text_columns)
     model = build_model(args.model, feature_columns=features, extract=extract,
                         options=_model_options(args))
     groups = None
@@ -128,7 +150,7 @@ def run(args):
     bundle = {
         "format": MODEL_FORMAT, "format_version": 1, "skpersona_version": __version__,
         "model_name": args.model, "targets": targets, "reads": needs,
-        "features": features, "estimator": model,
+        "features": features, "text_columns": text_columns, "estimator": model,
     }
     dump_model(bundle, args.output)
     _say(f"wrote {args.output}: {args.model} model of {', '.join(targets)} "
@@ -152,25 +174,32 @@ def add_parser(sub, common):
         "fit", parents=[common], formatter_class=fmt,
         help="fit a trait model on a table and save it (skops)",
         description="Fit a trait model on a table (.csv/.parquet) with trait columns and "
-        "either numeric feature columns or 'video' and/or 'transcript' columns, and save it "
+        "either numeric feature columns or 'video' and/or 'transcript' columns (or the "
+        "answer columns named by --text: one per interview question), and save it "
         "with skops.\n\n'video' holds paths to videos (AUs are then extracted by the model, "
         "so use --cache-dir), paths to frame tables (.csv/.parquet, OpenFace output "
         "included), or names found in an extract-aus output given with --frames.\n\n"
         f"models:\n{models}",
         epilog="example: skpersona fit train.csv --model ridge-multimodal --frames aus.parquet "
-               "--cv 5 --groups youtube_id -o model.skops")
+               "--cv 5 --groups youtube_id -o model.skops\n"
+               "         skpersona fit answers.csv --text q1,q2,q3 --traits E,A,O,C,N "
+               "--id-columns id -o model.skops")
     p.add_argument("table", nargs="?", help="training table (.csv, .tsv or .parquet)")
     p.add_argument("-o", "--output", help="model file to write (.skops)")
-    p.add_argument("--model", default="ridge-multimodal", choices=list(MODELS),
-                   metavar="NAME", help="which model (default: %(default)s; see above)")
+    p.add_argument("--model", choices=list(MODELS), metavar="NAME",
+                   help="which model (default: answers for a table with text columns and no "
+                   "'video', ridge-multimodal otherwise; see above)")
     p.add_argument("--list-models", action="store_true", help="list the models and exit")
     p.add_argument("--traits", help="trait columns: big_five, hexaco or a comma-separated "
-                   "list (default: the Big Five/HEXACO columns present)")
+                   "list of any numeric columns (default: the Big Five/HEXACO columns present)")
+    p.add_argument("--text", metavar="COL[,COL...]",
+                   help="text column(s), e.g. one answer per interview question; several need "
+                   "--model answers (the default without 'video') (default: transcript)")
     p.add_argument("--features", help="comma-separated feature columns for --model ridge "
                    "(default: every numeric column that is not a trait, id or group)")
     p.add_argument("--id-columns", help="comma-separated columns that are not features "
-                   "(besides those named like ids - VideoID, userid, participant - and "
-                   "row numbers, which are left out with a message)")
+                   "(read as text; besides those named like ids - VideoID, userid, "
+                   "participant - and row numbers, which are left out with a message)")
     p.add_argument("--frames", help="extract-aus output holding the frame tables of 'video'")
     p.add_argument("--cv", type=int, help="also report K-fold cross-validated scores")
     p.add_argument("--groups", help="group column for the cross-validation (e.g. the source "

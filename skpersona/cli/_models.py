@@ -13,6 +13,7 @@ MODELS = {
     "semantic": ("video+transcript",
                  "AUs described in words, joined with the answer, embedded -> ridge"),
     "fusion": ("video+transcript", "AU statistics and text embedding -> FusionRegressor"),
+    "answers": ("text", "each answer column (--text): TF-IDF and sentence embedding -> ridge"),
 }
 FUSIONS = ("early", "gated", "attention", "late")
 
@@ -85,6 +86,8 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     if name == "ridge":
         columns = ColumnTransformer([("features", StandardScaler(), list(feature_columns))])
         return make_pipeline(columns, _ridge())
+    if name == "answers":
+        return answers_model(options)
     if name == "ridge-text":
         return make_pipeline(
             ColumnTransformer([("text", text_embedder(options), "transcript")]), _ridge())
@@ -115,3 +118,59 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
         text_embedder(options),
         _ridge(),
     )
+
+
+def ridge_per_trait():
+    """Ridge with its own penalty per trait (efficient leave-one-out over a wide grid)."""
+    from sklearn.linear_model import RidgeCV
+
+    return RidgeCV(alphas=np.logspace(-1, 4, 21), alpha_per_target=True)
+
+
+def answers_head(columns, dim):
+    """What the answers model fits on ``text__<answer>`` and ``semantic__<answer>__emb_i``.
+
+    A ridge on TF-IDF (1-2 grams, sublinear) of the answers and, per answer, a ridge on
+    its sentence embedding (``dim`` dimensions), stacked with per-trait non-negative
+    weights learnt on out-of-fold predictions (:class:`~skpersona.fusion.StackedRegressor`):
+    each trait weighs the words and each question's meaning as its folds say.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from ..fusion import StackedRegressor
+    from ..text import AnswerEmbedder
+
+    text = [f"text__{c}" for c in columns]
+    lexical = AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                             columns=text)
+    bases = [("lexical", make_pipeline(lexical, ridge_per_trait()))]
+    for column in columns:  # the embedding columns by name: a model file holds no callables
+        keep = [f"semantic__{column}__emb_{i}" for i in range(dim)]
+        bases.append((f"semantic_{column}", make_pipeline(
+            ColumnTransformer([("keep", "passthrough", keep)]), ridge_per_trait())))
+    return StackedRegressor(bases)
+
+
+def answers_model(options):
+    """Several answers per row: per-answer TF-IDF and sentence embeddings, stacked ridges.
+
+    The default of ``skpersona fit`` for a table with answer text and no video, chosen
+    by 5-fold cross-validation on the SIOP 2019 training respondents
+    (``benchmarks/bench_siop.py``). The answers are embedded once (named
+    ``semantic__<answer>__emb_i``) and passed on beside the raw text (``text__<answer>``),
+    so the stacking's inner folds do not embed them again.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    from ..text import AnswerEmbedder
+
+    columns = list(options.get("text_columns") or ["transcript"])
+    embedder = text_embedder(options)
+    dim = embedder.fit([""]).embedding_dim_  # loads the model (shared per process)
+    features = ColumnTransformer(
+        [("semantic", AnswerEmbedder(embedder, columns=columns), columns),
+         ("text", "passthrough", columns)]).set_output(transform="pandas")
+    return make_pipeline(features, answers_head(columns, dim))

@@ -5,7 +5,8 @@
 small network with early, gated, cross-modal attention or late fusion.
 ``SemanticFusionRegressor`` is the semantic path as one estimator: keyframe
 windows, AU selection, the AU sequence in words joined with the answer, a
-sentence embedding and a light regression head.
+sentence embedding and a light regression head. ``StackedRegressor`` is late
+fusion of whole models: per-target weights on their out-of-fold predictions.
 """
 
 from ._base import SingleModalityWarning
@@ -13,6 +14,7 @@ from ._classifier import FusionClassifier
 from ._modules import FusionModule
 from ._regressor import FusionRegressor
 from ._semantic import SemanticFusionRegressor
+from ._stacking import StackedRegressor
 
 __all__ = [
     "FusionClassifier",
@@ -20,4 +22,5 @@ __all__ = [
     "FusionRegressor",
     "SemanticFusionRegressor",
     "SingleModalityWarning",
+    "StackedRegressor",
 ]

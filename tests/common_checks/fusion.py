@@ -5,7 +5,15 @@ On arrays without prefixed feature names every column forms a single modality
 use few epochs and small networks so that the checks stay fast.
 """
 
-from skpersona.fusion import FusionClassifier, FusionRegressor, SemanticFusionRegressor
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
+
+from skpersona.fusion import (
+    FusionClassifier,
+    FusionRegressor,
+    SemanticFusionRegressor,
+    StackedRegressor,
+)
 
 _FAST = dict(modalities={"all": slice(None)}, hidden_size=16, n_heads=2, max_epochs=30,
              batch_size=32, random_state=0)
@@ -15,6 +23,7 @@ INSTANCES = [
     FusionRegressor("attention", **_FAST),
     FusionClassifier("gated", **_FAST),
     FusionClassifier("late", **_FAST),
+    StackedRegressor([("ridge", Ridge()), ("knn", KNeighborsRegressor(3))], cv=3),
 ]
 
 EXPECTED_FAILED_CHECKS = {}

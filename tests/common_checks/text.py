@@ -1,6 +1,6 @@
 """Common-check instances for skpersona.text.
 
-The three text estimators take strings (texts, or columns of AU descriptions and
+The text estimators take strings (texts, or columns of AU descriptions and
 transcripts), so they declare ``input_tags.two_d_array = False`` and
 ``input_tags.string = True``; scikit-learn's common checks only generate numeric
 2-D data and skip such estimators. Their API contract (default construction,
@@ -9,10 +9,11 @@ Pipeline and GridSearchCV) is tested by hand in ``tests/text/test_api.py``,
 which runs the data-free common checks on them directly.
 """
 
-from skpersona.text import AUTextComposer, LLMTraitRater, TextEmbedder
+from skpersona.text import AnswerEmbedder, AUTextComposer, LLMTraitRater, TextEmbedder
 
 INSTANCES = [
     TextEmbedder(),
+    AnswerEmbedder(),
     AUTextComposer(),
     LLMTraitRater(),
 ]
