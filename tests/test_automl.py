@@ -142,6 +142,33 @@ def test_flaml_clone_drops_add_learner_but_not_fusion_automl():
     assert traits_as_rows(Y).shape == (60,)
 
 
+def test_fusion_automl_with_a_seed_is_reproducible():
+    """The seed reaches the networks the search trains: two runs give one model."""
+    X, Y = _two_modalities(n=60)
+    runs = [FusionAutoML(max_iter=2, verbose=0, seed=0).fit(X, Y) for _ in range(2)]
+    assert runs[0].model.estimator.random_state == 0
+    np.testing.assert_array_equal(runs[0].predict(X), runs[1].predict(X))
+    # A seed given to fit, and a user's own custom_hp, both still apply.
+    automl = FusionAutoML(max_iter=1, verbose=0).fit(
+        X, Y, seed=3, custom_hp={"fusion": {"hidden_size": {"domain": 8, "init_value": 8}}})
+    assert automl.model.estimator.random_state == 3
+    assert automl.model.estimator.hidden_size == 8
+
+
+def test_plain_flaml_automl_keeps_the_trait_matrix_shape():
+    """FLAML's AutoML.predict flattens a learner's 2-D ndarray to n * traits values."""
+    from flaml import AutoML
+
+    X, Y = _two_modalities(n=60)
+    automl = AutoML(max_iter=1, verbose=0, seed=0)
+    automl.add_learner("fusion", FusionLearner)
+    automl.fit(X, traits_as_rows(Y), task="regression", estimator_list=["fusion"],
+               skip_transform=True, metric=flaml_metric("mean_accuracy"))
+    pred = automl.predict(X)
+    assert pred.shape == Y.shape
+    np.testing.assert_allclose(np.asarray(pred), automl.model.estimator.predict(X))
+
+
 def test_bare_arrays_from_automl_tools_warn():
     """Scenario 4: hyperopt-sklearn and FLAML pass ndarrays; a gated fusion then sees
     one modality, and says so (naming the au__/text__ names and modalities=)."""
