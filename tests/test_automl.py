@@ -15,12 +15,15 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score
 
 from skpersona.automl import (
+    SPACES,
     FusionAutoML,
     FusionLearner,
     configspace_space,
     flaml_metric,
     flaml_space,
     optuna_space,
+    optuna_suggest,
+    random_search_space,
     traits_as_rows,
 )
 from skpersona.fusion import FusionRegressor, SingleModalityWarning
@@ -97,7 +100,7 @@ def test_plain_optuna_study_with_scorer_objects():
     space = optuna_space(params=["fusion", "hidden_size", "lr"])
 
     def objective(trial):
-        params = {name: trial._suggest(name, dist) for name, dist in space.items()}
+        params = optuna_suggest(trial, params=["fusion", "hidden_size", "lr"])
         model = FusionRegressor(max_epochs=10, random_state=0, **params)
         return cross_val_score(model, X, Y, cv=KFold(2), scoring=SCORERS["ccc"],
                                error_score="raise").mean()
@@ -106,6 +109,41 @@ def test_plain_optuna_study_with_scorer_objects():
                                 sampler=optuna.samplers.TPESampler(seed=0))
     study.optimize(objective, n_trials=4)
     assert study.best_value > 0.3 and set(study.best_params) == set(space)
+
+
+def test_random_search_space_runs_in_randomized_search():
+    """scipy.stats forms: every draw is a valid estimator, and the searches run."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV, ParameterSampler, RandomizedSearchCV
+
+    space = random_search_space()
+    assert set(space) == set(optuna_space())
+    draws = list(ParameterSampler(space, n_iter=200, random_state=0))
+    for params in draws:
+        FusionRegressor(**params)._validate_params()
+    for name, (kind, *spec) in SPACES["fusion"].items():
+        values = [d[name] for d in draws]
+        if kind != "choice":
+            assert spec[0] <= min(values) and max(values) <= spec[1], name
+    # hidden_size is log-uniform: about as many draws in 8..31 as in 64..255.
+    sizes = np.array([d["hidden_size"] for d in draws])
+    assert 0.6 < np.mean(sizes < 32) / np.mean(sizes >= 64) < 1.6
+
+    X, Y = _two_modalities(n=60)
+    small = random_search_space(prefix="fusionregressor__",
+                                params=["fusion", "hidden_size", "n_heads", "lr", "dropout"])
+    from sklearn.pipeline import make_pipeline
+
+    search = RandomizedSearchCV(
+        make_pipeline(FusionRegressor(max_epochs=3, random_state=0)), small, n_iter=3,
+        cv=KFold(2), scoring=SCORERS["mean_accuracy"], random_state=0, error_score="raise",
+    ).fit(X, Y)
+    assert search.predict(X).shape == Y.shape
+    halving = HalvingRandomSearchCV(
+        FusionRegressor(max_epochs=3, random_state=0), random_search_space(params=["lr"]),
+        n_candidates=3, cv=KFold(2), min_resources=20, scoring=SCORERS["mean_accuracy"],
+        random_state=0, error_score="raise").fit(X, Y)
+    assert halving.best_params_["lr"] > 0
 
 
 def test_flaml_keeps_every_trait_in_one_network():
