@@ -237,3 +237,23 @@ def test_tpot_with_a_fusion_node():
                                  max_time_mins=2, verbose=0, random_state=0, client=client)
         est.fit(X, Y["extraversion"])
     assert isinstance(est.fitted_pipeline_, FusionRegressor)
+
+
+def test_optuna_example_silences_exactly_optunas_future_warnings():
+    """The Optuna example filters one message narrowly: it must be the one
+    OptunaSearchCV emits (one FutureWarning per trial), and the only FutureWarning."""
+    import re
+    from pathlib import Path
+
+    from optuna_integration import OptunaSearchCV
+
+    example = (Path(__file__).parents[1] / "examples" / "plot_automl_optuna.py").read_text()
+    message = re.search(r'filterwarnings\("ignore", message="([^"]+)"', example).group(1)
+    X, Y = _two_modalities(n=40)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        OptunaSearchCV(FusionRegressor(max_epochs=2, random_state=0), optuna_space(params=["lr"]),
+                       n_trials=2, cv=KFold(2), scoring=SCORERS["mean_accuracy"],
+                       random_state=0).fit(X, Y)
+    future = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    assert future and all(re.match(message, m) for m in future), future
