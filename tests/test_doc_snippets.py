@@ -27,8 +27,8 @@ from .conftest import REPO_ROOT, SHARED_DATA
 
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "doc" / "user_guide").glob("*.rst"))]
 # Pages whose snippets embed real data (First Impressions), run searches or start
-# local clusters: minutes on a 2-core machine.
-SLOW_PAGES = {"README.md", "pipelines.rst", "scaling_out.rst", "automl.rst", "research_lines.rst"}
+# local clusters (25 s to minutes on a 2-core machine).
+SLOW_PAGES = {"README.md", "pipelines.rst", "scaling_out.rst", "automl.rst"}
 ALLOWED_REASONS = ("cluster", "gpu", "online", "server")
 
 _RST_BLOCK = re.compile(  # also indented blocks (inside a list item)
