@@ -2,7 +2,8 @@
 
 Each page's blocks are joined in order into one script (a later block may use what
 an earlier one defined, as a reader following the page would) and run in a fresh
-interpreter, in a temporary folder, with a temporary skpersona cache. The snippets
+interpreter, in a temporary folder, with a temporary skpersona cache (shared by
+the pages: its entries are keyed by content). The snippets
 are written to be cheap as they stand (small synthetic data, few epochs); nothing
 shrinks them behind the reader's back.
 
@@ -60,6 +61,13 @@ def _script(page):
     return "".join(parts)
 
 
+@pytest.fixture(scope="session")
+def snippet_cache(tmp_path_factory):
+    """One skpersona cache for every page: entries are keyed by content, and README
+    and pipelines.rst embed the same First Impressions transcripts."""
+    return tmp_path_factory.mktemp("snippet-cache")
+
+
 def _page_param(page):
     marks = [pytest.mark.slow] if page.name in SLOW_PAGES else []
     return pytest.param(page, id=page.name, marks=marks)
@@ -83,12 +91,12 @@ def test_skipped_blocks_name_an_allowed_reason():
 
 @pytest.mark.parametrize("page", [_page_param(p) for p in PAGES
                                   if any(not skip for _, skip in snippets(p))])
-def test_page_snippets_run_as_written(page, tmp_path):
+def test_page_snippets_run_as_written(page, tmp_path, snippet_cache):
     script = tmp_path / f"{page.stem}_snippets.py"
     script.write_text(_script(page), encoding="utf-8")
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-           "SKPERSONA_CACHE_DIR": str(tmp_path / "cache"),
+           "SKPERSONA_CACHE_DIR": str(snippet_cache),
            "SKPERSONA_DATA": str(SHARED_DATA),
            "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
