@@ -69,3 +69,14 @@ def test_weights_with_early_stopping_and_bad_weights():
         FusionRegressor(max_epochs=2).fit(X, y, sample_weight=-np.ones(60))
     with pytest.raises(ValueError, match="non-zero"):
         FusionRegressor(max_epochs=2).fit(X, y, sample_weight=np.zeros(60))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_trains_on_cuda_and_predicts_after_pickling():
+    import pickle
+
+    X, y = _data()
+    reg = FusionRegressor(device="cuda", max_epochs=5, random_state=0).fit(X, y)
+    assert next(reg.net_.module_.parameters()).is_cuda
+    loaded = pickle.loads(pickle.dumps(reg))  # rebuilt on the CPU
+    np.testing.assert_allclose(loaded.predict(X), reg.predict(X), rtol=1e-6, atol=1e-6)
