@@ -12,6 +12,8 @@ fails. The budget here is tiny (a few trials of a few epochs); raise ``n_trials`
 and ``max_epochs`` on real data.
 """
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import optuna
@@ -31,6 +33,10 @@ from skpersona.fusion import FusionRegressor
 from skpersona.metrics import SCORERS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# optuna-integration reports each trial's fold scores to optuna.terminator, which
+# Optuna 4.9 deprecated: one FutureWarning per trial about code outside this example.
+warnings.filterwarnings("ignore", message="`optuna.terminator` module has been deprecated",
+                        category=FutureWarning)
 data = make_interviews(n_samples=240, n_frames=60, random_state=0)
 features = ColumnTransformer([
     ("au", AUStatistics(statistics=("mean", "std", "active_rate")), "video"),

@@ -15,12 +15,15 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score
 
 from skpersona.automl import (
+    SPACES,
     FusionAutoML,
     FusionLearner,
     configspace_space,
     flaml_metric,
     flaml_space,
     optuna_space,
+    optuna_suggest,
+    random_search_space,
     traits_as_rows,
 )
 from skpersona.fusion import FusionRegressor, SingleModalityWarning
@@ -97,7 +100,7 @@ def test_plain_optuna_study_with_scorer_objects():
     space = optuna_space(params=["fusion", "hidden_size", "lr"])
 
     def objective(trial):
-        params = {name: trial._suggest(name, dist) for name, dist in space.items()}
+        params = optuna_suggest(trial, params=["fusion", "hidden_size", "lr"])
         model = FusionRegressor(max_epochs=10, random_state=0, **params)
         return cross_val_score(model, X, Y, cv=KFold(2), scoring=SCORERS["ccc"],
                                error_score="raise").mean()
@@ -106,6 +109,41 @@ def test_plain_optuna_study_with_scorer_objects():
                                 sampler=optuna.samplers.TPESampler(seed=0))
     study.optimize(objective, n_trials=4)
     assert study.best_value > 0.3 and set(study.best_params) == set(space)
+
+
+def test_random_search_space_runs_in_randomized_search():
+    """scipy.stats forms: every draw is a valid estimator, and the searches run."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV, ParameterSampler, RandomizedSearchCV
+
+    space = random_search_space()
+    assert set(space) == set(optuna_space())
+    draws = list(ParameterSampler(space, n_iter=200, random_state=0))
+    for params in draws:
+        FusionRegressor(**params)._validate_params()
+    for name, (kind, *spec) in SPACES["fusion"].items():
+        values = [d[name] for d in draws]
+        if kind != "choice":
+            assert spec[0] <= min(values) and max(values) <= spec[1], name
+    # hidden_size is log-uniform: about as many draws in 8..31 as in 64..255.
+    sizes = np.array([d["hidden_size"] for d in draws])
+    assert 0.6 < np.mean(sizes < 32) / np.mean(sizes >= 64) < 1.6
+
+    X, Y = _two_modalities(n=60)
+    small = random_search_space(prefix="fusionregressor__",
+                                params=["fusion", "hidden_size", "n_heads", "lr", "dropout"])
+    from sklearn.pipeline import make_pipeline
+
+    search = RandomizedSearchCV(
+        make_pipeline(FusionRegressor(max_epochs=3, random_state=0)), small, n_iter=3,
+        cv=KFold(2), scoring=SCORERS["mean_accuracy"], random_state=0, error_score="raise",
+    ).fit(X, Y)
+    assert search.predict(X).shape == Y.shape
+    halving = HalvingRandomSearchCV(
+        FusionRegressor(max_epochs=3, random_state=0), random_search_space(params=["lr"]),
+        n_candidates=3, cv=KFold(2), min_resources=20, scoring=SCORERS["mean_accuracy"],
+        random_state=0, error_score="raise").fit(X, Y)
+    assert halving.best_params_["lr"] > 0
 
 
 def test_flaml_keeps_every_trait_in_one_network():
@@ -142,6 +180,33 @@ def test_flaml_clone_drops_add_learner_but_not_fusion_automl():
     assert traits_as_rows(Y).shape == (60,)
 
 
+def test_fusion_automl_with_a_seed_is_reproducible():
+    """The seed reaches the networks the search trains: two runs give one model."""
+    X, Y = _two_modalities(n=60)
+    runs = [FusionAutoML(max_iter=2, verbose=0, seed=0).fit(X, Y) for _ in range(2)]
+    assert runs[0].model.estimator.random_state == 0
+    np.testing.assert_array_equal(runs[0].predict(X), runs[1].predict(X))
+    # A seed given to fit, and a user's own custom_hp, both still apply.
+    automl = FusionAutoML(max_iter=1, verbose=0).fit(
+        X, Y, seed=3, custom_hp={"fusion": {"hidden_size": {"domain": 8, "init_value": 8}}})
+    assert automl.model.estimator.random_state == 3
+    assert automl.model.estimator.hidden_size == 8
+
+
+def test_plain_flaml_automl_keeps_the_trait_matrix_shape():
+    """FLAML's AutoML.predict flattens a learner's 2-D ndarray to n * traits values."""
+    from flaml import AutoML
+
+    X, Y = _two_modalities(n=60)
+    automl = AutoML(max_iter=1, verbose=0, seed=0)
+    automl.add_learner("fusion", FusionLearner)
+    automl.fit(X, traits_as_rows(Y), task="regression", estimator_list=["fusion"],
+               skip_transform=True, metric=flaml_metric("mean_accuracy"))
+    pred = automl.predict(X)
+    assert pred.shape == Y.shape
+    np.testing.assert_allclose(np.asarray(pred), automl.model.estimator.predict(X))
+
+
 def test_bare_arrays_from_automl_tools_warn():
     """Scenario 4: hyperopt-sklearn and FLAML pass ndarrays; a gated fusion then sees
     one modality, and says so (naming the au__/text__ names and modalities=)."""
@@ -172,3 +237,23 @@ def test_tpot_with_a_fusion_node():
                                  max_time_mins=2, verbose=0, random_state=0, client=client)
         est.fit(X, Y["extraversion"])
     assert isinstance(est.fitted_pipeline_, FusionRegressor)
+
+
+def test_optuna_example_silences_exactly_optunas_future_warnings():
+    """The Optuna example filters one message narrowly: it must be the one
+    OptunaSearchCV emits (one FutureWarning per trial), and the only FutureWarning."""
+    import re
+    from pathlib import Path
+
+    from optuna_integration import OptunaSearchCV
+
+    example = (Path(__file__).parents[1] / "examples" / "plot_automl_optuna.py").read_text()
+    message = re.search(r'filterwarnings\("ignore", message="([^"]+)"', example).group(1)
+    X, Y = _two_modalities(n=40)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        OptunaSearchCV(FusionRegressor(max_epochs=2, random_state=0), optuna_space(params=["lr"]),
+                       n_trials=2, cv=KFold(2), scoring=SCORERS["mean_accuracy"],
+                       random_state=0).fit(X, Y)
+    future = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    assert future and all(re.match(message, m) for m in future), future

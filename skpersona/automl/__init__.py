@@ -1,7 +1,8 @@
 """Search spaces and adapters for AutoML tools: Optuna, FLAML and TPOT.
 
 The main parameters of skpersona's estimators as Optuna distributions
-(:func:`optuna_space`), FLAML domains (:func:`flaml_space`) and ConfigSpace spaces
+(:func:`optuna_space`, or drawn in an objective with :func:`optuna_suggest`), scipy.stats
+distributions for ``RandomizedSearchCV`` (:func:`random_search_space`), FLAML domains (:func:`flaml_space`) and ConfigSpace spaces
 for TPOT (:func:`configspace_space`), and a FLAML learner that keeps the fusion of
 every trait in one network (:class:`FusionLearner`, :class:`FusionAutoML`). The
 tools themselves are optional (``pip install 'skpersona[automl]'``) and imported only
@@ -10,7 +11,14 @@ when a function that needs one is called. Pass scorers as objects
 scikit-learn's.
 """
 
-from ._spaces import SPACES, configspace_space, flaml_space, optuna_space
+from ._spaces import (
+    SPACES,
+    configspace_space,
+    flaml_space,
+    optuna_space,
+    optuna_suggest,
+    random_search_space,
+)
 
 __all__ = [
     "SPACES",
@@ -20,6 +28,8 @@ __all__ = [
     "flaml_metric",
     "flaml_space",
     "optuna_space",
+    "optuna_suggest",
+    "random_search_space",
     "traits_as_rows",
 ]
 

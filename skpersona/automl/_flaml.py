@@ -127,13 +127,27 @@ class FusionLearner(SKLearnEstimator):
         return super()._fit(X_train, _matrix(y_train), **kwargs)
 
     def predict(self, X, **kwargs):
-        """Predictions of the fitted fusion estimator (2-D for several traits)."""
-        return self._model.predict(self._preprocess(X))
+        """Predictions of the fitted fusion estimator; for several traits a DataFrame
+        of shape (n_samples, n_traits).
+
+        FLAML's ``AutoML.predict`` flattens any 2-D ndarray a learner returns (to
+        ``n_samples * n_traits`` values); a DataFrame reaches the caller as it is.
+        """
+        X = self._preprocess(X)
+        pred = self._model.predict(X)
+        if np.ndim(pred) == 2:
+            return pd.DataFrame(pred, index=X.index if isinstance(X, pd.DataFrame) else None)
+        return pred
 
 
 class FusionAutoML(AutoML):
     """FLAML's ``AutoML`` with :class:`FusionLearner` registered as ``"fusion"``, and
     multi-trait targets handled.
+
+    ``seed`` (of the constructor or of :meth:`fit`) also seeds every network the
+    search trains (their ``random_state``), so two runs with the same seed and
+    ``max_iter`` give the same model; a ``time_budget`` alone stops after however
+    many trials fit in the time, which differs from run to run.
 
     The registration happens in the constructor, so it survives ``clone()`` (and so
     ``cross_validate`` or a search over this object). :meth:`fit` takes a 2-D target
@@ -172,6 +186,13 @@ class FusionAutoML(AutoML):
         """
         settings.setdefault("task", "regression")
         settings.setdefault("estimator_list", ["fusion"])
+        seed = settings.get("seed", self._settings.get("seed"))
+        if seed is not None:
+            # A constant "domain" is FLAML's way to fix a learner parameter.
+            custom_hp = {**(settings.get("custom_hp") or {})}
+            fusion_hp = {"random_state": {"domain": int(seed), "init_value": int(seed)},
+                         **custom_hp.get("fusion", {})}
+            settings["custom_hp"] = {**custom_hp, "fusion": fusion_hp}
         self._n_traits = None
         if y_train is not None and np.ndim(y_train) == 2:
             self._n_traits = np.shape(y_train)[1]
@@ -184,5 +205,5 @@ class FusionAutoML(AutoML):
     def predict(self, X, **kwargs):
         """Predictions of the best model: 2-D for a multi-trait target."""
         if getattr(self, "_n_traits", None) is not None:
-            return self.model.predict(X)
+            return np.asarray(self.model.predict(X))
         return super().predict(X, **kwargs)

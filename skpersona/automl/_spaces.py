@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 # Per estimator: parameter -> ("int" | "float", low, high, log) or ("choice", options).
 # Ranges are wide enough for real data and cheap at their low end (FLAML starts there).
 SPACES = {
@@ -52,8 +54,9 @@ def optuna_space(estimator="fusion", *, prefix="", params=None):
     Returns
     -------
     dict of str -> optuna.distributions.BaseDistribution
-        For ``optuna_integration.OptunaSearchCV(param_distributions=...)``, or for
-        ``trial._suggest(name, distribution)`` in a hand-written objective.
+        For ``optuna_integration.OptunaSearchCV(param_distributions=...)``. In a
+        hand-written objective, draw the same parameters with :func:`optuna_suggest`
+        (Optuna's public ``trial.suggest_*`` calls).
 
     Examples
     --------
@@ -72,6 +75,96 @@ def optuna_space(estimator="fusion", *, prefix="", params=None):
             dist = IntDistribution(spec[1], spec[2], log=spec[3])
         else:
             dist = FloatDistribution(spec[1], spec[2], log=spec[3])
+        space[prefix + name] = dist
+    return space
+
+
+def optuna_suggest(trial, estimator="fusion", *, prefix="", params=None):
+    """Draw an estimator's main parameters in an Optuna objective.
+
+    The ranges of :func:`optuna_space`, drawn with Optuna's public
+    ``trial.suggest_categorical`` / ``suggest_int`` / ``suggest_float``.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial of the objective.
+    estimator, prefix, params
+        As in :func:`optuna_space`.
+
+    Returns
+    -------
+    dict
+        ``{name: value}``, e.g. for ``FusionRegressor(**values)`` or ``set_params``.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from skpersona.automl import optuna_suggest
+    >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    >>> sorted(optuna_suggest(study.ask(), params=["lr", "fusion"]))
+    ['fusion', 'lr']
+    """
+    values = {}
+    for name, spec in _table(estimator, params).items():
+        key = prefix + name
+        if spec[0] == "choice":
+            values[key] = trial.suggest_categorical(key, list(spec[1]))
+        elif spec[0] == "int":
+            values[key] = trial.suggest_int(key, spec[1], spec[2], log=spec[3])
+        else:
+            values[key] = trial.suggest_float(key, spec[1], spec[2], log=spec[3])
+    return values
+
+
+def _log_uniform_int(low, high):
+    """The integers low..high with the probabilities of a log-uniform draw rounded down
+    (scipy's ``loguniform`` is continuous; the estimators want integers)."""
+    from scipy import stats
+
+    k = np.arange(low, high + 1)
+    p = np.log((k + 1) / k)
+    return stats.rv_discrete(values=(k, p / p.sum()))
+
+
+def random_search_space(estimator="fusion", *, prefix="", params=None):
+    """scipy.stats distributions of an estimator's main parameters, for
+    ``RandomizedSearchCV`` and ``HalvingRandomSearchCV``.
+
+    The ranges of :func:`optuna_space`: categorical parameters as lists, integers as
+    ``scipy.stats.randint`` (or a log-uniform ``rv_discrete`` where the range is
+    logarithmic), floats as ``scipy.stats.uniform`` or ``loguniform``.
+
+    Parameters
+    ----------
+    estimator, prefix, params
+        As in :func:`optuna_space`.
+
+    Returns
+    -------
+    dict
+        ``{name: list or scipy.stats distribution}`` for ``param_distributions=``.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import ParameterSampler
+    >>> from skpersona.automl import random_search_space
+    >>> space = random_search_space(params=["hidden_size", "lr"])
+    >>> [sorted(p) for p in ParameterSampler(space, n_iter=1, random_state=0)]
+    [['hidden_size', 'lr']]
+    """
+    from scipy import stats
+
+    space = {}
+    for name, spec in _table(estimator, params).items():
+        if spec[0] == "choice":
+            dist = list(spec[1])
+        elif spec[0] == "int":
+            dist = (_log_uniform_int(spec[1], spec[2]) if spec[3]
+                    else stats.randint(spec[1], spec[2] + 1))
+        else:
+            dist = (stats.loguniform(spec[1], spec[2]) if spec[3]
+                    else stats.uniform(spec[1], spec[2] - spec[1]))
         space[prefix + name] = dist
     return space
 

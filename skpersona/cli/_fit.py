@@ -101,6 +101,19 @@ def _cross_validate(model, X, y, *, cv, groups, random_state):
     }, index=y.columns)
 
 
+def _check_model_name(output):
+    """Refuse a model file name that promises another format (``model.pkl``)."""
+    from pathlib import Path
+
+    suffix = Path(output).suffix
+    if suffix.lower() != ".skops":
+        got = f"ends in {suffix!r}" if suffix else "has no suffix"
+        raise UsageError(
+            f"-o {output!r} {got}, but skpersona fit writes a skops file (not a pickle: "
+            "load it with `skpersona predict` or skops.io.load, never pickle.load); name "
+            f"it {Path(output).with_suffix('.skops').name!r}.")
+
+
 def run(args):
     from .. import __version__
     from ._io import MODEL_FORMAT, check_writable, dump_model, read_table
@@ -114,6 +127,7 @@ def run(args):
         raise UsageError("fit needs a TABLE and -o/--output MODEL (or --list-models).")
     if args.cv is not None and args.cv < 2:
         raise UsageError("--cv needs at least 2 folds.")
+    _check_model_name(args.output)
     check_writable(args.output, "model file")
     source = args.table
     ids = _columns(args.id_columns) if args.id_columns else []
@@ -185,7 +199,8 @@ def add_parser(sub, common):
                "         skpersona fit answers.csv --text q1,q2,q3 --traits E,A,O,C,N "
                "--id-columns id -o model.skops")
     p.add_argument("table", nargs="?", help="training table (.csv, .tsv or .parquet)")
-    p.add_argument("-o", "--output", help="model file to write (.skops)")
+    p.add_argument("-o", "--output", help="model file to write (a skops file; the name "
+                   "must end in .skops)")
     p.add_argument("--model", choices=list(MODELS), metavar="NAME",
                    help="which model (default: answers for a table with text columns and no "
                    "'video', ridge-multimodal otherwise; see above)")

@@ -9,7 +9,8 @@ MODELS = {
     "ridge": ("features", "ridge regression on the table's numeric feature columns"),
     "ridge-au": ("video", "AU temporal statistics (from 'video') -> ridge regression"),
     "ridge-text": ("transcript", "sentence embedding of 'transcript' -> ridge regression"),
-    "ridge-multimodal": ("video+transcript", "AU statistics and text embedding -> ridge"),
+    "ridge-multimodal": ("video+transcript",
+                         "AU statistics and text embedding, each standardised -> ridge"),
     "semantic": ("video+transcript",
                  "AUs described in words, joined with the answer, embedded -> ridge"),
     "fusion": ("video+transcript", "AU statistics and text embedding -> FusionRegressor"),
@@ -96,7 +97,12 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
         return make_pipeline(ColumnTransformer([au]), _ridge())
     text = ("text", text_embedder(options), "transcript")
     if name == "ridge-multimodal":
-        return make_pipeline(ColumnTransformer([au, text]), _ridge())
+        # One ridge penalty for both blocks: each must be on the same (standardised)
+        # scale, or RidgeCV shrinks the small-valued embedding away and the model
+        # quietly becomes AU-only.
+        scaled_text = ("text", make_pipeline(text_embedder(options), StandardScaler()),
+                       "transcript")
+        return make_pipeline(ColumnTransformer([au, scaled_text]), _ridge())
     if name == "fusion":
         from ..fusion import FusionRegressor
 

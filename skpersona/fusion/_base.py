@@ -12,11 +12,12 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
+from skorch.utils import to_tensor
 
 from ..utils import modality_columns
 from ..utils._torch import check_stored_weights
@@ -29,8 +30,83 @@ _PREDICT_BATCH = 4096
 _SINGLE_MODALITY = "all"
 
 
+def _with_weights(X, sample_weight, rows):
+    """``X[rows]``, with the rows' weights attached when there are weights."""
+    if sample_weight is None:
+        return X[rows]
+    return {"X": X[rows], "sample_weight": sample_weight[rows].astype(np.float32)}
+
+
 class SingleModalityWarning(UserWarning):
     """A multimodal fusion found a single modality in its input (see ``modalities``)."""
+
+
+class _WeightedNet(NeuralNet):
+    """skorch's ``NeuralNet`` whose samples may carry weights.
+
+    Weighted data travel as ``X = {"X": features, "sample_weight": weights}`` (weights
+    scaled to mean 1): the module sees only the features, and the loss of a batch is
+    the mean of the per-sample losses times their weights, an unbiased estimate of the
+    weighted mean loss of the whole set (the full weighted loss for one batch).
+    """
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):
+            x = x["X"]
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if not isinstance(X, dict):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        weight = to_tensor(X["sample_weight"], device=self.device).to(y_pred.dtype)
+        per_value = type(self.criterion_)(reduction="none")(
+            y_pred, to_tensor(y_true, device=self.device))
+        per_sample = per_value.reshape(len(weight), -1).mean(dim=1)
+        return (per_sample * weight).mean()
+
+
+def _groups_of_the_calling_cv(n_samples):
+    """The groups of this fit's rows when scikit-learn's cross-validation split them
+    by group but did not pass them to fit (no metadata routing), else None.
+
+    ``cross_validate(est, X, y, groups=g, cv=GroupKFold())`` without routing gives
+    ``g`` to the splitter only. The fold's row indices (``train`` of
+    ``_fit_and_score`` / ``_fit_and_predict``) and the caller's ``groups`` are on the
+    stack when the folds run in this process (``n_jobs=None`` or 1); with worker
+    processes they are not, and ``params={"groups": g}`` is the way (see fit).
+    """
+    import inspect
+
+    frame = inspect.currentframe()
+    train = None
+    try:
+        while frame is not None:
+            module = frame.f_globals.get("__name__", "")
+            if module.startswith("sklearn.model_selection"):
+                local = frame.f_locals
+                if train is None:
+                    if frame.f_code.co_name in ("_fit_and_score", "_fit_and_predict"):
+                        train = local.get("train")
+                elif "groups" in local or "routed_params" in local:
+                    groups = local.get("groups")
+                    if groups is None and "routed_params" in local:  # the searches
+                        split = getattr(getattr(local["routed_params"], "splitter", None),
+                                        "split", {})
+                        groups = split.get("groups") if isinstance(split, dict) else None
+                    if groups is None:
+                        return None
+                    groups = np.asarray(groups)[np.asarray(train)]
+                    return groups if len(groups) == n_samples else None
+            frame = frame.f_back
+    except Exception:  # another scikit-learn's internals: no groups, as before
+        return None
+    finally:
+        del frame
+    return None
+
+
+def _on_cuda(device):
+    return str(device).startswith("cuda")
 
 
 class _BaseFusion(BaseEstimator):
@@ -58,6 +134,7 @@ class _BaseFusion(BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "scale_features": ["boolean"],
         "torch_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -80,6 +157,7 @@ class _BaseFusion(BaseEstimator):
         patience=10,
         scale_features=True,
         torch_threads=1,
+        device="cpu",
         random_state=None,
         verbose=0,
     ):
@@ -98,6 +176,7 @@ class _BaseFusion(BaseEstimator):
         self.patience = patience
         self.scale_features = scale_features
         self.torch_threads = torch_threads
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -133,8 +212,8 @@ class _BaseFusion(BaseEstimator):
             return n_samples >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
         return bool(self.early_stopping)
 
-    def _build_net(self, module_kwargs, train_split=None, callbacks=None):
-        return NeuralNet(
+    def _build_net(self, module_kwargs, train_split=None, callbacks=None, device=None):
+        return _WeightedNet(
             module=FusionModule,
             criterion=self._criterion(),
             optimizer=torch.optim.AdamW,
@@ -145,14 +224,15 @@ class _BaseFusion(BaseEstimator):
             train_split=train_split,
             callbacks=callbacks,
             iterator_train__shuffle=True,
-            device="cpu",
+            device=self.device if device is None else device,
             verbose=int(self.verbose),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _fit_net(self, X, Y, groups=None, n_outputs=None):
+    def _fit_net(self, X, Y, groups=None, n_outputs=None, sample_weight=None):
         """Fit ``self.net_`` on standardised float32 ``X`` and training targets ``Y``
-        (``n_outputs`` network outputs; default: Y's columns)."""
+        (``n_outputs`` network outputs; default: Y's columns), with optional
+        per-sample weights."""
         n_samples, n_features = X.shape
         blocks = self._resolve_modalities(n_features)
         self.modality_names_ = list(blocks)
@@ -171,21 +251,28 @@ class _BaseFusion(BaseEstimator):
         train_split, callbacks = None, []
         X_train, Y_train = X, Y
         if self._use_validation(n_samples):
+            if groups is None:
+                groups = _groups_of_the_calling_cv(n_samples)
             if groups is not None:
                 splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             else:
                 splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             train_idx, valid_idx = next(splitter.split(X, Y, groups))
             X_train, Y_train = X[train_idx], Y[train_idx]
-            train_split = predefined_split(Dataset(X[valid_idx], Y[valid_idx]))
+            train_split = predefined_split(
+                Dataset(_with_weights(X, sample_weight, valid_idx), Y[valid_idx]))
             callbacks.append(
                 ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
             )
+        else:
+            train_idx = slice(None)
+        X_train = _with_weights(X, sample_weight, train_idx)
         if self.verbose:
             callbacks.append(("progress", ProgressBar()))
         net = self._build_net(self._module_kwargs, train_split, callbacks)
-        # Seed torch's generator inside a fork, so the global RNG state is untouched.
-        with torch.random.fork_rng(devices=[]), _torch_threads(self.torch_threads):
+        # Seed torch's generators inside a fork, so the global RNG state is untouched.
+        forked = None if _on_cuda(self.device) else []  # None: every CUDA device too
+        with torch.random.fork_rng(devices=forked), _torch_threads(self.torch_threads):
             torch.manual_seed(seed)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="skorch")
@@ -206,17 +293,27 @@ class _BaseFusion(BaseEstimator):
         )
         return self
 
-    def _prepare_X(self, X, reset):
+    def _prepare_X(self, X, reset, sample_weight=None):
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         if reset:
             self._x_scaler = StandardScaler(with_mean=self.scale_features,
-                                            with_std=self.scale_features).fit(X)
+                                            with_std=self.scale_features)
+            self._x_scaler.fit(X, sample_weight=sample_weight)
         return self._x_scaler.transform(X).astype(np.float32)
 
+    @staticmethod
+    def _check_weights(sample_weight, X):
+        """Validated weights scaled to mean 1 (None stays None)."""
+        if sample_weight is None:
+            return None
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                      ensure_non_negative=True)  # refuses all zeros too
+        return weight / weight.mean()
 
     # ------------------------------------------------------------------ inference
     def _inference_module(self):
-        module = copy.deepcopy(self.net_.module_).double()
+        # On the CPU in float64, wherever the network was trained.
+        module = copy.deepcopy(self.net_.module_).cpu().double()
         module.eval()
         return module
 
@@ -332,12 +429,14 @@ class _BaseFusion(BaseEstimator):
                 index=list(importance["index"]),
                 name="modality_importance",
             )
+        state.setdefault("device", "cpu")  # files written before the parameter existed
         super().__setstate__(state)
         if net_state is not None:
             check_stored_weights(lambda: FusionModule(**self._module_kwargs), net_state,
                                  type(self).__name__)  # before allocating anything
             # Initialising draws random weights (overwritten below): keep the global RNG.
+            # Inference runs on the CPU: a network trained on a GPU loads anywhere.
             with torch.random.fork_rng(devices=[]):
-                net = self._build_net(self._module_kwargs).initialize()
+                net = self._build_net(self._module_kwargs, device="cpu").initialize()
             net.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in net_state.items()})
             self.net_ = net

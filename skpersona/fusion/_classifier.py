@@ -61,6 +61,9 @@ class FusionClassifier(ClassifierMixin, _BaseFusion):
         Standardise the features.
     torch_threads : int or None, default=1
         Torch threads during fit and prediction (restored afterwards).
+    device : str or torch.device, default="cpu"
+        Where the network trains (skorch's ``device``: ``"cuda"`` ...); prediction
+        runs on the CPU (see :class:`FusionRegressor`).
     random_state : int, RandomState instance or None, default=None
         Makes training reproducible on the CPU.
     verbose : int, default=0
@@ -98,7 +101,7 @@ validation_loss_curve_, n_epochs_, best_epoch_, n_features_in_, feature_names_in
         return nn.CrossEntropyLoss if self._multiclass else nn.BCEWithLogitsLoss
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Fit the fusion network.
 
         Parameters
@@ -108,6 +111,10 @@ validation_loss_curve_, n_epochs_, best_epoch_, n_features_in_, feature_names_in
             Class labels, or a 0/1 indicator matrix (one column per binarised trait).
         groups : array-like of shape (n_samples,) or None, default=None
             Groups for the early-stopping validation split.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative per-sample weights of the training (and validation) loss and
+            of the feature standardisation; an integer weight acts like repeating
+            the row.
 
         Returns
         -------
@@ -115,7 +122,8 @@ validation_loss_curve_, n_epochs_, best_epoch_, n_features_in_, feature_names_in
         """
         _, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32])
         check_classification_targets(y)
-        X = self._prepare_X(X, reset=True)
+        sample_weight = self._check_weights(sample_weight, X)
+        X = self._prepare_X(X, reset=True, sample_weight=sample_weight)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -148,7 +156,7 @@ validation_loss_curve_, n_epochs_, best_epoch_, n_features_in_, feature_names_in
         if groups is not None:
             groups = np.asarray(groups)
         self.n_outputs_ = 1 if self._multiclass else n_outputs
-        return self._fit_net(X, Y, groups, n_outputs=n_outputs)
+        return self._fit_net(X, Y, groups, n_outputs=n_outputs, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities.

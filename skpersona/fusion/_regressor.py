@@ -17,7 +17,7 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
 
     A plain scikit-learn regressor that, in :meth:`fit`, standardises the features
     and the targets, builds a small fusion network (:class:`FusionModule`) and
-    trains it with a skorch ``NeuralNet`` (kept as ``net_``) in float32 on the CPU.
+    trains it with a skorch ``NeuralNet`` (kept as ``net_``) in float32 on ``device``.
     Each modality's columns are found from prefixed feature names (``au__...``,
     ``text__...``, as a ``ColumnTransformer`` names them) or given explicitly.
 
@@ -64,7 +64,9 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         weights. ``"auto"``: on when there are at least 200 training samples.
     validation_fraction : float, default=0.1
         Share of the samples held out for early stopping (by group when ``groups``
-        is passed to :meth:`fit`).
+        is passed to :meth:`fit`, or when scikit-learn's cross-validation splits the
+        folds by group without passing them on: see the user guide's grouped
+        cross-validation).
     patience : int, default=10
         Epochs without improvement before stopping.
     scale_features : bool, default=True
@@ -81,6 +83,10 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         fusion networks train fastest on one thread, and several threads on a
         shared or busy CPU (parallel grid search) slow training many times over.
         None uses torch's current setting.
+    device : str or torch.device, default="cpu"
+        Where the network trains, as in skorch (``"cuda"``, ``"cuda:1"``, ``"mps"``).
+        Prediction and :meth:`modality_weights` run on the CPU in float64 whatever
+        the training device, so a fitted model loads and predicts anywhere.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, shuffling, dropout and the validation split;
         an int makes training reproducible on the CPU. Torch's global generator is
@@ -166,6 +172,7 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         loss="squared_error",
         scale_target=True,
         torch_threads=1,
+        device="cpu",
         random_state=None,
         verbose=0,
     ):
@@ -185,6 +192,7 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
             patience=patience,
             scale_features=scale_features,
             torch_threads=torch_threads,
+            device=device,
             random_state=random_state,
             verbose=verbose,
         )
@@ -195,7 +203,7 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         return _LOSSES[self.loss]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Fit the fusion network.
 
         Parameters
@@ -208,6 +216,11 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         groups : array-like of shape (n_samples,) or None, default=None
             Group labels (e.g. source video ids): the early-stopping validation split
             keeps each group on one side.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative per-sample weights: the training loss (and the validation
+            loss of early stopping) is the weighted mean of the samples' losses, and
+            the feature and target standardisation use the weighted mean and
+            variance. An integer weight acts like repeating the row.
 
         Returns
         -------
@@ -216,16 +229,17 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
         _, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
         )
-        X = self._prepare_X(X, reset=True)
+        sample_weight = self._check_weights(sample_weight, X)
+        X = self._prepare_X(X, reset=True, sample_weight=sample_weight)
         y = np.asarray(y, dtype=np.float64)
         self._y_ndim = y.ndim
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         self.n_outputs_ = Y.shape[1]
         self._y_scaler = StandardScaler(with_mean=self.scale_target, with_std=self.scale_target)
-        Y = self._y_scaler.fit_transform(Y).astype(np.float32)
+        Y = self._y_scaler.fit_transform(Y, sample_weight=sample_weight).astype(np.float32)
         if groups is not None:
             groups = np.asarray(groups)
-        return self._fit_net(X, Y, groups)
+        return self._fit_net(X, Y, groups, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict trait scores in the scale of the training targets.

@@ -112,8 +112,10 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         method); ``"separate"``: one embedding per template line
         (description, answer), concatenated.
     embedder : TextEmbedder or None, default=None
-        None: ``TextEmbedder()``. Give it a ``cache_dir`` so that grid searches
-        and cross-validation embed each distinct text once.
+        None: ``TextEmbedder()``, whose default ``cache_dir="auto"`` keeps the
+        embeddings in skpersona's cache folder (``skpersona cache info`` lists it,
+        ``$SKPERSONA_CACHE_DIR`` moves it), so grid searches and cross-validation
+        embed each distinct text once.
     head : regressor or None, default=None
         None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
         (one alpha per trait, by leave-one-out); with ``groups`` in ``fit``,

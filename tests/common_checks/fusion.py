@@ -26,7 +26,14 @@ INSTANCES = [
     StackedRegressor([("ridge", Ridge()), ("knn", KNeighborsRegressor(3))], cv=3),
 ]
 
-EXPECTED_FAILED_CHECKS = {}
+# Mini-batch training draws repeated rows into different batches (and dropout masks)
+# than their weighted originals, so weights equal repetition only approximately;
+# tests/fusion/test_fusion_options.py checks the exact equality under full-batch,
+# dropout-free training.
+_WEIGHTS = {"check_sample_weight_equivalence_on_dense_data":
+            "mini-batch SGD: weights equal repeated rows only in expectation (exact "
+            "under full-batch training, tested in tests/fusion/test_fusion_options.py)"}
+EXPECTED_FAILED_CHECKS = {"FusionRegressor": _WEIGHTS, "FusionClassifier": _WEIGHTS}
 
 # SemanticFusionRegressor takes a sample table (frame tables and strings), so its tags
 # say ``two_d_array = False`` and the array checks skip it; its clone, pickle, skops and

@@ -54,10 +54,10 @@ def test_documented_grouped_cv_with_bias_audit_runs_as_written(tmp_path, monkeyp
 def test_fit_requests_groups_by_default(Estimator):
     """Under routing, ``groups`` for a grouped splitter reaches fit too (it failed with
     UnsetMetadataPassedError before); the request can still be switched off."""
-    assert Estimator().get_metadata_routing().fit.requests == {"groups": True}
+    assert Estimator().get_metadata_routing().fit.requests["groups"] is True
     with sklearn.config_context(enable_metadata_routing=True):
         off = Estimator().set_fit_request(groups=False)
-    assert off.get_metadata_routing().fit.requests == {"groups": False}
+    assert off.get_metadata_routing().fit.requests["groups"] is False
 
 
 def test_routed_groups_reach_the_early_stopping_split():
@@ -77,3 +77,44 @@ def test_routed_groups_reach_the_early_stopping_split():
         np.testing.assert_array_equal(est.predict(X), direct.predict(X))
         ungrouped = FusionRegressor(**params).fit(X.iloc[train], y.iloc[train])
         assert not np.array_equal(est.predict(X), ungrouped.predict(X))
+
+
+def _grouped_data():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(240, 4)), columns=["au__a", "au__b", "text__0", "text__1"])
+    y = X["au__a"] + X["text__0"] + 0.1 * rng.normal(size=240)
+    return X, y, np.repeat(np.arange(40), 6)
+
+
+def test_groups_of_an_unrouted_cross_validation_reach_the_early_stopping_split():
+    """Without routing, cross_validate(groups=g) gives g to the splitter only; the
+    network still splits its early-stopping data by the fold's groups."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, groups = _grouped_data()
+    params = dict(early_stopping=True, max_epochs=8, random_state=0)
+    folds = list(GroupKFold(2).split(X, y, groups))
+    for model in (FusionRegressor(**params),
+                  make_pipeline(FunctionTransformer(), FusionRegressor(**params))):
+        result = cross_validate(model, X, y, cv=GroupKFold(2), groups=groups,
+                                return_estimator=True, error_score="raise")
+        for (train, _), est in zip(folds, result["estimator"]):
+            direct = FusionRegressor(**params).fit(X.iloc[train], y.iloc[train],
+                                                   groups=groups[train])
+            np.testing.assert_array_equal(est.predict(X), direct.predict(X))
+    # A plain fit (no cross-validation on the stack) stays ungrouped.
+    train = folds[0][0]
+    plain = FusionRegressor(**params).fit(X.iloc[train], y.iloc[train])
+    assert not np.array_equal(plain.predict(X), direct.predict(X))
+
+
+def test_unrouted_params_groups_fail_at_the_splitter_as_documented():
+    """The guide's account of params= without routing: the splitter gets no groups."""
+    X, y, groups = _grouped_data()
+    text = Path(REPO_ROOT, "doc", "user_guide", "pipelines.rst").read_text()
+    message = "The 'groups' parameter should not be None"
+    assert message in " ".join(text.split())
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cross_validate(FusionRegressor(max_epochs=1), X, y, cv=GroupKFold(3),
+                       params={"groups": groups}, error_score="raise")
