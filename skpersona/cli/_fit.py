@@ -171,6 +171,7 @@ def run(args):
          f"fitted on {len(table)} rows.")
     folders = [f"--allow-{name.replace('_', '-')} {value}"
                for name, value in (("weights_dir", getattr(args, "weights_dir", None)),
+                                   ("weights_dir", getattr(args, "model_path", None)),
                                    ("cache_dir", getattr(args, "cache_dir", None))) if value]
     if folders:  # a model file never chooses folders on its own (issue 24)
         _say(f"predict uses these folders only when you allow them: {' '.join(folders)}")

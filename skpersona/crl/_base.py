@@ -214,6 +214,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         weights = state.pop("_net_weights", None)
         history = state.pop("_net_history", None)
         dag = state.pop("_net_dag", [0.0, 1.0])
+        state.setdefault("n_score_samples", 16)  # files saved before the parameter existed
         super().__setstate__(state)
         if weights is not None:
             check_stored_weights(lambda: self._build_module(self._module_args), weights,

@@ -17,7 +17,7 @@ from ._groups import check_groups, constant_within_groups
 from ._memory import check_test_memory
 from ._multitest import adjust_pvalues, cauchy_combination
 from ._ratings import aggregate_ratings
-from ._test import AUTO_CONDITIONAL_SUBSAMPLE, AUTO_KCI_MAX_SAMPLES, METHODS, independence_test
+from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, auto_subsample, independence_test
 from ._tester import IndependenceTester
 
 _RESULT_COLUMNS = [
@@ -39,25 +39,12 @@ _RESULT_COLUMNS = [
 def _auto_methods(discrete, n_samples, conditional):
     if discrete:
         return ("chi2", "gsq")
-    if conditional:  # above 1,000 rows on a subsample (see _auto_subsample)
+    if conditional:  # above 1,000 rows on a subsample (see _test.auto_subsample)
         return ("kci", "rcit")
     if n_samples <= AUTO_KCI_MAX_SAMPLES:
         return ("kci", "rcit", "hsic")
     # Above, exact kernel tests cost O(n^2)-O(n^3): random-feature tests, two implementations.
     return ("kci_rff", "rcit", "hsic_rff")
-
-
-def _auto_subsample(conditional, n_samples):
-    """Rows the auto-chosen tests of a conditional pair run on, or None (every row).
-
-    As ``independence_test(method="auto")`` given z: the random-feature tests given z
-    (``kci_rff``, ``rcit``) over-reject at large n when z acts strongly and
-    nonlinearly, so above 1,000 rows the exact KCI (and RCIT, within its calibrated
-    range) run on a seeded random subsample of 1,000 rows.
-    """
-    if conditional and n_samples > AUTO_KCI_MAX_SAMPLES:
-        return AUTO_CONDITIONAL_SUBSAMPLE
-    return None
 
 
 def _run_pair(
@@ -76,7 +63,15 @@ def _run_pair(
     if missing == "pairwise" and not complete:
         sub = sub.dropna()
     note = ""
-    if subsample is not None and len(sub) > subsample:
+    if subsample is not None and groups is not None:  # whole groups, never parts of them
+        labels = groups[sub.index.to_numpy()]
+        kept = np.unique(labels)
+        if len(kept) > subsample:
+            kept = check_random_state(int(seeds[0])).choice(kept, subsample, replace=False)
+            note = (f"tested on a random subsample of {subsample:,} of {len(np.unique(labels)):,}"
+                    " groups (given z, the random-feature tests over-reject at large n)")
+            sub, complete = sub[np.isin(labels, kept)], False
+    elif subsample is not None and len(sub) > subsample:
         rows = check_random_state(int(seeds[0])).choice(len(sub), subsample, replace=False)
         note = (
             f"tested on a random subsample of {subsample:,} of {len(sub):,} rows (given z, "
@@ -353,7 +348,7 @@ class DependencyScreen(BaseEstimator):
     def _methods_for(self, discrete, n_samples, conditional):
         """The pair's tests and the rows they run on (None: every row)."""
         auto = _auto_methods(discrete, n_samples, conditional), (
-            None if discrete else _auto_subsample(conditional, n_samples)
+            None if discrete else auto_subsample("auto", "kci", n_samples, conditional)
         )
         if self.methods == "auto":
             return auto

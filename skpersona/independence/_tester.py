@@ -439,9 +439,7 @@ class IndependenceTester:
         """The test on one row per group: :func:`independence_test` with ``groups``."""
         from ._test import independence_test
 
-        if random_state is None:
-            random_state = self.random_state if isinstance(
-                self.random_state, numbers.Integral) else self._rng
+        random_state = self._call_rng(random_state)
         columns = [[self.columns[i] for i in idx] for idx in (xs, ys, zs)]
         result = independence_test(
             self._frame[columns[0]],
