@@ -1,5 +1,6 @@
 """Several answers per candidate: one text transformer per answer column, features joined."""
 
+import re
 from numbers import Integral
 
 import numpy as np
@@ -11,6 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._embedder import TextEmbedder
 from ._inputs import check_texts
+
+_FIELD = re.compile(r"\{(question|answer)\}")
 
 
 class AnswerEmbedder(TransformerMixin, BaseEstimator):
@@ -221,5 +224,10 @@ class AnswerEmbedder(TransformerMixin, BaseEstimator):
         if self.questions is None:
             return texts
         question = str(self.questions[column])
-        return [text if empty else self.question_template.format(question=question, answer=text)
-                for text, empty in zip(texts, blank, strict=True)]
+        # the two fields only, never str.format: a loaded file's template cannot reach
+        # attributes ("{answer.__class__}") or fail on other braces
+        def fill(answer):
+            return _FIELD.sub(lambda m: question if m[1] == "question" else answer,
+                              self.question_template)
+
+        return [text if empty else fill(text) for text, empty in zip(texts, blank, strict=True)]
