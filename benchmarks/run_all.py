@@ -2,17 +2,21 @@
 
 Each ``benchmarks/bench_*.py`` prints its results (markdown tables, with a reference
 measured in the same run) to stdout and its progress to stderr. RESULTS.md holds one
-block per script::
+block per script run::
 
     <!-- begin: bench_name.py -->
     ## Title
     Command: `python benchmarks/bench_name.py --quick`
+    Run: 2026-12-07, Linux x86_64, 2 CPUs, Python 3.11.7; 312 s
     <what the script printed to stdout>
     <!-- end: bench_name.py -->
 
-A run replaces the body of the script's block with the fresh stdout and rewrites the
-``Command:`` line to the exact command that produced it; the title and all text outside
-the blocks stay as they are. A script without a block gets a new one at the end of the
+A block may name arguments after the script (``<!-- begin: bench_name.py --only heldout
+-->``): that run of the script is then a block of its own, so a script with several parts
+(or a slow part run apart) keeps each part's figures with the command that made them.
+A run replaces the body of each block with the fresh stdout and rewrites the
+``Command:`` and ``Run:`` lines (the exact command, the date, the machine and the wall
+time); the title and all text outside the blocks stay as they are. A script without a block gets a new one at the end of the
 file (titled by its docstring's first line). A script that fails or times out is
 reported and its block is left unchanged; the exit status is then 1. RESULTS.md is
 rewritten atomically after each script, so an interrupted run keeps what finished.
@@ -20,12 +24,17 @@ rewritten atomically after each script, so an interrupted run keeps what finishe
 Run::
 
     python benchmarks/run_all.py [--quick] [--only bench_a.py bench_b.py] [--timeout S]
+
+``--only`` runs every block of the named scripts.
 """
 
 import argparse
 import ast
+import datetime
 import os
+import platform
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,7 +43,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BLOCK = re.compile(
-    r"(?P<begin><!-- begin: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(?P<end><!-- end: (?P=name) -->)",
+    r"(?P<begin><!-- begin: (?P<name>(?P<script>bench_[\w.-]+\.py)(?: (?P<args>[^<>\n]+?))?) -->\n)"
+    r"(?P<body>.*?)(?P<end><!-- end: (?P=name) -->)",
     re.DOTALL,
 )
 HEADING = re.compile(r"#{1,6} \S")
@@ -45,10 +55,30 @@ def find_scripts(bench_dir):
     return sorted(p.name for p in Path(bench_dir).glob("bench_*.py"))
 
 
-def command_for(script, quick, bench_dir=HERE):
-    """The command line (as a list) that runs ``script``; relative to the repo root."""
+def command_for(script, quick, bench_dir=HERE, args=()):
+    """The command line (as a list) that runs ``script`` with ``args``; relative to the repo root."""
     rel = Path(bench_dir).name + "/" + script
-    return ["python", rel] + (["--quick"] if quick else [])
+    args = list(args)
+    return ["python", rel] + args + (["--quick"] if quick and "--quick" not in args else [])
+
+
+def runs_for(text, scripts):
+    """The runs to make: ``(block name, script, args)`` for every block of ``scripts`` in
+    ``text``, and one plain run for a script that has no block yet."""
+    runs, seen = [], set()
+    for match in BLOCK.finditer(text):
+        script = match.group("script")
+        if script in scripts and match.group("name") not in {r[0] for r in runs}:
+            runs.append((match.group("name"), script, shlex.split(match.group("args") or "")))
+            seen.add(script)
+    runs += [(s, s, []) for s in scripts if s not in seen]
+    return sorted(runs, key=lambda r: (scripts.index(r[1]), r[0]))
+
+
+def machine():
+    """The machine a run was made on, in one line."""
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}")
 
 
 def _title(script_path):
@@ -61,30 +91,27 @@ def _title(script_path):
     return first[0].rstrip(".") if first else Path(script_path).name
 
 
-def replace_block(text, script, command, output, title=None):
-    """Return ``text`` with ``script``'s block body set to ``output``.
+def replace_block(text, script, command, output, title=None, run=None):
+    """Return ``text`` with the body of block ``script`` set to ``output``.
 
-    The block's title line (its first markdown heading, if the block starts with one) is
-    kept; the ``Command:`` line is rewritten to ``command`` (a string); everything after
-    it is replaced by ``output``. Text outside the block is untouched. When the file has
-    no block for ``script``, one is appended, titled ``title`` (default: the script name).
+    ``script`` is a block name: the script's file name, or the file name and the arguments
+    of that run. The block's title line (its first markdown heading, if the block starts
+    with one) is kept; the ``Command:`` line is rewritten to ``command`` (a string), and
+    followed by ``Run: {run}`` when ``run`` is given (date, machine, time); everything after
+    them is replaced by ``output``. Text outside the block is untouched. When the file has
+    no such block, one is appended, titled ``title`` (default: the script name).
     """
     output = output.strip("\n")
-    command_line = f"Command: `{command}`"
+    head = [f"Command: `{command}`"] + ([f"Run: {run}"] if run else [])
     for match in BLOCK.finditer(text):
         if match.group("name") != script:
             continue
         lines = match.group("body").splitlines()
-        header = []
-        if lines and HEADING.match(lines[0]):
-            header.append(lines[0])
-        header.append(command_line)
-        body = "\n".join(header) + "\n\n" + output + "\n"
+        header = [lines[0]] if lines and HEADING.match(lines[0]) else []
+        body = "\n".join(header + head) + "\n\n" + output + "\n"
         return text[: match.start("body")] + body + text[match.end("body") :]
-    heading = f"## {title or script}"
-    block = (
-        f"<!-- begin: {script} -->\n{heading}\n{command_line}\n\n{output}\n<!-- end: {script} -->\n"
-    )
+    heading = "\n".join([f"## {title or script}"] + head)
+    block = f"<!-- begin: {script} -->\n{heading}\n\n{output}\n<!-- end: {script} -->\n"
     return text.rstrip("\n") + "\n\n" + block
 
 
@@ -101,11 +128,11 @@ def write_atomic(path, text):
         raise
 
 
-def run_script(script, quick, bench_dir, timeout):
+def run_script(script, quick, bench_dir, timeout, args=()):
     """Run one script from the repo root; return (ok, stdout, seconds, why)."""
     bench_dir = Path(bench_dir)
     root = bench_dir.parent
-    cmd = [sys.executable, str(bench_dir / script)] + (["--quick"] if quick else [])
+    cmd = [sys.executable, str(bench_dir / script)] + command_for(script, quick, bench_dir, args)[2:]
     env = dict(os.environ)
     # the checkout's own skpersona, whether or not it is pip-installed; never the hub
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
@@ -147,21 +174,26 @@ def main(argv=None):
         scripts = [s for s in scripts if s in args.only]
 
     failed = []
-    for i, script in enumerate(scripts, 1):
-        command = " ".join(command_for(script, args.quick, bench_dir))
-        print(f"[{i}/{len(scripts)}] {command}", file=sys.stderr, flush=True)
-        ok, output, seconds, why = run_script(script, args.quick, bench_dir, args.timeout)
+    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    runs = runs_for(text, scripts)
+    for i, (name, script, script_args) in enumerate(runs, 1):
+        command = shlex.join(command_for(script, args.quick, bench_dir, script_args))
+        print(f"[{i}/{len(runs)}] {command}", file=sys.stderr, flush=True)
+        ok, output, seconds, why = run_script(script, args.quick, bench_dir, args.timeout,
+                                              script_args)
         if not ok:
-            failed.append(script)
-            print(f"[{i}/{len(scripts)}] {script} FAILED ({why}, {seconds:.0f} s); "
+            failed.append(name)
+            print(f"[{i}/{len(runs)}] {name} FAILED ({why}, {seconds:.0f} s); "
                   "its block is left unchanged", file=sys.stderr, flush=True)
             continue
+        run = f"{datetime.date.today().isoformat()}, {machine()}; {seconds:.0f} s"
         text = results.read_text() if results.exists() else "# Benchmark results\n"
-        text = replace_block(text, script, command, output, title=_title(bench_dir / script))
+        text = replace_block(text, name, command, output, title=_title(bench_dir / script),
+                             run=run)
         write_atomic(results, text)
-        print(f"[{i}/{len(scripts)}] {script} done in {seconds:.0f} s", file=sys.stderr, flush=True)
+        print(f"[{i}/{len(runs)}] {name} done in {seconds:.0f} s", file=sys.stderr, flush=True)
 
-    print(f"{len(scripts) - len(failed)} of {len(scripts)} benchmarks updated {results}"
+    print(f"{len(runs) - len(failed)} of {len(runs)} benchmark runs updated {results}"
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
 

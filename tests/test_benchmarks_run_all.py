@@ -1,6 +1,7 @@
 """benchmarks/run_all.py: block replacement in RESULTS.md (on temp files, no real benchmark)."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -83,31 +84,55 @@ def test_run_all_end_to_end(run_all, tmp_path, capsys):
     status = run_all.main(["--quick", "--bench-dir", str(bench)])
     text = (bench / "RESULTS.md").read_text()
     assert status == 1  # bench_b failed
-    assert "Command: `python benchmarks/bench_a.py --quick`\n\n| quick |\n<!-- end: bench_a.py" in text
+    stamp = re.compile(r"Run: \d{4}-\d\d-\d\d, \w+ \w+, \d+ CPUs, Python [\d.]+; \d+ s\n")
+    text = stamp.sub("Run: STAMP\n", text)
+    assert ("Command: `python benchmarks/bench_a.py --quick`\nRun: STAMP\n\n| quick |\n"
+            "<!-- end: bench_a.py") in text
     # the failing script's block is unchanged, and it is reported
     assert "B's old prose, kept when B fails." in text and "| half |" not in text
     assert "bench_b.py FAILED (exit status 3" in capsys.readouterr().err
     assert text.endswith("<!-- begin: bench_new.py -->\n## Brand new benchmark\n"
-                         "Command: `python benchmarks/bench_new.py --quick`\n\n| fresh |\n"
-                         "<!-- end: bench_new.py -->\n")
+                         "Command: `python benchmarks/bench_new.py --quick`\nRun: STAMP\n\n"
+                         "| fresh |\n<!-- end: bench_new.py -->\n")
     assert "Intro text that no run may touch." in text and "trailing text" in text
     assert not [p for p in bench.iterdir() if p.name.endswith(".tmp")]
 
     assert run_all.main(["--only", "bench_a.py", "--bench-dir", str(bench)]) == 0
-    text = (bench / "RESULTS.md").read_text()
-    assert "Command: `python benchmarks/bench_a.py`\n\n| full |\n" in text
+    text = stamp.sub("Run: STAMP\n", (bench / "RESULTS.md").read_text())
+    assert "Command: `python benchmarks/bench_a.py`\nRun: STAMP\n\n| full |\n" in text
     with pytest.raises(SystemExit):
         run_all.main(["--only", "bench_zzz.py", "--bench-dir", str(bench)])
 
 
+def test_blocks_with_arguments_are_runs_of_their_own(run_all, tmp_path):
+    """A block that names arguments is rerun with them, apart from the plain block."""
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_a.py").write_text('import sys\nprint("| args:", *sys.argv[1:], "|")\n')
+    (bench / "RESULTS.md").write_text(
+        RESULTS.replace("<!-- end: bench_a.py -->", "<!-- end: bench_a.py -->\n\n"
+                        "<!-- begin: bench_a.py --only slow -->\n## A's slow part\n"
+                        "Command: `python benchmarks/bench_a.py --only slow`\n\nold\n"
+                        "<!-- end: bench_a.py --only slow -->"))
+    assert run_all.main(["--only", "bench_a.py", "--bench-dir", str(bench)]) == 0
+    text = (bench / "RESULTS.md").read_text()
+    assert "| args: |\n<!-- end: bench_a.py -->" in text
+    assert "## A's slow part\nCommand: `python benchmarks/bench_a.py --only slow`\nRun: " in text
+    assert "| args: --only slow |\n<!-- end: bench_a.py --only slow -->" in text
+    assert "old\n" not in text.split("A's slow part")[1]
+
+
 def test_real_results_file_has_a_block_per_script(run_all):
-    """Every benchmark script has exactly one well-formed block in the real RESULTS.md."""
+    """Every benchmark script has a well-formed block in the real RESULTS.md, one per run."""
     text = (ROOT / "benchmarks" / "RESULTS.md").read_text()
-    names = [m.group("name") for m in run_all.BLOCK.finditer(text)]
-    assert sorted(names) == run_all.find_scripts(ROOT / "benchmarks")
-    for m in run_all.BLOCK.finditer(text):
+    blocks = list(run_all.BLOCK.finditer(text))
+    names = [m.group("name") for m in blocks]
+    assert len(names) == len(set(names))
+    assert sorted({m.group("script") for m in blocks}) == run_all.find_scripts(ROOT / "benchmarks")
+    for m in blocks:
         lines = m.group("body").splitlines()
-        assert lines[0].startswith("## ") and lines[1].startswith("Command: `python benchmarks/")
+        command = f"Command: `python benchmarks/{m.group('name')}"
+        assert lines[0].startswith("## ") and lines[1].startswith(command)
 
 
 _LINES = st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
