@@ -40,8 +40,9 @@ class DependencyScreen(BaseEstimator):
     corrected for multiple testing once, over all pairs (Benjamini-Hochberg by
     default): a pair is dependent where its corrected combined p-value is below
     ``alpha``, so the false discovery rate of the dependency graph is controlled at
-    ``alpha`` (measured on designs never used for tuning in
-    ``benchmarks/bench_independence.py``). Each method's own p-values and decisions
+    ``alpha`` as far as each test's p-values are valid (the combination inherits a
+    test's excess: ``benchmarks/bench_independence.py``, ``screen_fdr`` and its
+    confirmation ``screen_fdr_confirm``). Each method's own p-values and decisions
     stay side by side (``pvalues_``, ``agreement_``). Tests that cannot run on a pair (too few rows after dropping
     missing values, a constant column, continuous data for a contingency test, ...)
     are recorded as failed with their reason; they never count as a dependence or
