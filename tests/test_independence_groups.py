@@ -227,3 +227,27 @@ def test_cli_screen_groups(tmp_path, capsys):
     )
     assert main([*argv, "--groups", "person"]) != 0
     assert "person" in capsys.readouterr().err
+
+
+def test_a_high_cardinality_categorical_varying_within_groups_is_refused_as_elsewhere():
+    # 30 categories in 100 rows passes the row-level identifier rule, but with 20 groups
+    # it would become 29 share columns for 20 group-level rows (a table that grows with
+    # the categories): the same refusal as an identifier column without groups
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 5)
+    label = pd.Series([f"c{k}" for k in rng.permutation(np.arange(100) % 30)])
+    score = rng.normal(size=100)
+    with pytest.raises(ValueError, match="looks like an identifier") as grouped:
+        independence_test(label, score, method="kci", groups=groups)
+    assert "30 categories for 20 groups" in str(grouped.value)
+    with pytest.raises(ValueError, match="looks like an identifier"):
+        group_level(label, score, None, groups)
+    # a screen with groups reports the pair as failed, with that reason
+    frame = pd.DataFrame({"label": label, "score": score, "other": rng.normal(size=100)})
+    table = DependencyScreen(["kci"], random_state=0).fit(frame, groups=groups).pvalues_
+    failed = table[(table.x == "label") | (table.y == "label")]
+    assert (failed.status == "failed").all()
+    assert failed.reason.str.contains("looks like an identifier").all()
+    # a few categories varying within groups still become shares
+    few = pd.Series(np.where(rng.random(100) < 0.5, "a", "b"))
+    assert independence_test(few, score, method="kci", groups=groups).n == 20

@@ -342,7 +342,8 @@ def test_cauchy_combination_and_one_correction_over_all_pairs():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    pvalues=st.lists(st.floats(1e-12, 1.0), min_size=1, max_size=6),
+    pvalues=st.lists(st.one_of(st.floats(1e-12, 1.0), st.floats(0.998, 1.0)),
+                     min_size=1, max_size=6),
     k=st.integers(0, 5),
     factor=st.floats(0.01, 0.99),
 )
@@ -358,9 +359,50 @@ def test_cauchy_combination_properties(pvalues, k, factor):
     smaller[k % len(p)] *= factor
     assert cauchy_combination(smaller) <= combined * (1 + 1e-9) + 1e-15
     # a p-value repeated combines to itself; the combination (a mean of a decreasing
-    # map of the p-values) lies between the smallest and the largest
+    # map of the p-values) lies between the smallest and the largest. Both hold for
+    # all p-values: below the ACAT cap (0.999) as the plain mean, at or above it
+    # because an all-capped row combines to its smallest p-value
     assert cauchy_combination(np.full(len(p), p[0])) == pytest.approx(p[0], rel=1e-6)
     assert p.min() * (1 - 1e-9) - 1e-15 <= combined <= p.max() * (1 + 1e-9) + 1e-15
+
+
+def test_cauchy_combination_a_pvalue_of_one_does_not_drown_a_rejection():
+    from skpersona.independence import cauchy_combination
+
+    # a permutation or contingency test's p = 1 used to map to about -3e14 and give ~1
+    assert cauchy_combination([1e-8, 1.0]) < 1e-7
+    assert cauchy_combination([1e-8, 1.0, 1.0]) < 1e-7
+    assert cauchy_combination([0.001, 1.0]) < 0.6
+    from skpersona.independence._multitest import CAUCHY_P_CAP
+
+    # above the cap, every p-value counts as the cap
+    assert cauchy_combination([0.01, 1.0]) == cauchy_combination([0.01, CAUCHY_P_CAP])
+    # all at or above the cap: their minimum (a single test passes through unchanged)
+    assert cauchy_combination([1.0]) == 1.0
+    assert cauchy_combination([1.0, 0.9995, np.nan]) == 0.9995
+    np.testing.assert_array_equal(
+        cauchy_combination(np.array([[1.0, 1.0], [np.nan, 1.0]]), axis=1), [1.0, 1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    small=st.floats(1e-12, 1e-5),
+    high=st.lists(st.floats(1 - 1e-3, 1.0), min_size=1, max_size=5),
+    others=st.lists(st.floats(1e-6, 0.99), max_size=3),
+)
+def test_cauchy_combination_guard_properties(small, high, others):
+    from skpersona.independence import cauchy_combination
+
+    p = np.array([small, *others, *high])
+    combined = float(cauchy_combination(p))
+    # a strong rejection survives any number of p-values near 1: with d tests the
+    # combination stays within about d times the smallest p-value (Bonferroni's scale)
+    assert combined <= 2 * len(p) * small
+    # p-values above the cap all count as the cap
+    from skpersona.independence._multitest import CAUCHY_P_CAP
+
+    capped = np.minimum(p, CAUCHY_P_CAP)
+    assert combined == pytest.approx(float(cauchy_combination(capped)), rel=1e-12)
 def test_screen_refuses_a_random_feature_test_over_its_limit_before_running():
     from skpersona.independence import MemoryLimitError
 

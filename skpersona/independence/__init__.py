@@ -17,6 +17,7 @@
   for the CRL estimator; :func:`aggregate_ratings` for PersonaX ratings.
 """
 
+from ._causallearn import register_causallearn
 from ._memory import MemoryLimitError
 from ._multitest import adjust_pvalues, cauchy_combination
 from ._ratings import aggregate_ratings
@@ -32,7 +33,7 @@ from ._score_functions import (
 from ._scorer import IndependenceScorer, make_independence_scorer
 from ._screen import DependencyScreen
 from ._test import METHODS, IndependenceTestResult, independence_test
-from ._tester import IndependenceTester, register_causallearn
+from ._tester import IndependenceTester
 
 __all__ = [
     "METHODS",

@@ -9,7 +9,9 @@ group, and the test then runs on the groups, which are independent units:
   category, so contingency tests still apply);
 * a numeric column that varies within groups becomes its group mean;
 * a categorical column that varies within groups becomes the share of each of its
-  categories but the first (sorted as the one-hot encoding sorts them) in the group.
+  categories but the first (sorted as the one-hot encoding sorts them) in the group;
+  one with more than half as many categories as groups is refused as an identifier,
+  the rule a categorical column meets without groups.
 
 Under the null hypothesis that a group's ``x`` values are independent of its ``y``
 values (the groups being independent draws), the group means are independent too,
@@ -20,7 +22,7 @@ within groups: conditioning on a group mean is not conditioning on the rows' val
 import numpy as np
 import pandas as pd
 
-from ._encoding import as_block, check_blocks, is_numeric
+from ._encoding import as_block, check_blocks, check_category_count, is_numeric
 
 
 def check_groups(groups, n_samples):
@@ -79,8 +81,17 @@ def constant_within_groups(series, codes, n_groups):
     return _constant_within(values, codes, _first_rows(codes, n_groups))
 
 
-def aggregate_block(frame, codes, n_groups):
+def aggregate_block(frame, codes, n_groups, name="x"):
     """One row per group of a block (see the module docstring for how each column goes).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    codes : ndarray of int64
+        Group codes from :func:`check_groups`.
+    n_groups : int
+    name : str, default="x"
+        The block's name, for error messages.
 
     Returns
     -------
@@ -104,6 +115,15 @@ def aggregate_block(frame, codes, n_groups):
             out[column] = np.bincount(codes, weights=values, minlength=n_groups) / sizes
             continue
         categories, inverse = np.unique(values, return_inverse=True)
+        # one share column per category: the identifier rule, counted in groups (the
+        # rows of the group-level data), bounds the table at n_groups ** 2 / 2 cells
+        try:
+            check_category_count(len(categories), n_groups, column, name)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} (With groups, each of its categories becomes a share per group: "
+                f"{len(categories)} categories for {n_groups} groups.)"
+            ) from None
         for k, category in enumerate(categories[1:], start=1):
             share = np.bincount(codes, weights=(inverse == k), minlength=n_groups) / sizes
             out[f"{column}={category}"] = share
@@ -131,7 +151,7 @@ def group_level(x, y, z, groups):
         )
     out, varying = {}, {}
     for name, block in blocks.items():
-        out[name], varying[name] = aggregate_block(block, codes, n_groups)
+        out[name], varying[name] = aggregate_block(block, codes, n_groups, name)
     if varying.get("z"):
         raise ValueError(
             f"z column(s) {varying['z']} vary within groups. A group-level test can only "

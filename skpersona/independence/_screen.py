@@ -1,4 +1,10 @@
-"""``DependencyScreen``: PersonaX Level I, every pair through several tests."""
+"""``DependencyScreen``: PersonaX Level I, every pair through several tests.
+
+The estimator: its parameters, input checks, ``fit`` and the outputs. The plan of
+which tests each pair gets is in :mod:`._screen_plan`, the work on one pair in
+:mod:`._screen_pairs`, the combination into decisions and the graph in
+:mod:`._screen_decision`.
+"""
 
 import itertools
 import numbers
@@ -14,119 +20,13 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._encoding import MAX_CATEGORY_SHARE, coerce_numeric, column_is_discrete
 from ._groups import check_groups, constant_within_groups
-from ._memory import check_test_memory
-from ._multitest import adjust_pvalues, cauchy_combination
+from ._multitest import adjust_pvalues
 from ._ratings import aggregate_ratings
-from ._test import AUTO_KCI_MAX_SAMPLES, METHODS, auto_subsample, independence_test
+from ._screen_decision import adjacency_matrix, agreement_table, prior_mask
+from ._screen_decision import pvalue_matrix as _pvalue_matrix
+from ._screen_pairs import _RESULT_COLUMNS, _run_chunk
+from ._screen_plan import check_methods, check_plan_memory, plan_pairs
 from ._tester import IndependenceTester
-
-_RESULT_COLUMNS = [
-    "x",
-    "y",
-    "conditioning",
-    "method",
-    "method_used",
-    "n",
-    "statistic",
-    "pvalue",
-    "pvalue_adjusted",
-    "dependent",
-    "status",
-    "reason",
-]
-
-
-def _auto_methods(discrete, n_samples, conditional):
-    if discrete:
-        return ("chi2", "gsq")
-    if conditional:  # above 1,000 rows on a subsample (see _test.auto_subsample)
-        return ("kci", "rcit")
-    if n_samples <= AUTO_KCI_MAX_SAMPLES:
-        return ("kci", "rcit", "hsic")
-    # Above, exact kernel tests cost O(n^2)-O(n^3): random-feature tests, two implementations.
-    return ("kci_rff", "rcit", "hsic_rff")
-
-
-def _run_pair(
-    frame, a, b, cond, methods, missing, seeds, test_options, testers=None, subsample=None,
-    groups=None
-):
-    """All tests of one pair; failures are caught and reported, never guessed.
-
-    Without missing values in the pair's columns the tests run through the shared
-    :class:`IndependenceTester` of each method (columns encoded once, correlation
-    matrix kept); otherwise on the rows left after dropping missing values. With
-    ``subsample``, every test of the pair runs on the same seeded random rows.
-    """
-    sub = frame[[a, b, *cond]]
-    complete = testers is not None and not sub.isna().any().any()
-    if missing == "pairwise" and not complete:
-        sub = sub.dropna()
-    note = ""
-    if subsample is not None and groups is not None:  # whole groups, never parts of them
-        labels = groups[sub.index.to_numpy()]
-        kept = np.unique(labels)
-        if len(kept) > subsample:
-            kept = check_random_state(int(seeds[0])).choice(kept, subsample, replace=False)
-            note = (f"tested on a random subsample of {subsample:,} of {len(np.unique(labels)):,}"
-                    " groups (given z, the random-feature tests over-reject at large n)")
-            sub, complete = sub[np.isin(labels, kept)], False
-    elif subsample is not None and len(sub) > subsample:
-        rows = check_random_state(int(seeds[0])).choice(len(sub), subsample, replace=False)
-        note = (
-            f"tested on a random subsample of {subsample:,} of {len(sub):,} rows (given z, "
-            "the random-feature tests over-reject at large n)"
-        )
-        sub, complete = sub.iloc[np.sort(rows)], False
-    rows = []
-    for method, seed in zip(methods, seeds):
-        row = {
-            "x": a,
-            "y": b,
-            "conditioning": ",".join(cond),
-            "method": method,
-            "method_used": "" if method == "auto" else method,
-            "n": len(sub),
-            "statistic": np.nan,
-            "pvalue": np.nan,
-            "status": "ok",
-            "reason": "",
-        }
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                if complete:
-                    res = testers[method].test(a, b, list(cond) or None, random_state=int(seed))
-                else:
-                    res = independence_test(
-                        sub[a],
-                        sub[b],
-                        sub[list(cond)] if cond else None,
-                        method=method,
-                        random_state=int(seed),
-                        groups=None if groups is None else groups[sub.index.to_numpy()],
-                        **test_options.get(method, {}),
-                    )
-            row.update(
-                statistic=res.statistic, pvalue=res.pvalue, method_used=res.method, n=res.n
-            )
-            # Caveats of a test that ran (e.g. a sparse contingency table) stay visible.
-            notes = dict.fromkeys([note] * bool(note) + [str(w.message) for w in caught])
-            row["reason"] = " | ".join(notes)
-        except Exception as exc:  # a failed test is reported with its reason
-            row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
-        rows.append(row)
-    return rows
-
-
-def _run_chunk(frame, chunk, missing, test_options, testers, groups=None):
-    return [
-        row
-        for (a, b, cond, methods), seeds, sub in chunk
-        for row in _run_pair(
-            frame, a, b, cond, methods, missing, seeds, test_options, testers, sub, groups
-        )
-    ]
 
 
 class DependencyScreen(BaseEstimator):
@@ -140,8 +40,9 @@ class DependencyScreen(BaseEstimator):
     corrected for multiple testing once, over all pairs (Benjamini-Hochberg by
     default): a pair is dependent where its corrected combined p-value is below
     ``alpha``, so the false discovery rate of the dependency graph is controlled at
-    ``alpha`` (measured on designs never used for tuning in
-    ``benchmarks/bench_independence.py``). Each method's own p-values and decisions
+    ``alpha`` as far as each test's p-values are valid (the combination inherits a
+    test's excess: ``benchmarks/bench_independence.py``, ``screen_fdr`` and its
+    confirmation ``screen_fdr_confirm``). Each method's own p-values and decisions
     stay side by side (``pvalues_``, ``agreement_``). Tests that cannot run on a pair (too few rows after dropping
     missing values, a constant column, continuous data for a contingency test, ...)
     are recorded as failed with their reason; they never count as a dependence or
@@ -345,53 +246,6 @@ class DependencyScreen(BaseEstimator):
             frame = coerce_numeric(frame.infer_objects(), "X")
         return frame
 
-    def _methods_for(self, discrete, n_samples, conditional):
-        """The pair's tests and the rows they run on (None: every row)."""
-        auto = _auto_methods(discrete, n_samples, conditional), (
-            None if discrete else auto_subsample("auto", "kci", n_samples, conditional)
-        )
-        if self.methods == "auto":
-            return auto
-        if isinstance(self.methods, dict):
-            key = "discrete" if discrete else "continuous"
-            unknown_keys = set(self.methods) - {"discrete", "continuous"}
-            if unknown_keys:
-                raise ValueError(
-                    f"methods dict keys must be 'continuous' and/or 'discrete', got "
-                    f"{sorted(unknown_keys)}."
-                )
-            chosen = self.methods.get(key)
-            if chosen is None:
-                return auto
-            return tuple(dict.fromkeys(chosen)), None
-        return tuple(dict.fromkeys(self.methods)), None
-
-    @staticmethod
-    def _check_memory(plan, subsamples, n_samples, options):
-        """Refuse up front (nothing run, nothing allocated) a test over its memory limit."""
-        planned = {
-            (m, bool(cond), min(n_samples, sub or n_samples))
-            for (_, _, cond, methods), sub in zip(plan, subsamples)
-            for m in methods
-        }
-        for method, conditional, n in sorted(planned):  # every test has a limit
-            given = options.get(method, {})
-            check_test_memory(method, n, conditional, given.get("max_memory"),
-                              n_features=given.get("n_features", 100), options=given)
-
-    def _check_methods(self):
-        if isinstance(self.methods, dict):
-            listed = [m for v in self.methods.values() for m in (v or [])]
-        elif self.methods == "auto":
-            listed = []
-        else:
-            listed = list(self.methods)
-            if not listed:
-                raise ValueError("methods must name at least one test.")
-        bad = [m for m in listed if m not in METHODS]
-        if bad:
-            raise ValueError(f"Unknown test(s) {bad}; choose among {list(METHODS)}.")
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, groups=None):
         """Run the screen.
@@ -414,7 +268,7 @@ class DependencyScreen(BaseEstimator):
         -------
         self
         """
-        self._check_methods()
+        check_methods(self.methods)
         frame = self._as_frame(X)
         codes, self.n_groups_ = (None, None) if groups is None else check_groups(
             groups, frame.shape[0]
@@ -478,17 +332,11 @@ class DependencyScreen(BaseEstimator):
                 stacklevel=2,
             )
         n_samples = frame.shape[0] if codes is None else self.n_groups_
-        plan, subsamples = [], []
-        for a, b in pairs:
-            for cond in cond_sets:
-                discrete = all(self.discrete_[c] for c in (a, b, *cond))
-                methods, sub = self._methods_for(discrete, n_samples, bool(cond))
-                plan.append((a, b, cond, methods))
-                subsamples.append(sub)
+        plan, subsamples = plan_pairs(self.methods, pairs, cond_sets, self.discrete_, n_samples)
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(np.iinfo(np.int32).max, size=len(p[-1])) for p in plan]
         options = self.test_options or {}
-        self._check_memory(plan, subsamples, n_samples, options)
+        check_plan_memory(plan, subsamples, n_samples, options)
         used = sorted({c for a, b, cond, _ in plan for c in (a, b, *cond)}, key=frame.columns.get_loc)
         data = frame[used]
         labels = None if groups is None else np.asarray(groups, dtype=object).ravel()
@@ -521,8 +369,9 @@ class DependencyScreen(BaseEstimator):
         table["dependent"] = dependent
         self.pvalues_ = table[_RESULT_COLUMNS].reset_index(drop=True)
         self.variables_ = variables
-        self.agreement_ = self._agreement(self.pvalues_)
-        self.adjacency_ = self._adjacency(self.agreement_, variables)
+        self.agreement_ = agreement_table(self.pvalues_, self.alpha, self.correction,
+                                          self.consensus)
+        self.adjacency_ = adjacency_matrix(self.agreement_, variables)
         return self
 
     def _testers(self, data, methods, options, groups=None):
@@ -551,71 +400,6 @@ class DependencyScreen(BaseEstimator):
             )
         return [tuple(str(v) for v in cond)]
 
-    def _agreement(self, table):
-        """One row per pair and conditioning set: the combined test and the decision.
-
-        The successful tests' raw p-values are combined by the Cauchy combination
-        test and the combined p-values corrected once, over every pair and
-        conditioning set (``correction``); ``consensus="cauchy"`` decides on them.
-        """
-        keys = ["x", "y", "conditioning"]
-        methods = list(dict.fromkeys(table["method"]))
-        ok = (table["status"] == "ok").to_numpy()
-        work = table[keys + ["method"]].assign(
-            ok=ok,
-            dep=ok & table["dependent"].fillna(False).to_numpy(dtype=bool),
-            p=np.where(ok, table["pvalue"].to_numpy(dtype=float), np.nan),
-        )
-        out = (
-            work.groupby(keys, sort=False)
-            .agg(n_methods=("method", "size"), n_ok=("ok", "sum"), n_dependent=("dep", "sum"))
-            .reset_index()
-        )
-        wide = work.set_index([*keys, "method"])["p"].unstack("method")
-        wide = wide.reindex(index=pd.MultiIndex.from_frame(out[keys]), columns=methods)
-        per_method = [f"pvalue_{m}" for m in methods]
-        for k, column in enumerate(per_method):
-            out[column] = wide.iloc[:, k].to_numpy(dtype=float)
-        out["pvalue"] = cauchy_combination(wide.to_numpy(dtype=float), axis=1)
-        out["pvalue_adjusted"] = adjust_pvalues(out["pvalue"].to_numpy(dtype=float), self.correction)
-        n_ok = out["n_ok"].to_numpy(dtype=int)
-        n_dep = out["n_dependent"].to_numpy(dtype=int)
-        if self.consensus == "cauchy":
-            is_dep = out["pvalue_adjusted"].to_numpy() < self.alpha
-        elif self.consensus == "majority":
-            is_dep = 2 * n_dep >= n_ok
-        elif self.consensus == "all":
-            is_dep = n_dep == n_ok
-        else:
-            is_dep = n_dep > 0
-        out["decision"] = np.where(
-            n_ok == 0, "failed", np.where(is_dep, "dependent", "independent")
-        )
-        agree = np.where(is_dep, n_dep, n_ok - n_dep)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["agreement"] = np.where(n_ok == 0, np.nan, agree / np.maximum(n_ok, 1))
-        return out[
-            ["x", "y", "conditioning", "n_methods", "n_ok", "n_dependent", "pvalue",
-             "pvalue_adjusted", "decision", "agreement", *per_method]
-        ]
-
-    @staticmethod
-    def _adjacency(agreement, variables):
-        adj = pd.DataFrame(np.nan, index=variables, columns=variables)
-        for (a, b), group in agreement.groupby(["x", "y"], sort=False):
-            decisions = set(group["decision"])
-            if "independent" in decisions:
-                value = 0.0
-            elif "dependent" in decisions:
-                value = 1.0
-            else:
-                value = np.nan
-            adj.loc[a, b] = value
-            adj.loc[b, a] = value
-        for v in variables:
-            adj.loc[v, v] = 0.0
-        return adj
-
     # --------------------------------------------------------------- outputs
     def pvalue_matrix(self, method=None, adjusted=True):
         """Square DataFrame of p-values (NaN for failed or untested pairs).
@@ -641,17 +425,7 @@ class DependencyScreen(BaseEstimator):
                     f"method {method!r} did not run; ran {sorted(set(self.pvalues_['method']))}."
                 )
             table = table[table["method"] == method]
-        values = (
-            table.groupby(["x", "y", "conditioning"], sort=False)[column]
-            .median()
-            .groupby(level=[0, 1], sort=False)
-            .max()
-        )
-        mat = pd.DataFrame(np.nan, index=self.variables_, columns=self.variables_)
-        for (a, b), p in values.items():
-            mat.loc[a, b] = p
-            mat.loc[b, a] = p
-        return mat
+        return _pvalue_matrix(table, self.variables_, column)
 
     def plot(self, ax=None, method=None, rows=None, columns=None, cmap="viridis", annotate=None):
         """Heatmap of ``-log10`` adjusted p-values; ``*`` marks a dependency edge.
@@ -744,37 +518,4 @@ class DependencyScreen(BaseEstimator):
         text   1.0   1.0  0.0
         bio    0.0   0.0  1.0
         """
-        check_is_fitted(self, "adjacency_")
-        if not isinstance(groups, dict) or not groups:
-            raise ValueError("groups must be a non-empty dict of group name -> variable names.")
-        unknown = sorted(
-            {str(v) for vs in groups.values() for v in vs} - set(self.variables_)
-        )
-        if unknown:
-            raise ValueError(
-                f"groups name variables that were not screened: {unknown}. Screened: "
-                f"{self.variables_}."
-            )
-        names = list(groups)
-        mask = pd.DataFrame(0.0, index=names, columns=names)
-        unknown_pairs = []
-        for g, h in itertools.combinations_with_replacement(names, 2):
-            if g == h:
-                mask.loc[g, g] = 1.0
-                continue
-            block = self.adjacency_.loc[
-                [str(v) for v in groups[g]], [str(v) for v in groups[h]]
-            ].to_numpy(dtype=float)
-            allowed = bool(np.any(block == 1.0))
-            if not allowed and np.isnan(block).any():
-                allowed = True
-                unknown_pairs.append((g, h))
-            mask.loc[g, h] = mask.loc[h, g] = 1.0 if allowed else 0.0
-        if unknown_pairs:
-            warnings.warn(
-                f"Group pairs {unknown_pairs} have untested or failed variable pairs and no "
-                "detected dependency; they are left allowed in the prior mask.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return mask
+        return prior_mask(self.adjacency_, self.variables_, groups)

@@ -7,7 +7,6 @@ cost about what causal-learn's ``CIT`` objects cost, while giving the p-values o
 :func:`independence_test`.
 """
 
-import json
 import math
 import numbers
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from ._encoding import (
     to_codes,
     to_continuous,
 )
+from ._fisherz_matrix import correlation_blocks, fisherz_from_correlation
 from ._groups import check_groups
 from ._kernel import (
     kci_conditional_from_kernels,
@@ -49,8 +49,6 @@ from ._test import (
     resolve_method,
     run_continuous,
 )
-
-_SQRT2 = math.sqrt(2.0)
 
 
 class IndependenceTester:
@@ -298,6 +296,11 @@ class IndependenceTester:
         _, joint = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
         return np.asarray(joint, dtype=np.int64).ravel()
 
+    def _encoded(self, i):
+        """Column ``i`` checked and encoded for Fisher-z (first level dropped)."""
+        self._check_column(i)
+        return self._matrix((i,), True)
+
     def _matrix(self, indices, drop_first):
         parts = []
         for i in indices:
@@ -531,63 +534,10 @@ class IndependenceTester:
         return stat, pvalue, details
 
     def _fisherz_test(self, xs, ys, zs):
-        """Fisher-z from the cached correlation matrix of the encoded columns."""
+        """Fisher-z from the correlation matrix of the encoded columns, built once."""
         if self._fisherz is None:
-            self._prepare_fisherz()
-        groups, corr = self._fisherz
-        ex, ey = groups[xs[0]] if len(xs) == 1 else None, groups[ys[0]] if len(ys) == 1 else None
-        if ex is None or ey is None or len(ex) != 1 or len(ey) != 1:
-            width = [sum(len(groups[i]) for i in b) for b in (xs, ys)]
-            raise ValueError(
-                "fisherz tests one x column against one y column (after one-hot encoding, "
-                f"got {width[0]} and {width[1]}). Use a kernel test (method='kci', 'rcit' or "
-                "'hsic') for multivariate blocks."
-            )
-        ez = [j for i in zs for j in groups[i]]
-        n_cond = len(ez)
-        n = self.n_samples
-        if n - n_cond - 3 <= 0:
-            raise ValueError(f"fisherz needs more than |z| + 3 = {n_cond + 3} samples, got {n}.")
-        var = [ex[0], ey[0], *ez]
-        if n_cond == 0:
-            r = corr[var[0], var[1]]
-        else:
-            try:
-                inv = np.linalg.inv(corr[np.ix_(var, var)])
-            except np.linalg.LinAlgError:
-                inv = None
-            if inv is None or not (inv[0, 0] > 0 and inv[1, 1] > 0) or min(
-                1.0 / inv[0, 0], 1.0 / inv[1, 1]
-            ) <= 1e-12:
-                raise ValueError(
-                    "x or y is a linear function of z (zero residual variance): the partial "
-                    "correlation is undefined."
-                )
-            r = -inv[0, 1] / math.sqrt(inv[0, 0] * inv[1, 1])
-        eps = np.finfo(float).eps
-        r = float(min(max(r, -1 + eps), 1 - eps))
-        stat = math.sqrt(n - n_cond - 3) * abs(math.atanh(r))
-        pvalue = math.erfc(stat / _SQRT2)  # = 2 * norm.sf(stat)
-        return make_result(
-            stat, pvalue, "fisherz", n, bool(zs), {"partial_correlation": r}
-        )
-
-    def _prepare_fisherz(self):
-        groups, parts, start = {}, [], 0
-        for i in range(len(self.columns)):
-            try:
-                self._check_column(i)
-                part = self._matrix((i,), True)
-            except (TypeError, ValueError):
-                groups[i] = ()  # unusable; the column's own error is raised when asked
-                continue
-            groups[i] = tuple(range(start, start + part.shape[1]))
-            parts.append(part)
-            start += part.shape[1]
-        matrix = np.hstack(parts) if parts else np.zeros((self.n_samples, 0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.corrcoef(matrix, rowvar=False) if matrix.shape[1] > 1 else np.ones((1, 1))
-        self._fisherz = (groups, np.atleast_2d(corr))
+            self._fisherz = correlation_blocks(len(self.columns), self.n_samples, self._encoded)
+        return fisherz_from_correlation(*self._fisherz, xs, ys, zs, self.n_samples)
 
     def __deepcopy__(self, memo):
         # Searches (causal-learn's PC) deep-copy their graph, test included: a tester
@@ -601,72 +551,11 @@ class IndependenceTester:
         )
 
 
-_REGISTERED = {}
+def __getattr__(name):
+    # register_causallearn lived here; its own module imports this one, so the old
+    # import path is served lazily rather than by a circular import
+    if name == "register_causallearn":
+        from ._causallearn import register_causallearn
 
-
-def register_causallearn(method="fisherz"):
-    """Register a skpersona test with causal-learn; returns the name to pass.
-
-    causal-learn's ``pc``, ``fci`` and friends take the test as a name and build
-    it from the data (``CIT(data, name, **kwargs)``); this registers a
-    :class:`IndependenceTester` under ``"skpersona_<method>"`` (causal-learn >=
-    0.1.4.2), so the search runs on skpersona's tests with their encoding, checks
-    and caches. Keyword arguments given to the search after the test name reach
-    the tester (``random_state=0``, ``max_categories=5``, ...).
-
-    Parameters
-    ----------
-    method : str, default="fisherz"
-        Any method of :func:`independence_test`.
-
-    Returns
-    -------
-    str
-        The name to give causal-learn, e.g. ``pc(data, 0.05, name)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from causallearn.search.ConstraintBased.PC import pc
-    >>> from skpersona.independence import register_causallearn
-    >>> rng = np.random.default_rng(0)
-    >>> a = rng.normal(size=500)
-    >>> data = np.column_stack([a, a + rng.normal(size=500), rng.normal(size=500)])
-    >>> cg = pc(data, 0.05, register_causallearn("fisherz"), show_progress=False)
-    >>> int(cg.G.graph[0, 1] != 0), int(cg.G.graph[0, 2] != 0)
-    (1, 0)
-    """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
-    name = f"skpersona_{ALIASES.get(method, method)}"
-    if name in _REGISTERED:
-        return name
-    try:
-        from causallearn.utils.cit import CIT_Base, register_ci_test
-    except ImportError as exc:  # pragma: no cover - causal-learn is a dependency
-        raise ImportError(
-            "register_causallearn needs causal-learn >= 0.1.4.2 (register_ci_test)."
-        ) from exc
-    test_method = ALIASES.get(method, method)
-
-    class _CausalLearnTest(CIT_Base):
-        def __init__(self, data, cache_path=None, **kwargs):
-            super().__init__(data, cache_path=cache_path)
-            self.check_cache_method_consistent(name, json.dumps(kwargs, sort_keys=True, default=str))
-            self._tester = IndependenceTester(data, test_method, **kwargs)
-
-        def __deepcopy__(self, memo):
-            return self  # see IndependenceTester.__deepcopy__
-
-        def __call__(self, X, Y, condition_set=None):
-            Xs, Ys, S, cache_key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
-            if cache_key in self.pvalue_cache:
-                return self.pvalue_cache[cache_key]
-            p = self._tester(Xs if len(Xs) > 1 else Xs[0], Ys if len(Ys) > 1 else Ys[0], S)
-            self.pvalue_cache[cache_key] = p
-            return p
-
-    _CausalLearnTest.__name__ = _CausalLearnTest.__qualname__ = f"SkpersonaCIT_{test_method}"
-    register_ci_test(name, _CausalLearnTest)
-    _REGISTERED[name] = _CausalLearnTest
-    return name
+        return register_causallearn
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
