@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
+# MediaPipe's real face weights where the project's shared folder has them (the demo's real face)
+export SKPERSONA_MEDIAPIPE_MODEL ?= $(abspath $(wildcard ../shared/models/mediapipe/face_landmarker_v2_with_blendshapes.task))
 
 .PHONY: demo test install install-test lint unit docs bench clean
 

@@ -186,7 +186,10 @@ def main(argv=None):
             print(f"[{i}/{len(runs)}] {name} FAILED ({why}, {seconds:.0f} s); "
                   "its block is left unchanged", file=sys.stderr, flush=True)
             continue
-        run = f"{datetime.date.today().isoformat()}, {machine()}; {seconds:.0f} s"
+        # the load says how far other work on the machine inflated the times
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        run = (f"{datetime.date.today().isoformat()}, {machine()}; {seconds:.0f} s, "
+               f"load average {load:.1f} at the end")
         text = results.read_text() if results.exists() else "# Benchmark results\n"
         text = replace_block(text, name, command, output, title=_title(bench_dir / script),
                              run=run)

@@ -84,7 +84,8 @@ def test_run_all_end_to_end(run_all, tmp_path, capsys):
     status = run_all.main(["--quick", "--bench-dir", str(bench)])
     text = (bench / "RESULTS.md").read_text()
     assert status == 1  # bench_b failed
-    stamp = re.compile(r"Run: \d{4}-\d\d-\d\d, \w+ \w+, \d+ CPUs, Python [\d.]+; \d+ s\n")
+    stamp = re.compile(r"Run: \d{4}-\d\d-\d\d, \w+ \w+, \d+ CPUs, Python [\d.]+; \d+ s, "
+                       r"load average [\d.]+ at the end\n")
     text = stamp.sub("Run: STAMP\n", text)
     assert ("Command: `python benchmarks/bench_a.py --quick`\nRun: STAMP\n\n| quick |\n"
             "<!-- end: bench_a.py") in text
