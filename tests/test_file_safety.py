@@ -182,6 +182,70 @@ def test_the_walk_finds_estimators_in_meta_estimators_lists_and_dicts(url, tmp_p
         assert skpersona.load(tmp_path / "m.skops", allow={"base_url": url}) is not None
 
 
+_SEARCH_TYPES = ["sklearn.metrics._scorer._PassthroughScorer",
+                 "sklearn.model_selection._split.KFold"]  # what a fitted search holds
+
+
+def _fitted_search():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    return GridSearchCV(Pipeline([("m", Ridge())]), {"m": [Ridge(), Ridge(alpha=2.0)]},
+                        cv=2).fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_walk_finds_an_estimator_in_a_searchs_object_array(url, tmp_path, masked):
+    """``cv_results_["param_m"]`` is a masked object array: an estimator placed in it
+    (under its mask too) is found; the old walk skipped arrays."""
+    search = _fitted_search()
+    param = search.cv_results_["param_m"]
+    assert isinstance(param, np.ma.MaskedArray) and param.dtype == object
+    param[1] = LLMTraitRater(base_url=url)
+    if masked:
+        param[1] = np.ma.masked  # hides the entry, keeps the object in the data
+        assert param.data[1].base_url == url
+    sio.dump(search, tmp_path / "m.skops")
+    with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+        skpersona.load(tmp_path / "m.skops", trusted=_SEARCH_TYPES)
+    loaded = skpersona.load(tmp_path / "m.skops", trusted=_SEARCH_TYPES, allow={"base_url": url})
+    assert loaded.cv_results_["param_m"].data[1].base_url == url
+
+
+def test_the_walk_finds_estimators_in_arrays_and_other_objects_state(url, tmp_path):
+    from sklearn.model_selection import KFold
+
+    splitter = KFold(2)
+    splitter.hidden = {"deep": np.array([[None, LLMTraitRater(base_url=url)]], dtype=object)}
+    for obj, trusted in [({"a": np.array([1, LLMTraitRater(base_url=url)], dtype=object)}, []),
+                         ([np.array([[LLMTraitRater(base_url=url)]] * 2, dtype=object)], []),
+                         ({"cv": splitter}, ["sklearn.model_selection._split.KFold"])]:
+        sio.dump(obj, tmp_path / "m.skops")
+        with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+            skpersona.load(tmp_path / "m.skops", trusted=trusted)
+        loaded = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(
+            file=tmp_path / "m.skops"))
+        with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+            check_loaded_estimator(loaded)
+
+
+def test_the_walk_is_lazy_over_array_entries():
+    """A large object array is walked entry by entry (a generator), not copied to a list."""
+    import tracemalloc
+
+    from skpersona.utils._file_safety import _walk
+
+    big = np.empty(2_000_000, dtype=object)
+    big[:] = 0.5  # one float object, two million references
+    big[-1] = Ridge()
+    tracemalloc.start()
+    try:
+        found = list(_walk({"x": big}))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 1 and isinstance(found[0], Ridge)
+    assert peak < 1 << 20  # a list of the entries alone would be 16 MB
+
+
 def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monkeypatch):
     monkeypatch.setenv("SKP_TEST_API_KEY", KEY)
     rater = LLMTraitRater(models=["high"], base_url=url, api_key_env="SKP_TEST_API_KEY")

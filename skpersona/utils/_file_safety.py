@@ -11,7 +11,8 @@ written or weights read (``cache_dir``, Pipeline's ``memory``, ``weights_dir``,
 The rule is enforced by the *loader* (:func:`skpersona.load`, ``skpersona predict``,
 or :func:`check_loaded_estimator` after ``skops.io.load``), never by the loaded
 object: it walks every estimator in what was loaded (pipeline steps, column
-transformers, meta-estimators, fitted attributes, lists and dicts), reads each
+transformers, meta-estimators, fitted attributes, lists, dicts, object arrays such
+as a search's ``cv_results_["param_..."]`` and other objects' state), reads each
 one's parameter names from its *class* (an attribute stored on the instance cannot
 change what is checked), and
 
@@ -30,6 +31,7 @@ through this rule and keep the user's values.
 """
 
 import inspect
+import itertools
 import os
 import sys
 import warnings
@@ -218,25 +220,65 @@ def _check_state(obj, cls, params, closed):
             "not loaded.")
 
 
+_END = object()
+
+
+def _children(obj):
+    """What a walk looks into below ``obj``: an iterator (lazy, so an object array of
+    a million entries costs no list of a million), or None for a leaf."""
+    import types
+
+    import numpy as np
+
+    if isinstance(obj, str | bytes | bytearray | int | float | complex | type | types.ModuleType
+                  | types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+        return None
+    if isinstance(obj, list | tuple | set | frozenset):
+        return iter(obj)
+    if isinstance(obj, dict):
+        return itertools.chain.from_iterable(obj.items())
+    parts = []
+    if isinstance(obj, np.ndarray):
+        # The raw data, masked entries included (a mask must not hide an estimator):
+        # object entries one by one, structured fields with objects as arrays.
+        data = obj.view(np.ndarray)
+        if data.dtype.fields is not None:
+            parts.append(data[name] for name, (field, *_) in data.dtype.fields.items()
+                         if field.hasobject)
+        elif data.dtype.hasobject:
+            parts.append(data.flat)
+    state = getattr(obj, "__dict__", None)  # any other object's state (a subclass's too)
+    if isinstance(state, dict):
+        parts.append(iter(state.values()))
+    return itertools.chain.from_iterable(parts) if parts else None
+
+
 def _walk(root):
-    """Every scikit-learn estimator reachable from ``root`` (state, lists, dicts)."""
+    """Every scikit-learn estimator reachable from ``root``: its state, lists, tuples,
+    sets, dicts (keys too), object arrays and other objects' ``__dict__``.
+
+    Depth-first over iterators, so memory grows with the nesting depth and the
+    number of containers, never with the entries of an array.
+    """
     from sklearn.base import BaseEstimator
 
-    seen, stack = set(), [root]
+    seen = {}  # id -> object, kept alive so that an id is never reused during the walk
+    stack = [iter((root,))]
     while stack:
-        obj = stack.pop()
+        obj = next(stack[-1], _END)
+        if obj is _END:
+            stack.pop()
+            continue
         if id(obj) in seen:
             continue
+        children = _children(obj)
+        if children is None and not isinstance(obj, BaseEstimator):
+            continue
+        seen[id(obj)] = obj
         if isinstance(obj, BaseEstimator):
-            seen.add(id(obj))
             yield obj
-            stack.extend(vars(obj).values())
-        elif isinstance(obj, list | tuple | set | frozenset):
-            seen.add(id(obj))
-            stack.extend(obj)
-        elif isinstance(obj, dict):
-            seen.add(id(obj))
-            stack.extend(obj.values())
+        if children is not None:
+            stack.append(children)
 
 
 def _differs(value, default):
@@ -263,8 +305,8 @@ def check_loaded_estimator(estimator, *, allow=None, allow_base_urls=(), allow_a
     """Give a loaded object the user's capabilities, never the file's.
 
     Walks every estimator inside ``estimator`` (pipeline steps, column transformers,
-    meta-estimators, fitted attributes, lists and dicts), by the parameter names of
-    its class, and:
+    meta-estimators, fitted attributes, lists, dicts, object arrays, masked entries
+    included, and other objects' state), by the parameter names of its class, and:
 
     - refuses a ``base_url`` other than the class default, an ``api_key_env``,
       ``trust_remote_code=True`` or a ``model_name`` folder that holds code, unless
