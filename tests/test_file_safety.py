@@ -261,6 +261,49 @@ def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monk
     assert [r["auth"] for r in server.state["requests"]] == [f"Bearer {KEY}"]
 
 
+@pytest.mark.parametrize("step", ["size check", "type check"])
+def test_the_file_is_read_once_and_a_swapped_file_is_never_loaded(tmp_path, monkeypatch, step):
+    """A file swapped between the checks and the load (time of check, time of use):
+    what is loaded is what was checked, and the file is opened once."""
+    import builtins
+    import io
+
+    import skpersona._loading as loading
+
+    path = tmp_path / "m.skops"
+    sio.dump(LLMTraitRater(temperature=0.25), path)
+    swapped = sio.dumps(LLMTraitRater(temperature=0.75))
+
+    def swap_after(check):
+        def hooked(*args, **kwargs):
+            result = check(*args, **kwargs)
+            path.write_bytes(swapped)  # the attacker's moment
+            return result
+        return hooked
+
+    if step == "size check":
+        monkeypatch.setattr(loading, "_check_unpacked_size",
+                            swap_after(loading._check_unpacked_size))
+    else:
+        monkeypatch.setattr(sio, "get_untrusted_types", swap_after(sio.get_untrusted_types))
+    reads = []  # the loader's opens of the file for reading (not the hook's write)
+
+    def counting(real):
+        def open_(file, mode="r", *args, **kwargs):
+            if isinstance(file, str | os.PathLike) and "r" in mode:
+                reads.append(os.fspath(file))
+            return real(file, mode, *args, **kwargs)
+        return open_
+
+    for module in (builtins, io):
+        monkeypatch.setattr(module, "open", counting(module.open))
+    loaded = skpersona.load(path)
+    monkeypatch.undo()
+    assert loaded.temperature == 0.25  # the checked content, not the swapped file
+    assert reads.count(os.fspath(path)) == 1
+    assert skpersona.load(path).temperature == 0.75  # the swap did happen
+
+
 def test_trusted_types_are_skpersonas_public_estimators_only():
     from skpersona._loading import _is_trusted
     from skpersona.utils import all_estimators
