@@ -92,9 +92,10 @@ def load(path, *, allow=None, trusted=()):
     the types named in ``trusted`` are built. Then every estimator in the file gets
     your values for the parameters that are capabilities
     (:func:`skpersona.utils.check_loaded_estimator`): a destination
-    (``base_url``), an API-key variable (``api_key_env``) or code
-    (``trust_remote_code``, a model folder with code) is refused unless allowed by
-    name; a file-chosen folder (``cache_dir``, ``weights_dir``) is reset to the
+    (``base_url``), an API-key variable (``api_key_env``), code
+    (``trust_remote_code``, a model folder with code) or a download (a
+    ``model_name`` that is not a local folder; the default model is the installed
+    package's folder) is refused unless allowed by name; a file-chosen folder (``cache_dir``, ``weights_dir``) is reset to the
     class default unless allowed; thread counts are bounded by the CPUs. What
     your allow-list file allows (:func:`skpersona.utils.allow_file_path`) is
     allowed too.
@@ -106,7 +107,9 @@ def load(path, *, allow=None, trusted=()):
     allow : dict or None, default=None
         Values allowed by name, e.g. ``{"base_url": "https://llm.example.org/v1",
         "api_key_env": "OPENAI_API_KEY"}``; options ``base_url``, ``api_key_env``,
-        ``trust_remote_code`` (a bool), ``cache_dir`` and ``weights_dir``.
+        ``trust_remote_code`` (a bool), ``model_name`` (hub names, e.g.
+        ``"sentence-transformers/all-mpnet-base-v2"``), ``cache_dir`` and
+        ``weights_dir``.
     trusted : sequence of str, default=()
         Further types to build (``"module.Class"``), if you trust the file.
 

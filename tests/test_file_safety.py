@@ -100,7 +100,7 @@ def _env(tmp_path, **extra):
     env.update(PYTHONPATH=str(REPO), HOME=str(tmp_path / "home"),
                XDG_CACHE_HOME=str(tmp_path / "home" / ".cache"),
                XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **extra)
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     for name in ("SKPERSONA_CACHE_DIR", "SKPERSONA_ALLOW_FILE"):
         env.pop(name, None)
     env.update(extra)
@@ -348,6 +348,84 @@ def test_a_loaded_embedder_never_runs_the_files_code(code_folder, tmp_path, trus
     with pytest.raises(UnsafeModelError, match="--trust-remote-code"):
         skpersona.load(tmp_path / "e.skops")
     assert not (code_folder / "RAN").exists()
+
+
+# -- a model name that is not a local folder is a download ------------------------------
+
+HUB_NAME = "sentence-transformers/paraphrase-hub-only"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A loopback stand-in for the model hub (``HF_ENDPOINT``) that records every request
+    and serves nothing."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            seen.append(self.path)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_hub_model_name_is_refused_unless_allowed(tmp_path, monkeypatch):
+    plain = tmp_path / "plain_folder"
+    shutil.copytree(resolve_model_name("all-MiniLM-L6-v2"), plain)
+    for name in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", str(plain)):
+        sio.dump(make_pipeline(TextEmbedder(model_name=name)), tmp_path / "e.skops")
+        assert skpersona.load(tmp_path / "e.skops")[0].model_name == name  # no flag
+    for name in (HUB_NAME, str(tmp_path / "no_such_folder")):
+        sio.dump(make_pipeline(TextEmbedder(model_name=name)), tmp_path / "e.skops")
+        with pytest.raises(UnsafeModelError, match=f"model_name='{name}'.*not a local folder"
+                                                   f".*--allow-model-name {name}"):
+            skpersona.load(tmp_path / "e.skops")
+        assert skpersona.load(tmp_path / "e.skops", allow={"model_name": name})[0].model_name \
+            == name
+    allow = tmp_path / "allow.toml"
+    allow.write_text(f'model_name = ["{HUB_NAME}"]\n')  # one line in the allow-list file
+    monkeypatch.setenv("SKPERSONA_ALLOW_FILE", str(allow))
+    sio.dump(make_pipeline(TextEmbedder(model_name=HUB_NAME)), tmp_path / "e.skops")
+    assert skpersona.load(tmp_path / "e.skops")[0].model_name == HUB_NAME
+
+
+@pytest.mark.slow  # three fresh processes, one loading the model: ~1 min on 2 cores
+def test_predict_online_fetches_no_model_the_file_names(hub, tmp_path):
+    """Online (a loopback hub): the default model loads from the package with no flag and
+    no request; a file's hub name is refused before any request; allowed, it is fetched."""
+    endpoint, seen = hub
+    online = dict(HF_HUB_OFFLINE="0", TRANSFORMERS_OFFLINE="0", HF_ENDPOINT=endpoint,
+                  HF_HUB_DISABLE_TELEMETRY="1")
+    model = _text_model(TextEmbedder(cache_dir=None)).fit(TABLE, [0.1, 0.5, 0.9])
+    _dump(_bundle(model), tmp_path / "default.skops")
+    status, err = _predict(tmp_path, tmp_path / "default.skops", **online)
+    assert status == 0, err  # the saved default: no flag, and nothing fetched
+    assert seen == []
+    model[0].transformers_[0][1].model_name = HUB_NAME
+    _dump(_bundle(model), tmp_path / "hub.skops")
+    status, err = _predict(tmp_path, tmp_path / "hub.skops", **online)
+    assert status == 1 and f"--allow-model-name {HUB_NAME}" in err, err
+    assert seen == []  # refused before any request
+    status, err = _predict(tmp_path, tmp_path / "hub.skops", "--allow-model-name", HUB_NAME,
+                           **online)
+    assert status == 1, err  # the stand-in hub serves nothing
+    assert any(HUB_NAME in path for path in seen)  # allowed: it was fetched
 
 
 # -- the Low/medium item: folders and thread counts chosen by a file --------------------
