@@ -47,7 +47,9 @@ class _WeightedNet(NeuralNet):
     Weighted data travel as ``X = {"X": features, "sample_weight": weights}`` (weights
     scaled to mean 1): the module sees only the features, and the loss of a batch is
     the mean of the per-sample losses times their weights, an unbiased estimate of the
-    weighted mean loss of the whole set (the full weighted loss for one batch).
+    weighted mean loss of the whole set (the full weighted loss for one batch). The
+    per-sample losses come from the net's own criterion (every ``criterion__*``
+    setting kept) with ``reduction="none"``.
     """
 
     def infer(self, x, **fit_params):
@@ -59,8 +61,11 @@ class _WeightedNet(NeuralNet):
         if not isinstance(X, dict):
             return super().get_loss(y_pred, y_true, X=X, training=training)
         weight = to_tensor(X["sample_weight"], device=self.device).to(y_pred.dtype)
-        per_value = type(self.criterion_)(reduction="none")(
-            y_pred, to_tensor(y_true, device=self.device))
+        # A shallow copy: same settings and buffers (delta, pos_weight, ...), its own
+        # reduction; rebuilding from the class would drop the criterion__* settings.
+        per_sample_criterion = copy.copy(self.criterion_)
+        per_sample_criterion.reduction = "none"
+        per_value = per_sample_criterion(y_pred, to_tensor(y_true, device=self.device))
         per_sample = per_value.reshape(len(weight), -1).mean(dim=1)
         return (per_sample * weight).mean()
 
