@@ -227,6 +227,21 @@ def test_the_walk_finds_estimators_in_arrays_and_other_objects_state(url, tmp_pa
             check_loaded_estimator(loaded)
 
 
+class _TaggedDict(dict):
+    """A dict subclass whose instances also have attributes (as sklearn's Bunch)."""
+
+
+def test_the_walk_looks_into_the_state_of_container_subclasses():
+    from skpersona.utils._file_safety import _walk
+
+    tagged = _TaggedDict(a=1)
+    tagged.hidden = [Ridge()]
+    listed = type("TaggedList", (list,), {})([1])
+    listed.hidden = Ridge(alpha=2.0)
+    found = list(_walk({"x": tagged, "y": listed}))
+    assert sorted(r.alpha for r in found) == [1.0, 2.0]
+
+
 def test_the_walk_is_lazy_over_array_entries():
     """A large object array is walked entry by entry (a generator), not copied to a list."""
     import tracemalloc

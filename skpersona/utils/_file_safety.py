@@ -36,9 +36,12 @@ import inspect
 import itertools
 import os
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 #: Environment variable naming the allow-list file (``off`` or empty: none).
 ALLOW_FILE_ENV = "SKPERSONA_ALLOW_FILE"
@@ -232,19 +235,15 @@ _END = object()
 def _children(obj):
     """What a walk looks into below ``obj``: an iterator (lazy, so an object array of
     a million entries costs no list of a million), or None for a leaf."""
-    import types
-
-    import numpy as np
-
     if isinstance(obj, str | bytes | bytearray | int | float | complex | type | types.ModuleType
                   | types.FunctionType | types.BuiltinFunctionType | types.MethodType):
         return None
-    if isinstance(obj, list | tuple | set | frozenset):
-        return iter(obj)
-    if isinstance(obj, dict):
-        return itertools.chain.from_iterable(obj.items())
     parts = []
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, list | tuple | set | frozenset):
+        parts.append(iter(obj))
+    elif isinstance(obj, dict):
+        parts.append(itertools.chain.from_iterable(obj.items()))
+    elif isinstance(obj, np.ndarray):
         # The raw data, masked entries included (a mask must not hide an estimator):
         # object entries one by one, structured fields with objects as arrays.
         data = obj.view(np.ndarray)
@@ -253,7 +252,7 @@ def _children(obj):
                          if field.hasobject)
         elif data.dtype.hasobject:
             parts.append(data.flat)
-    state = getattr(obj, "__dict__", None)  # any other object's state (a subclass's too)
+    state = getattr(obj, "__dict__", None)  # any object's state (a dict subclass's too)
     if isinstance(state, dict):
         parts.append(iter(state.values()))
     return itertools.chain.from_iterable(parts) if parts else None
