@@ -48,16 +48,33 @@ def _is_trusted(name, extra):
     return False
 
 
-def _check_unpacked_size(path):
-    """Refuse a file whose members unpack to more than :data:`MAX_MODEL_BYTES`.
+def _read_once(path):
+    """The file's bytes, read once: checking and loading both use them, so a file
+    swapped between the check and the load is never loaded."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_MODEL_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"model file {os.fspath(path)!r} does not exist.") from exc
+    except OSError as exc:
+        raise ModelFileError(f"model file {os.fspath(path)!r} cannot be read ({exc}).") from exc
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelFileError(f"model file {os.fspath(path)!r} is larger than a model needs "
+                             f"(limit {MAX_MODEL_BYTES / 2**30:.0f} GiB); it is not loaded.")
+    return data
+
+
+def _check_unpacked_size(data, path):
+    """Refuse content whose members unpack to more than :data:`MAX_MODEL_BYTES`.
 
     The sizes are those the zip directory declares; Python's zipfile never reads
     a member past its declared size, so this bounds what loading can unpack.
     """
+    import io
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             size = sum(info.file_size for info in archive.infolist())
     except (OSError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{os.fspath(path)!r} is not a skops model file ({exc}).") from exc
@@ -70,13 +87,15 @@ def _check_unpacked_size(path):
 def load(path, *, allow=None, trusted=()):
     """Load a skops model file; capabilities come from you, never from the file.
 
-    Only skpersona's estimator classes, the types skops trusts by default and the
-    types named in ``trusted`` are built. Then every estimator in the file gets
+    The file is read once; its types are checked and it is loaded from those same
+    bytes. Only skpersona's estimator classes, the types skops trusts by default and
+    the types named in ``trusted`` are built. Then every estimator in the file gets
     your values for the parameters that are capabilities
     (:func:`skpersona.utils.check_loaded_estimator`): a destination
-    (``base_url``), an API-key variable (``api_key_env``) or code
-    (``trust_remote_code``, a model folder with code) is refused unless allowed by
-    name; a file-chosen folder (``cache_dir``, ``weights_dir``) is reset to the
+    (``base_url``), an API-key variable (``api_key_env``), code
+    (``trust_remote_code``, a model folder with code) or a download (a
+    ``model_name`` that is not a local folder; the default model is the installed
+    package's folder) is refused unless allowed by name; a file-chosen folder (``cache_dir``, ``weights_dir``) is reset to the
     class default unless allowed; thread counts are bounded by the CPUs. What
     your allow-list file allows (:func:`skpersona.utils.allow_file_path`) is
     allowed too.
@@ -88,7 +107,9 @@ def load(path, *, allow=None, trusted=()):
     allow : dict or None, default=None
         Values allowed by name, e.g. ``{"base_url": "https://llm.example.org/v1",
         "api_key_env": "OPENAI_API_KEY"}``; options ``base_url``, ``api_key_env``,
-        ``trust_remote_code`` (a bool), ``cache_dir`` and ``weights_dir``.
+        ``trust_remote_code`` (a bool), ``model_name`` (hub names, e.g.
+        ``"sentence-transformers/all-mpnet-base-v2"``), ``cache_dir`` and
+        ``weights_dir``.
     trusted : sequence of str, default=()
         Further types to build (``"module.Class"``), if you trust the file.
 
@@ -127,9 +148,10 @@ def load(path, *, allow=None, trusted=()):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {os.fspath(path)!r} does not exist.")
-    _check_unpacked_size(path)
+    data = _read_once(path)
+    _check_unpacked_size(data, path)
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise ModelFileError(f"{os.fspath(path)!r} is not a skops model file ({exc}).") from exc
     # skops calls a stored type with stored arguments, so trusting whole libraries by
@@ -139,5 +161,5 @@ def load(path, *, allow=None, trusted=()):
     if refused:
         raise ModelFileError(f"model file {os.fspath(path)!r} holds types that are not trusted: "
                              f"{', '.join(refused)}.", refused)
-    obj = sio.load(path, trusted=untrusted)
+    obj = sio.loads(data, trusted=untrusted)
     return check_loaded_estimator(obj, allow=allow)

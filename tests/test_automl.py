@@ -143,7 +143,17 @@ def test_random_search_space_runs_in_randomized_search():
         FusionRegressor(max_epochs=3, random_state=0), random_search_space(params=["lr"]),
         n_candidates=3, cv=KFold(2), min_resources=20, scoring=SCORERS["mean_accuracy"],
         random_state=0, error_score="raise").fit(X, Y)
-    assert halving.best_params_["lr"] > 0
+    # The chosen lr is the sampled candidate with the best score of the last round,
+    # and the refit is that candidate fitted on every row.
+    results = pd.DataFrame(halving.cv_results_)
+    last = results[results["iter"] == results["iter"].max()]
+    best = last.loc[last["mean_test_score"].idxmax()]
+    assert halving.best_params_["lr"] == best["param_lr"] == halving.best_estimator_.lr
+    assert results["param_lr"].nunique() == 3  # three candidates drawn from the space
+    lo, hi = SPACES["fusion"]["lr"][1:3]
+    assert lo <= halving.best_params_["lr"] <= hi
+    refit = FusionRegressor(max_epochs=3, random_state=0, lr=best["param_lr"]).fit(X, Y)
+    np.testing.assert_allclose(halving.predict(X), refit.predict(X), rtol=1e-6)
 
 
 def test_flaml_keeps_every_trait_in_one_network():

@@ -100,7 +100,7 @@ def _env(tmp_path, **extra):
     env.update(PYTHONPATH=str(REPO), HOME=str(tmp_path / "home"),
                XDG_CACHE_HOME=str(tmp_path / "home" / ".cache"),
                XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **extra)
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     for name in ("SKPERSONA_CACHE_DIR", "SKPERSONA_ALLOW_FILE"):
         env.pop(name, None)
     env.update(extra)
@@ -182,6 +182,85 @@ def test_the_walk_finds_estimators_in_meta_estimators_lists_and_dicts(url, tmp_p
         assert skpersona.load(tmp_path / "m.skops", allow={"base_url": url}) is not None
 
 
+_SEARCH_TYPES = ["sklearn.metrics._scorer._PassthroughScorer",
+                 "sklearn.model_selection._split.KFold"]  # what a fitted search holds
+
+
+def _fitted_search():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    return GridSearchCV(Pipeline([("m", Ridge())]), {"m": [Ridge(), Ridge(alpha=2.0)]},
+                        cv=2).fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_walk_finds_an_estimator_in_a_searchs_object_array(url, tmp_path, masked):
+    """``cv_results_["param_m"]`` is a masked object array: an estimator placed in it
+    (under its mask too) is found; the old walk skipped arrays."""
+    search = _fitted_search()
+    param = search.cv_results_["param_m"]
+    assert isinstance(param, np.ma.MaskedArray) and param.dtype == object
+    param[1] = LLMTraitRater(base_url=url)
+    if masked:
+        param[1] = np.ma.masked  # hides the entry, keeps the object in the data
+        assert param.data[1].base_url == url
+    sio.dump(search, tmp_path / "m.skops")
+    with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+        skpersona.load(tmp_path / "m.skops", trusted=_SEARCH_TYPES)
+    loaded = skpersona.load(tmp_path / "m.skops", trusted=_SEARCH_TYPES, allow={"base_url": url})
+    assert loaded.cv_results_["param_m"].data[1].base_url == url
+
+
+def test_the_walk_finds_estimators_in_arrays_and_other_objects_state(url, tmp_path):
+    from sklearn.model_selection import KFold
+
+    splitter = KFold(2)
+    splitter.hidden = {"deep": np.array([[None, LLMTraitRater(base_url=url)]], dtype=object)}
+    for obj, trusted in [({"a": np.array([1, LLMTraitRater(base_url=url)], dtype=object)}, []),
+                         ([np.array([[LLMTraitRater(base_url=url)]] * 2, dtype=object)], []),
+                         ({"cv": splitter}, ["sklearn.model_selection._split.KFold"])]:
+        sio.dump(obj, tmp_path / "m.skops")
+        with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+            skpersona.load(tmp_path / "m.skops", trusted=trusted)
+        loaded = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(
+            file=tmp_path / "m.skops"))
+        with pytest.raises(UnsafeModelError, match=f"base_url='{url}'"):
+            check_loaded_estimator(loaded)
+
+
+class _TaggedDict(dict):
+    """A dict subclass whose instances also have attributes (as sklearn's Bunch)."""
+
+
+def test_the_walk_looks_into_the_state_of_container_subclasses():
+    from skpersona.utils._file_safety import _walk
+
+    tagged = _TaggedDict(a=1)
+    tagged.hidden = [Ridge()]
+    listed = type("TaggedList", (list,), {})([1])
+    listed.hidden = Ridge(alpha=2.0)
+    found = list(_walk({"x": tagged, "y": listed}))
+    assert sorted(r.alpha for r in found) == [1.0, 2.0]
+
+
+def test_the_walk_is_lazy_over_array_entries():
+    """A large object array is walked entry by entry (a generator), not copied to a list."""
+    import tracemalloc
+
+    from skpersona.utils._file_safety import _walk
+
+    big = np.empty(2_000_000, dtype=object)
+    big[:] = 0.5  # one float object, two million references
+    big[-1] = Ridge()
+    tracemalloc.start()
+    try:
+        found = list(_walk({"x": big}))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 1 and isinstance(found[0], Ridge)
+    assert peak < 1 << 20  # a list of the entries alone would be 16 MB
+
+
 def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monkeypatch):
     monkeypatch.setenv("SKP_TEST_API_KEY", KEY)
     rater = LLMTraitRater(models=["high"], base_url=url, api_key_env="SKP_TEST_API_KEY")
@@ -195,6 +274,49 @@ def test_the_loader_refuses_and_names_what_allows_it(url, server, tmp_path, monk
                             allow={"base_url": url, "api_key_env": "SKP_TEST_API_KEY"})
     np.testing.assert_array_equal(loaded.transform(TEXTS), [[3.0] * 5])
     assert [r["auth"] for r in server.state["requests"]] == [f"Bearer {KEY}"]
+
+
+@pytest.mark.parametrize("step", ["size check", "type check"])
+def test_the_file_is_read_once_and_a_swapped_file_is_never_loaded(tmp_path, monkeypatch, step):
+    """A file swapped between the checks and the load (time of check, time of use):
+    what is loaded is what was checked, and the file is opened once."""
+    import builtins
+    import io
+
+    import skpersona._loading as loading
+
+    path = tmp_path / "m.skops"
+    sio.dump(LLMTraitRater(temperature=0.25), path)
+    swapped = sio.dumps(LLMTraitRater(temperature=0.75))
+
+    def swap_after(check):
+        def hooked(*args, **kwargs):
+            result = check(*args, **kwargs)
+            path.write_bytes(swapped)  # the attacker's moment
+            return result
+        return hooked
+
+    if step == "size check":
+        monkeypatch.setattr(loading, "_check_unpacked_size",
+                            swap_after(loading._check_unpacked_size))
+    else:
+        monkeypatch.setattr(sio, "get_untrusted_types", swap_after(sio.get_untrusted_types))
+    reads = []  # the loader's opens of the file for reading (not the hook's write)
+
+    def counting(real):
+        def open_(file, mode="r", *args, **kwargs):
+            if isinstance(file, str | os.PathLike) and "r" in mode:
+                reads.append(os.fspath(file))
+            return real(file, mode, *args, **kwargs)
+        return open_
+
+    for module in (builtins, io):
+        monkeypatch.setattr(module, "open", counting(module.open))
+    loaded = skpersona.load(path)
+    monkeypatch.undo()
+    assert loaded.temperature == 0.25  # the checked content, not the swapped file
+    assert reads.count(os.fspath(path)) == 1
+    assert skpersona.load(path).temperature == 0.75  # the swap did happen
 
 
 def test_trusted_types_are_skpersonas_public_estimators_only():
@@ -241,6 +363,84 @@ def test_a_loaded_embedder_never_runs_the_files_code(code_folder, tmp_path, trus
     with pytest.raises(UnsafeModelError, match="--trust-remote-code"):
         skpersona.load(tmp_path / "e.skops")
     assert not (code_folder / "RAN").exists()
+
+
+# -- a model name that is not a local folder is a download ------------------------------
+
+HUB_NAME = "sentence-transformers/paraphrase-hub-only"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A loopback stand-in for the model hub (``HF_ENDPOINT``) that records every request
+    and serves nothing."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            seen.append(self.path)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_hub_model_name_is_refused_unless_allowed(tmp_path, monkeypatch):
+    plain = tmp_path / "plain_folder"
+    shutil.copytree(resolve_model_name("all-MiniLM-L6-v2"), plain)
+    for name in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", str(plain)):
+        sio.dump(make_pipeline(TextEmbedder(model_name=name)), tmp_path / "e.skops")
+        assert skpersona.load(tmp_path / "e.skops")[0].model_name == name  # no flag
+    for name in (HUB_NAME, str(tmp_path / "no_such_folder")):
+        sio.dump(make_pipeline(TextEmbedder(model_name=name)), tmp_path / "e.skops")
+        with pytest.raises(UnsafeModelError, match=f"model_name='{name}'.*not a local folder"
+                                                   f".*--allow-model-name {name}"):
+            skpersona.load(tmp_path / "e.skops")
+        assert skpersona.load(tmp_path / "e.skops", allow={"model_name": name})[0].model_name \
+            == name
+    allow = tmp_path / "allow.toml"
+    allow.write_text(f'model_name = ["{HUB_NAME}"]\n')  # one line in the allow-list file
+    monkeypatch.setenv("SKPERSONA_ALLOW_FILE", str(allow))
+    sio.dump(make_pipeline(TextEmbedder(model_name=HUB_NAME)), tmp_path / "e.skops")
+    assert skpersona.load(tmp_path / "e.skops")[0].model_name == HUB_NAME
+
+
+@pytest.mark.slow  # three fresh processes, one loading the model: ~1 min on 2 cores
+def test_predict_online_fetches_no_model_the_file_names(hub, tmp_path):
+    """Online (a loopback hub): the default model loads from the package with no flag and
+    no request; a file's hub name is refused before any request; allowed, it is fetched."""
+    endpoint, seen = hub
+    online = dict(HF_HUB_OFFLINE="0", TRANSFORMERS_OFFLINE="0", HF_ENDPOINT=endpoint,
+                  HF_HUB_DISABLE_TELEMETRY="1")
+    model = _text_model(TextEmbedder(cache_dir=None)).fit(TABLE, [0.1, 0.5, 0.9])
+    _dump(_bundle(model), tmp_path / "default.skops")
+    status, err = _predict(tmp_path, tmp_path / "default.skops", **online)
+    assert status == 0, err  # the saved default: no flag, and nothing fetched
+    assert seen == []
+    model[0].transformers_[0][1].model_name = HUB_NAME
+    _dump(_bundle(model), tmp_path / "hub.skops")
+    status, err = _predict(tmp_path, tmp_path / "hub.skops", **online)
+    assert status == 1 and f"--allow-model-name {HUB_NAME}" in err, err
+    assert seen == []  # refused before any request
+    status, err = _predict(tmp_path, tmp_path / "hub.skops", "--allow-model-name", HUB_NAME,
+                           **online)
+    assert status == 1, err  # the stand-in hub serves nothing
+    assert any(HUB_NAME in path for path in seen)  # allowed: it was fetched
 
 
 # -- the Low/medium item: folders and thread counts chosen by a file --------------------

@@ -175,6 +175,11 @@ def run(args):
                                    ("cache_dir", getattr(args, "cache_dir", None))) if value]
     if folders:  # a model file never chooses folders on its own (issue 24)
         _say(f"predict uses these folders only when you allow them: {' '.join(folders)}")
+    from ..utils._file_safety import downloaded_model_name
+
+    if args.text_model and downloaded_model_name(args.text_model):
+        _say(f"predict loads the text model {args.text_model!r} (not a local folder) only "
+             f"when you allow it: --allow-model-name {args.text_model}")
     return 0
 
 

@@ -369,7 +369,7 @@ def load_model(path, trust=(), *, allow=None):
 
         raise UsageError(
             f"model file {os.fspath(path)!r} asks for {describe_risks(exc.risks)}. A model "
-            f"file may not choose where data goes or run code; if you trust it, allow this by "
+            f"file may not choose where data goes, what is downloaded or run code; if you trust it, allow this by "
             f"name: {' '.join(exc.flags)}"
         ) from exc
     if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:

@@ -14,6 +14,7 @@ def run(args):
     check_writable(args.output)
     allow = {"base_url": args.allow_base_url or [], "api_key_env": args.allow_api_key_env or [],
              "trust_remote_code": args.trust_remote_code,
+             "model_name": args.allow_model_name or [],
              "cache_dir": args.allow_cache_dir or [], "weights_dir": args.allow_weights_dir or []}
     bundle = load_model(args.model, trust=args.trust or (), allow=allow)
     # models written before --text read 'transcript'
@@ -44,8 +45,10 @@ def add_parser(sub, common):
         "'skpersona fit'; writes the id column(s) and one column per trait. Only skpersona's "
         "estimators and the types skops trusts by default are loaded unless you --trust others. "
         "Capabilities come from you, never from the file: a model whose parameters send data "
-        "to a server or run a model folder's code is refused unless you allow that by name "
-        "(--allow-base-url, --allow-api-key-env, --trust-remote-code); folders the file names "
+        "to a server, run a model folder's code or download a model by name (a text model "
+        "that is not a local folder) is refused unless you allow that by name "
+        "(--allow-base-url, --allow-api-key-env, --trust-remote-code, --allow-model-name); "
+        "folders the file names "
         "(cache_dir, weights_dir) are replaced by the defaults unless allowed "
         "(--allow-cache-dir, --allow-weights-dir); thread counts are bounded by the CPUs. "
         "Your allow-list file (~/.config/skpersona/allow.toml or $SKPERSONA_ALLOW_FILE) "
@@ -70,6 +73,10 @@ def add_parser(sub, common):
     p.add_argument("--trust-remote-code", action="store_true",
                    help="let a TextEmbedder in the model file run code from its model folder "
                    "(trust_remote_code, auto_map, custom modules)")
+    p.add_argument("--allow-model-name", action="append", metavar="NAME",
+                   help="let a TextEmbedder in the model file load this model by name from "
+                   "the model hub (downloaded when online; repeatable). Local folders and "
+                   "the default all-MiniLM-L6-v2 need no flag")
     p.add_argument("--allow-cache-dir", action="append", metavar="DIR",
                    help="let the model file's estimators write their caches to this folder "
                    "(repeatable; otherwise the defaults are used)")

@@ -47,7 +47,9 @@ class _WeightedNet(NeuralNet):
     Weighted data travel as ``X = {"X": features, "sample_weight": weights}`` (weights
     scaled to mean 1): the module sees only the features, and the loss of a batch is
     the mean of the per-sample losses times their weights, an unbiased estimate of the
-    weighted mean loss of the whole set (the full weighted loss for one batch).
+    weighted mean loss of the whole set (the full weighted loss for one batch). The
+    per-sample losses come from the net's own criterion (every ``criterion__*``
+    setting kept) with ``reduction="none"``.
     """
 
     def infer(self, x, **fit_params):
@@ -59,50 +61,13 @@ class _WeightedNet(NeuralNet):
         if not isinstance(X, dict):
             return super().get_loss(y_pred, y_true, X=X, training=training)
         weight = to_tensor(X["sample_weight"], device=self.device).to(y_pred.dtype)
-        per_value = type(self.criterion_)(reduction="none")(
-            y_pred, to_tensor(y_true, device=self.device))
+        # A shallow copy: same settings and buffers (delta, pos_weight, ...), its own
+        # reduction; rebuilding from the class would drop the criterion__* settings.
+        per_sample_criterion = copy.copy(self.criterion_)
+        per_sample_criterion.reduction = "none"
+        per_value = per_sample_criterion(y_pred, to_tensor(y_true, device=self.device))
         per_sample = per_value.reshape(len(weight), -1).mean(dim=1)
         return (per_sample * weight).mean()
-
-
-def _groups_of_the_calling_cv(n_samples):
-    """The groups of this fit's rows when scikit-learn's cross-validation split them
-    by group but did not pass them to fit (no metadata routing), else None.
-
-    ``cross_validate(est, X, y, groups=g, cv=GroupKFold())`` without routing gives
-    ``g`` to the splitter only. The fold's row indices (``train`` of
-    ``_fit_and_score`` / ``_fit_and_predict``) and the caller's ``groups`` are on the
-    stack when the folds run in this process (``n_jobs=None`` or 1); with worker
-    processes they are not, and ``params={"groups": g}`` is the way (see fit).
-    """
-    import inspect
-
-    frame = inspect.currentframe()
-    train = None
-    try:
-        while frame is not None:
-            module = frame.f_globals.get("__name__", "")
-            if module.startswith("sklearn.model_selection"):
-                local = frame.f_locals
-                if train is None:
-                    if frame.f_code.co_name in ("_fit_and_score", "_fit_and_predict"):
-                        train = local.get("train")
-                elif "groups" in local or "routed_params" in local:
-                    groups = local.get("groups")
-                    if groups is None and "routed_params" in local:  # the searches
-                        split = getattr(getattr(local["routed_params"], "splitter", None),
-                                        "split", {})
-                        groups = split.get("groups") if isinstance(split, dict) else None
-                    if groups is None:
-                        return None
-                    groups = np.asarray(groups)[np.asarray(train)]
-                    return groups if len(groups) == n_samples else None
-            frame = frame.f_back
-    except Exception:  # another scikit-learn's internals: no groups, as before
-        return None
-    finally:
-        del frame
-    return None
 
 
 def _on_cuda(device):
@@ -116,6 +81,8 @@ class _BaseFusion(BaseEstimator):
     # Under metadata routing, ``groups`` passed to cross_validate / a search (for a
     # grouped splitter) reaches fit as well, for the grouped early-stopping split,
     # without a set_fit_request call (which users of GroupKFold would otherwise need).
+    # Routing (or fit's own ``groups``) is the only way groups arrive: fit never
+    # looks for them elsewhere (the call stack, the caller's splitter).
     __metadata_request__fit = {"groups": True}
 
     _parameter_constraints = {
@@ -251,8 +218,6 @@ class _BaseFusion(BaseEstimator):
         train_split, callbacks = None, []
         X_train, Y_train = X, Y
         if self._use_validation(n_samples):
-            if groups is None:
-                groups = _groups_of_the_calling_cv(n_samples)
             if groups is not None:
                 splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             else:

@@ -110,7 +110,8 @@ validation_loss_curve_, n_epochs_, best_epoch_, n_features_in_, feature_names_in
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 indicator matrix (one column per binarised trait).
         groups : array-like of shape (n_samples,) or None, default=None
-            Groups for the early-stopping validation split.
+            Groups for the early-stopping validation split; inside a cross-validation
+            they arrive by metadata routing, as in :meth:`FusionRegressor.fit`.
         sample_weight : array-like of shape (n_samples,) or None, default=None
             Non-negative per-sample weights of the training (and validation) loss and
             of the feature standardisation; an integer weight acts like repeating

@@ -215,7 +215,12 @@ class FusionRegressor(RegressorMixin, _BaseFusion):
             Trait scores.
         groups : array-like of shape (n_samples,) or None, default=None
             Group labels (e.g. source video ids): the early-stopping validation split
-            keeps each group on one side.
+            keeps each group on one side. Inside ``cross_validate`` or a search, the
+            fold's groups arrive here by metadata routing
+            (``sklearn.set_config(enable_metadata_routing=True)`` and
+            ``params={"groups": groups}``; fit requests them by default); without
+            routing pass ``params={"groups": groups}`` as well as ``groups=groups``.
+            None: an ungrouped split.
         sample_weight : array-like of shape (n_samples,) or None, default=None
             Non-negative per-sample weights: the training loss (and the validation
             loss of early stopping) is the weighted mean of the samples' losses, and

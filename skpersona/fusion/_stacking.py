@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -16,8 +16,9 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
     scikit-learn's ``StackingRegressor`` takes one target; traits come five at a time.
     Each base regressor (for instance a ridge on TF-IDF features and a ridge on
     sentence embeddings of the same answers) predicts every target; their
-    out-of-fold predictions on the training rows (K-fold cross-validation) are
-    regressed onto each target, using only that target's predictions, with
+    out-of-fold predictions on the training rows (K-fold cross-validation; by
+    group when ``groups`` are given, so that the rows of one candidate never
+    predict each other) are regressed onto each target, using only that target's predictions, with
     non-negative weights by default, so each trait trusts the view that predicts it
     best. The base regressors are then refitted on all rows.
 
@@ -28,7 +29,8 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
         pipeline inside) and predicts all targets.
     cv : int, default=5
         Folds of the K-fold split (shuffled with ``random_state``) that gives the
-        out-of-fold predictions.
+        out-of-fold predictions; a ``GroupKFold`` split (also shuffled) when
+        :meth:`fit` gets ``groups``.
     positive : bool, default=True
         Non-negative stacking weights (robust: a view is kept or dropped, never
         subtracted).
@@ -65,6 +67,10 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
            [0., 1.]])
     """
 
+    # Under metadata routing, ``groups`` given to cross_validate / a search for a grouped
+    # splitter reaches fit too (no set_fit_request call needed), for grouped folds.
+    __metadata_request__fit = {"groups": True}
+
     _parameter_constraints = {
         "estimators": [list],
         "cv": [Interval(Integral, 2, None, closed="left")],
@@ -79,7 +85,7 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Learn the per-target weights on out-of-fold predictions, then refit the bases.
 
         Parameters
@@ -87,6 +93,14 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
         X : array-like or DataFrame
             What every base regressor takes.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        groups : array-like of shape (n_samples,) or None, default=None
+            Group labels (e.g. candidate ids when a candidate has several rows): the
+            out-of-fold predictions then come from ``GroupKFold(cv)``, so no row is
+            predicted by a model that saw another row of its group (with plain
+            K-fold, a base regressor that memorises a candidate would look perfect
+            out of fold and take all the weight). Inside ``cross_validate`` or a
+            search they arrive by metadata routing (``params={"groups": groups}``
+            with ``sklearn.set_config(enable_metadata_routing=True)``).
 
         Returns
         -------
@@ -107,10 +121,24 @@ class StackedRegressor(RegressorMixin, BaseEstimator):
         targets = y.reshape(len(y), -1)
         if hasattr(X, "shape") and len(X.shape) == 2:
             self.n_features_in_ = X.shape[1]
-        folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        if groups is None:
+            folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        else:
+            groups = np.asarray(groups)
+            if groups.ndim != 1 or len(groups) != len(y):
+                raise ValueError(f"groups must be one label per row of y ({len(y)}), got "
+                                 f"shape {groups.shape}.")
+            if len(np.unique(groups)) < self.cv:
+                raise ValueError(f"cv={self.cv} grouped folds need at least {self.cv} groups, "
+                                 f"got {len(np.unique(groups))}; lower cv or pass more "
+                                 "groups.")
+            folds = GroupKFold(self.cv, shuffle=True, random_state=self.random_state)
         fit_y = y if self._single else targets
+        # The folds as index pairs: the same for every base, and no groups argument for
+        # cross_val_predict to refuse when metadata routing is on.
+        splits = list(folds.split(targets, targets, groups))
         out_of_fold = np.stack(
-            [np.asarray(cross_val_predict(clone(est), X, fit_y, cv=folds)).reshape(targets.shape)
+            [np.asarray(cross_val_predict(clone(est), X, fit_y, cv=splits)).reshape(targets.shape)
              for _, est in self.estimators], axis=2)  # (n_samples, n_targets, n_estimators)
         self.weights_ = np.zeros((targets.shape[1], len(self.estimators)))
         self.intercept_ = np.zeros(targets.shape[1])

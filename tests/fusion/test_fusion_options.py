@@ -80,3 +80,34 @@ def test_trains_on_cuda_and_predicts_after_pickling():
     assert next(reg.net_.module_.parameters()).is_cuda
     loaded = pickle.loads(pickle.dumps(reg))  # rebuilt on the CPU
     np.testing.assert_allclose(loaded.predict(X), reg.predict(X), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(("criterion", "settings", "targets"), [
+    (torch.nn.HuberLoss, {"delta": 0.05}, "real"),
+    (torch.nn.BCEWithLogitsLoss, {"pos_weight": torch.tensor([4.0, 0.5])}, "binary"),
+])
+def test_weighted_loss_keeps_the_criterion_settings(criterion, settings, targets):
+    """The weighted path computes per-sample losses with the net's own criterion: its
+    ``criterion__*`` settings (skorch's convention) are kept, so unit weights give
+    exactly the unweighted loss and integer weights the loss of repeated rows."""
+    from skpersona.fusion._base import _WeightedNet
+
+    net = _WeightedNet(module=torch.nn.Linear, module__in_features=3, module__out_features=2,
+                       criterion=criterion, **{f"criterion__{k}": v for k, v in settings.items()})
+    net.initialize()
+    gen = torch.Generator().manual_seed(0)
+    y_pred = torch.randn(12, 2, generator=gen)
+    y_true = (torch.rand(12, 2, generator=gen) > 0.5).float() if targets == "binary" else \
+        torch.randn(12, 2, generator=gen)
+    X = np.zeros((12, 3), dtype=np.float32)
+    plain = net.get_loss(y_pred, y_true, X=X)
+    assert torch.isclose(plain, criterion(**settings)(y_pred, y_true))
+    assert not torch.isclose(plain, criterion()(y_pred, y_true))  # the settings matter here
+    ones = net.get_loss(y_pred, y_true, X={"X": X, "sample_weight": np.ones(12, np.float32)})
+    assert torch.isclose(ones, plain)
+    counts = np.arange(12) % 3 + 1
+    rows = np.repeat(np.arange(12), counts)
+    weighted = net.get_loss(y_pred, y_true, X={
+        "X": X, "sample_weight": (counts / counts.mean()).astype(np.float32)})
+    assert torch.isclose(weighted, criterion(**settings)(y_pred[rows], y_true[rows]))
+    assert net.criterion_.reduction == "mean"  # the net's own criterion is unchanged

@@ -86,27 +86,60 @@ def _grouped_data():
     return X, y, np.repeat(np.arange(40), 6)
 
 
-def test_groups_of_an_unrouted_cross_validation_reach_the_early_stopping_split():
-    """Without routing, cross_validate(groups=g) gives g to the splitter only; the
-    network still splits its early-stopping data by the fold's groups."""
+_ES = dict(early_stopping=True, max_epochs=8, random_state=0)
+
+
+def _direct(X, y, rows, groups=None):
+    """The fold's network fitted directly, with or without the fold's groups."""
+    return FusionRegressor(**_ES).fit(X.iloc[rows], y.iloc[rows],
+                                      groups=None if groups is None else groups[rows])
+
+
+def test_groups_reach_fit_in_grouped_cross_validation_and_searches():
+    """The documented ways: routing (a pipeline too, and a search's refit), or, without
+    routing, params={"groups": g} beside groups=g. Each fold's network equals the one
+    fitted directly with the fold's groups."""
+    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
     X, y, groups = _grouped_data()
-    params = dict(early_stopping=True, max_epochs=8, random_state=0)
     folds = list(GroupKFold(2).split(X, y, groups))
-    for model in (FusionRegressor(**params),
-                  make_pipeline(FunctionTransformer(), FusionRegressor(**params))):
-        result = cross_validate(model, X, y, cv=GroupKFold(2), groups=groups,
-                                return_estimator=True, error_score="raise")
-        for (train, _), est in zip(folds, result["estimator"]):
-            direct = FusionRegressor(**params).fit(X.iloc[train], y.iloc[train],
-                                                   groups=groups[train])
-            np.testing.assert_array_equal(est.predict(X), direct.predict(X))
-    # A plain fit (no cross-validation on the stack) stays ungrouped.
-    train = folds[0][0]
-    plain = FusionRegressor(**params).fit(X.iloc[train], y.iloc[train])
-    assert not np.array_equal(plain.predict(X), direct.predict(X))
+    expected = [_direct(X, y, train, groups).predict(X) for train, _ in folds]
+    with sklearn.config_context(enable_metadata_routing=True):
+        runs = [cross_validate(model, X, y, cv=GroupKFold(2), params={"groups": groups},
+                               return_estimator=True, error_score="raise")
+                for model in (FusionRegressor(**_ES),
+                              make_pipeline(FunctionTransformer(), FusionRegressor(**_ES)))]
+        search = GridSearchCV(FusionRegressor(**_ES), {"hidden_size": [64]}, cv=GroupKFold(2),
+                              error_score="raise").fit(X, y, groups=groups)
+    runs.append(cross_validate(FusionRegressor(**_ES), X, y, cv=GroupKFold(2), groups=groups,
+                               params={"groups": groups}, return_estimator=True,
+                               error_score="raise"))  # no routing: explicit
+    for result in runs:
+        for want, est in zip(expected, result["estimator"], strict=True):
+            np.testing.assert_array_equal(est.predict(X), want)
+    refit = FusionRegressor(**_ES).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(search.best_estimator_.predict(X), refit.predict(X))
+
+
+def test_fit_takes_groups_only_from_its_arguments():
+    """No look at the caller: a fold whose fit was given no groups (routing with the
+    request switched off, or an unrouted cross_validate that gives groups to the
+    splitter only) splits its early-stopping data ungrouped, exactly like a direct fit
+    without groups; the old stack inspection grouped them anyway."""
+    X, y, groups = _grouped_data()
+    folds = list(GroupKFold(2).split(X, y, groups))
+    with sklearn.config_context(enable_metadata_routing=True):
+        off = cross_validate(FusionRegressor(**_ES).set_fit_request(groups=False), X, y,
+                             cv=GroupKFold(2), params={"groups": groups},
+                             return_estimator=True, error_score="raise")
+    unrouted = cross_validate(FusionRegressor(**_ES), X, y, cv=GroupKFold(2), groups=groups,
+                              return_estimator=True, error_score="raise")
+    for result in (off, unrouted):
+        for (train, _), est in zip(folds, result["estimator"], strict=True):
+            np.testing.assert_array_equal(est.predict(X), _direct(X, y, train).predict(X))
+            assert not np.array_equal(est.predict(X), _direct(X, y, train, groups).predict(X))
 
 
 def test_unrouted_params_groups_fail_at_the_splitter_as_documented():
