@@ -4,8 +4,8 @@
 (about 8 minutes on 2 cores; ``--quick``: about 3); speed and the full screen are in
 ``benchmarks/bench_independence_speed.py``. ``--only`` picks parts among
 calibration, power, agreement, speed, screen, heldout, screen_fdr,
-screen_fdr_confirm (``--only heldout,screen_fdr``: the held-out calibration of
-issue 26).
+screen_fdr_confirm, kci_tail (``--only heldout,screen_fdr``: the held-out calibration
+of issue 26).
 
 * calibration: rejection rate at alpha = 0.05 under (conditional) independence over
   many simulated data sets, with a 95% binomial interval;
@@ -27,7 +27,10 @@ issue 26).
   the false discovery rate and power with planted dependencies;
 * screen_fdr_confirm: a confirmation of the combined decision, with the default
   frozen, on new seeds and settings never used to choose it (see its docstring),
-  against the vote rules and each method alone, from the same fits.
+  against the vote rules and each method alone, from the same fits;
+* kci_tail: type-I error of ``kci`` at small levels (0.001 to 0.05) with
+  causal-learn's gamma null against the spectral null, on heavy-tailed and skewed
+  laws, marginally and given z (Wilson intervals).
 """
 
 import argparse
@@ -487,6 +490,89 @@ def screen_fdr_confirm(quick):
     return pd.DataFrame(rows)
 
 
+def _contaminated(rng, n):
+    """A normal with 10% of its draws five times wider (a mixture, heavy tails)."""
+    wide = rng.random(n) < 0.1
+    return rng.normal(size=n) * np.where(wide, 5.0, 1.0)
+
+
+#: kci_tail's null designs (laws never used by the other parts): (name, z columns, make)
+_TAIL_DESIGNS = [
+    ("lognormal / t(3)", 0, lambda rng, n: (rng.lognormal(0.0, 1.0, n), rng.standard_t(3, n), None)),
+    ("t(3) / t(3)", 0, lambda rng, n: (rng.standard_t(3, n), rng.standard_t(3, n), None)),
+    ("mixture / chi2(1)", 0, lambda rng, n: (_contaminated(rng, n), rng.chisquare(1, n), None)),
+]
+
+
+def _tail_given_z(rng, n, d):
+    """x and y driven by a d-D z (nonlinearly), with lognormal / t(3) / mixture noise."""
+    z = rng.normal(size=(n, d))
+    x = np.sin(z).sum(axis=1) + 0.6 * rng.lognormal(0.0, 0.8, n)
+    y = np.abs(z[:, 0]) + z[:, -1] ** 2 / 2 + 0.5 * rng.standard_t(3, n)
+    if d > 1:
+        y = y + 0.3 * _contaminated(rng, n)
+    return x, y, z
+
+
+_TAIL_DESIGNS += [
+    (f"given {d}-D z", d, lambda rng, n, d=d: _tail_given_z(rng, n, d)) for d in (1, 3)
+]
+_TAIL_LEVELS = (0.001, 0.005, 0.01, 0.05)
+
+
+def kci_tail(quick):
+    """Type-I error of ``kci`` in its tail: gamma null against the spectral null.
+
+    A tuning design for the choice of KCI's null (``kci_test(..., null=...)``), new
+    seeds (70,000+) and laws never used elsewhere: lognormal, t(3), a normal mixture and
+    chi2(1) marginally; given a 1-D or 3-D z, nonlinear effects of z with lognormal,
+    t(3) and mixture noise. Both nulls are computed on the same data sets; rejections at
+    alpha = 0.001, 0.005, 0.01, 0.05 with 95% Wilson intervals ("!" marks a Wilson
+    interval above alpha).
+    """
+    from skpersona.independence._kernel import kci_test
+
+    scale = 5 if quick else 1
+    sets = {0: {200: 1000, 300: 600, 500: 300}, 1: {200: 300, 300: 200, 500: 100}}
+    rows, pooled = [], {}
+    for k, (name, d, make) in enumerate(_TAIL_DESIGNS):
+        for n, reps in sets[min(d, 1)].items():
+            reps //= scale
+            pvalues = {"gamma": [], "spectral": []}
+            seconds = dict.fromkeys(pvalues, 0.0)
+            for i in range(reps):
+                x, y, z = make(np.random.default_rng([70_000, k, n, i]), n)
+                for null in pvalues:
+                    start = time.perf_counter()
+                    p = kci_test(x[:, None], y[:, None], z, null=null, random_state=i)[1]
+                    seconds[null] += time.perf_counter() - start
+                    pvalues[null].append(p)
+            for null, ps in pvalues.items():
+                ps = np.asarray(ps)
+                row = {"design": name, "n": n, "null": null, "sets": reps}
+                for alpha in _TAIL_LEVELS:
+                    hits = int(np.count_nonzero(ps <= alpha))
+                    row[f"@{alpha}"] = _tail_cell(hits, reps, alpha)
+                    key = ("marginal" if d == 0 else "given z", null)
+                    pooled.setdefault(key, {}).setdefault(alpha, [0, 0])
+                    pooled[key][alpha][0] += hits
+                    pooled[key][alpha][1] += reps
+                row["s/test"] = seconds[null] / reps
+                rows.append(row)
+    for (setting, null), counts in pooled.items():
+        row = {"design": f"pooled {setting}", "n": "all", "null": null,
+               "sets": counts[_TAIL_LEVELS[0]][1]}
+        for alpha, (hits, total) in counts.items():
+            row[f"@{alpha}"] = _tail_cell(hits, total, alpha)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _tail_cell(hits, total, alpha):
+    lo, hi = _wilson(hits, total)
+    return f"{hits} ({hits / total:.4f}) [{max(lo, 0.0):.4f}, {hi:.4f}]{'!' if lo > alpha else ''}"
+
+
 PARTS = {
     "calibration": calibration,
     "power": power,
@@ -496,6 +582,7 @@ PARTS = {
     "heldout": heldout,
     "screen_fdr": screen_fdr,
     "screen_fdr_confirm": screen_fdr_confirm,
+    "kci_tail": kci_tail,
 }
 
 
@@ -511,7 +598,8 @@ def main(argv=None, default_parts=("calibration", "power", "agreement")):
         start = time.perf_counter()
         # one BLAS thread for the many small tests of the calibration parts: on a busy
         # 2-core machine threads only thrash (kci given z at n = 200: 1.07 s against 0.08 s)
-        limit = (threadpool_limits(1) if name in ("heldout", "screen_fdr", "screen_fdr_confirm")
+        limit = (threadpool_limits(1) if name in ("heldout", "screen_fdr", "screen_fdr_confirm",
+                                                  "kci_tail")
                  else nullcontext())
         with limit:
             result = PARTS[name](args.quick)

@@ -69,9 +69,10 @@ def estimate_test_memory(method, n_samples, conditional, n_columns=1, n_features
     ``n_columns`` is the widest encoded block, ``n_features`` the random features of
     ``"hsic_rff"`` and ``options`` the test's extra options (``n_features_xy``,
     ``n_features_z`` of ``"kci_rff"``; ``num_f``, ``num_f2`` of ``"rcit"``; ``K`` of
-    ``"fastkci"``). Dense kernel tests count their ``n x n`` float64 matrices:
-    conditional KCI 5 (``Kx``, ``Ky``, ``Rz`` and two products), HSIC 3; unconditional
-    KCI is blocked (two strips of 64K entries). Random-feature tests count their
+    ``"fastkci"``; ``null`` of ``"kci"``). Dense kernel tests count their ``n x n``
+    float64 matrices: conditional KCI 5 (``Kx``, ``Ky``, ``Rz`` and two products), HSIC
+    3; unconditional KCI is blocked (two strips of 64K entries); KCI's spectral null
+    adds one matrix for its eigendecomposition (unconditionally: both kernels whole). Random-feature tests count their
     ``n x features`` matrices and their feature-by-feature covariances (``kci_rff``'s
     null covariance has ``n_features_xy ** 4`` entries). FastKCI is counted as
     conditional KCI on twice a partition's share of the rows (its partitions are
@@ -84,8 +85,11 @@ def estimate_test_memory(method, n_samples, conditional, n_columns=1, n_features
     # the median heuristic's pairwise distances of <= 1,000 rows, filtered, then sorted
     median = 9 * min(n, 1000) ** 2
     if method == "kci":
+        spectral = options.get("null") == "spectral"  # + the eigendecomposition's copy
         if conditional:
-            return int(5.25 * row * n)  # measured: 5.01 n^2 doubles
+            return int((6.25 if spectral else 5.25) * row * n)  # measured: 5.01 n^2 doubles
+        if spectral:  # both centred kernels whole, and a copy for the eigenvalues
+            return int(3.25 * row * n)
         return 3 * 8 * 65536 + row * (2 * n_columns + 16)
     if method in ("hsic", "hsic_perm"):
         return int(3.25 * row * n)  # measured: 3.00-3.02 n^2 doubles

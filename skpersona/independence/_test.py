@@ -277,8 +277,8 @@ def independence_test(
         Random Fourier features per variable of ``"hsic_rff"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the randomised tests (``kci_rff``, ``rcit``, ``fastkci``, ``hsic_perm``,
-        ``hsic_rff``, the median heuristic's subsample above 1,000 rows, and ``"auto"``'s
-        subsample given ``z``).
+        ``hsic_rff``, ``kci`` with ``null="spectral"``, the median heuristic's subsample
+        above 1,000 rows, and ``"auto"``'s subsample given ``z``).
     max_memory : int, float, str or None, default=None
         Ceiling for the working memory of one test, in bytes or as text (``"8GB"``,
         ``"512MiB"``); None means 2 GiB. Every test estimates its memory first and
@@ -305,9 +305,14 @@ def independence_test(
         treats every row as an independent sample.
     **options
         Extra options: ``approx``, ``num_f``, ``num_f2`` for ``rcit``; ``K``, ``J``,
-        ``alpha``, ``epsilon``, ``use_gp`` for ``fastkci``; ``epsilon`` for
-        conditional ``kci``; ``n_features_xy`` (default 10) and ``n_features_z``
-        (default 100) for ``kci_rff``.
+        ``alpha``, ``epsilon``, ``use_gp`` for ``fastkci``; for ``kci``: ``null``
+        (``"gamma"``, causal-learn's default two-moment fit, or ``"spectral"``, the
+        simulated weighted chi-square law of causal-learn's ``approx=False``, better
+        calibrated in the tail on heavy-tailed data at O(n^3) cost; see
+        :func:`~skpersona.independence._kernel.kci_test`), ``n_draws`` (default
+        5,000, the spectral null's draws) and, given ``z``, ``epsilon``;
+        ``n_features_xy`` (default 10) and ``n_features_z`` (default 100) for
+        ``kci_rff``.
 
     Returns
     -------
@@ -440,13 +445,20 @@ def check_method(method, conditional, options):
             f"method={method!r} is unconditional; pass z=None, or use 'kci', 'kci_rff', "
             "'rcit', 'fastkci', 'fisherz', 'chi2' or 'gsq' to condition on z."
         )
-    allowed_options = {"rcit", "fastkci", "kci_rff"} | ({"kci"} if conditional else set())
     options = {k: v for k, v in options.items() if k != "max_memory"}  # every test takes it
-    if options and method not in allowed_options:
+    if options and method not in {"rcit", "fastkci", "kci_rff", "kci"}:
         raise TypeError(
             f"Unexpected option(s) {sorted(options)} for method={method!r}; extra options "
-            "apply to 'rcit', 'fastkci', 'kci_rff' and conditional 'kci' only."
+            "apply to 'rcit', 'fastkci', 'kci_rff' and 'kci' only."
         )
+    if method == "kci":
+        allowed = {"null", "n_draws"} | ({"epsilon"} if conditional else set())
+        unknown = set(options) - allowed
+        if unknown:
+            raise TypeError(
+                f"Unexpected option(s) {sorted(unknown)} for method='kci'"
+                f"{'' if conditional else ' without z'}; allowed: {sorted(allowed)}."
+            )
 
 
 def check_memory(method, n, conditional, stacklevel=2, max_memory=None, n_columns=1,
@@ -460,7 +472,8 @@ def check_memory(method, n, conditional, stacklevel=2, max_memory=None, n_column
     """
     need, _ = check_test_memory(method, n, conditional, max_memory, n_columns, n_features,
                                 options)
-    dense = method in ("hsic", "hsic_perm") or (method == "kci" and conditional)
+    spectral = (options or {}).get("null") == "spectral"
+    dense = method in ("hsic", "hsic_perm") or (method == "kci" and (conditional or spectral))
     if not dense:
         return
     if n > DENSE_KERNEL_WARN_SAMPLES:
@@ -477,7 +490,7 @@ def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options)
     """Run a test on encoded float matrices; returns ``(statistic, pvalue, details)``."""
     options = {k: v for k, v in options.items() if k != "max_memory"}  # checked before
     if method == "kci":
-        return kci_test(xm, ym, zm, **options)
+        return kci_test(xm, ym, zm, random_state=rng, **options)
     if method == "fisherz":
         return fisherz_test(xm, ym, zm)
     if method == "hsic":
