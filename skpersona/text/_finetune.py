@@ -246,6 +246,7 @@ class FineTunedTextRegressor(RegressorMixin, BaseEstimator):
             module, tokens = self._build(texts, Y.shape[1])
             net = self._train(module, tokens, Y, seed)
         self.net_ = net
+        self.n_outputs_ = Y.shape[1]  # only once trained: a failed fit leaves no fitted model
         history = net.history
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.epoch_cpu_seconds_ = [float(v) for v in history[:, "cpu_s"]]
@@ -272,9 +273,7 @@ class FineTunedTextRegressor(RegressorMixin, BaseEstimator):
         if not np.all(np.isfinite(Y)):
             raise ValueError("y holds NaN or infinite values; drop or impute those rows first.")
         self._y_1d = Y.ndim == 1
-        Y = Y.reshape(n_samples, -1)
-        self.n_outputs_ = Y.shape[1]
-        return Y
+        return Y.reshape(n_samples, -1)
 
     def _encoder(self):
         """A private copy of the base model (the loaded one is shared by the process)."""

@@ -162,3 +162,17 @@ def test_clear_errors():
         FineTunedTextRegressor(max_epochs=0).fit(texts, y)
     with pytest.raises(ValueError, match="holds no sample"):
         FineTunedTextRegressor(**FAST, validation_fraction=0.01).fit(texts, y)
+
+
+def test_cross_validates_in_a_pipeline_and_a_failed_fit_leaves_no_model():
+    from sklearn.exceptions import NotFittedError
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    texts, y = _data(16)
+    est = FineTunedTextRegressor(validation_fraction=None, **FAST)
+    pred = cross_val_predict(est, np.asarray(texts, dtype=object), y, cv=KFold(2))
+    assert pred.shape == (16, 2) and np.all(np.isfinite(pred))
+    with pytest.raises(ValueError):
+        est.set_params(max_tokens=10_000).fit(texts, y)
+    with pytest.raises(NotFittedError):
+        est.predict(texts)
