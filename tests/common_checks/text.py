@@ -9,13 +9,20 @@ Pipeline and GridSearchCV) is tested by hand in ``tests/text/test_api.py``,
 which runs the data-free common checks on them directly.
 """
 
-from skpersona.text import AnswerEmbedder, AUTextComposer, LLMTraitRater, TextEmbedder
+from skpersona.text import (
+    AnswerEmbedder,
+    AUTextComposer,
+    FineTunedTextRegressor,
+    LLMTraitRater,
+    TextEmbedder,
+)
 
 INSTANCES = [
     TextEmbedder(),
     AnswerEmbedder(),
     AUTextComposer(),
     LLMTraitRater(),
+    FineTunedTextRegressor(),
 ]
 
 EXPECTED_FAILED_CHECKS = {}

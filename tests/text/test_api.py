@@ -12,10 +12,17 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.validation import check_is_fitted
 
-from skpersona.text import AnswerEmbedder, AUTextComposer, LLMTraitRater, TextEmbedder
+from skpersona.text import (
+    AnswerEmbedder,
+    AUTextComposer,
+    FineTunedTextRegressor,
+    LLMTraitRater,
+    TextEmbedder,
+)
 from skpersona.utils import all_estimators
 
-ESTIMATORS = [TextEmbedder(), AnswerEmbedder(), AUTextComposer(), LLMTraitRater()]
+ESTIMATORS = [TextEmbedder(), AnswerEmbedder(), AUTextComposer(), LLMTraitRater(),
+              FineTunedTextRegressor()]
 DATA_FREE_CHECKS = [
     ec.check_no_attributes_set_in_init,
     ec.check_parameters_default_constructible,
