@@ -168,6 +168,45 @@ def acyclicity(adjacency):
     return torch.trace(torch.matrix_exp(adjacency * adjacency)) - adjacency.shape[0]
 
 
+# Below this determinant of (I - d loc/du) the log-determinant is replaced by a
+# penalty (at or below 0 the SCM's map is not invertible); _PENALTY_SCALE bounds
+# its growth to logarithmic, so a strongly negative determinant cannot overflow it.
+_MIN_DET = 1e-3
+_PENALTY_SCALE = 100.0
+
+
+def _has_cycle(pattern):
+    """Whether the 0/1 adjacency ``pattern`` (rows parents) has a cycle (a walk back to its start)."""
+    reach = np.asarray(pattern, dtype=bool).astype(np.int64)
+    power = reach
+    for _ in range(reach.shape[0]):  # a cycle has length at most d
+        if power.diagonal().any():
+            return True
+        power = ((power @ reach) > 0).astype(np.int64)
+    return False
+
+
+def _log_det_or_penalty(matrix):
+    """``log det`` of each matrix where it exceeds ``_MIN_DET``, else a penalty (see ``noise``).
+
+    The penalty ``log(c) - K log(1 + (c - det) / (c K))`` (``c = _MIN_DET``,
+    ``K = _PENALTY_SCALE``) meets ``log det`` at ``c`` with the same slope and
+    keeps falling, logarithmically, as the determinant goes negative; it is
+    computed from ``slogdet`` in log space, so no determinant overflows.
+    """
+    sign, log_abs = torch.linalg.slogdet(matrix)
+    c, k = _MIN_DET, _PENALTY_SCALE
+    floor = math.log(c)
+    small = torch.exp(log_abs.clamp(max=floor))  # 0 < det < c: clamped where unused
+    gap = torch.where(
+        sign > 0,
+        torch.log(c * (k + 1) - small),
+        torch.logaddexp(torch.full_like(log_abs, math.log(c * (k + 1))), log_abs),
+    )  # log(c (K + 1) - det)
+    penalty = floor - k * (gap - math.log(c * k))
+    return torch.where((sign > 0) & (log_abs > floor), log_abs, penalty)
+
+
 class CausalPrior(nn.Module):
     """Learnable additive-noise SCM over standardised latents with a learned DAG.
 
@@ -189,8 +228,11 @@ class CausalPrior(nn.Module):
         super().__init__()
         # checked on the CPU values, so that the module can also be described on the
         # "meta" device (loading checks a stored network's size that way)
-        if np.any(np.asarray(torch.as_tensor(allowed, device="cpu"), dtype=float) < 0):
+        values = np.asarray(torch.as_tensor(allowed, device="cpu"), dtype=float)
+        if np.any(values < 0):
             raise ValueError("The allowed adjacency must be non-negative.")
+        # fixed with the mask (recomputed if a state dict replaces it), not per pass
+        self.has_cycle = _has_cycle((values > 0) & ~np.eye(len(values), dtype=bool))
         allowed = torch.as_tensor(allowed, dtype=torch.float32).clone()
         allowed.fill_diagonal_(0.0)
         self.register_buffer("mask", (allowed > 0).float())
@@ -246,9 +288,18 @@ class CausalPrior(nn.Module):
         ``de/du = diag(1 / sigma) (I - d loc/du)``. On a DAG ``d loc/du`` is
         nilpotent and its determinant term is 0; the soft adjacency of a
         first-stage fit has cycles, though (acyclicity is only a penalty), so
-        ``log |det(I - d loc/du)|`` is computed exactly, per sample, whenever the
+        ``log det(I - d loc/du)`` is computed exactly, per sample, whenever the
         allowed edges contain a cycle: without it a cyclic model's likelihood is
         not a density and its ELBO is overstated.
+
+        Where that determinant is not positive (a feedback loop of gain 1 or
+        more, e.g. ``w_12 * w_21 >= 1`` on a 2-cycle) the map ``u -> e`` is not
+        invertible and no density exists there. Such a sample gets a penalty
+        instead of ``log |det|`` (which would reward the loop): below
+        ``_MIN_DET`` the logarithm is continued by a curve with the same slope
+        there, finite and increasing in the determinant (about -350 nats at a
+        determinant of -3), so training is pushed back to invertible maps and a
+        non-invertible model never scores well.
         """
         inputs = u[:, :, None]
         slope_u = torch.tanh(self.bend_slope * inputs)
@@ -256,22 +307,16 @@ class CausalPrior(nn.Module):
         loc = (self.mask[None] * effect).sum(dim=1) + self.bias
         e = (u - loc) * torch.exp(-self.log_scale)
         logdet = -self.log_scale.sum().expand(u.shape[0])
-        if self._mask_has_cycle():
+        if self.has_cycle:
             # d loc_i / d u_j, stored transposed (rows parents): det(I - W) = det(I - W^T)
             slopes = self.linear + self.bend * self.bend_slope * (1 - slope_u.pow(2))
             eye = torch.eye(u.shape[1], dtype=u.dtype, device=u.device)
-            logdet = logdet + torch.linalg.slogdet(eye - self.mask[None] * slopes)[1]
+            logdet = logdet + _log_det_or_penalty(eye - self.mask[None] * slopes)
         return e, logdet
 
-    def _mask_has_cycle(self):
-        """Whether the allowed edges contain a cycle (a walk back to its start)."""
-        reach = (self.mask.detach() > 0).to("cpu", torch.float64)
-        power = reach
-        for _ in range(reach.shape[0]):  # a cycle has length at most d
-            if bool(torch.diagonal(power).any()):
-                return True
-            power = ((power @ reach) > 0).to(torch.float64)
-        return False
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self.has_cycle = _has_cycle(self.mask.detach().to("cpu").numpy() > 0)
 
     def noise_log_prob(self, e):
         """Log-density of the exogenous noise (a Gaussian mixture each), summed over latents."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA, FastICA
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -40,13 +40,32 @@ def test_score_is_an_importance_weighted_elbo(data, fitted, model):
 
 def test_validation_loss_is_the_negative_elbo_whatever_the_weights(data, fitted):
     terms = fitted.loss_terms(data.data)
-    expected = terms["recon"] + fitted.a_ind * terms["kl"] + fitted.a_sp * terms["sparsity"]
-    assert terms["loss"] >= expected - 1e-5 * abs(expected)  # plus the acyclicity terms
+    net = fitted.net_
+    h = terms["acyclicity"]
+    parts = (
+        fitted.a_recon * terms["recon"] + fitted.a_ind * terms["kl"]
+        + fitted.a_sp * terms["sparsity"] + net.dag_alpha * h + 0.5 * net.dag_rho * h * h
+    )
+    assert terms["loss"] == pytest.approx(parts, rel=1e-5)
+    assert terms["elbo"] == -(terms["recon"] + terms["kl"])
     # validation loss (early stopping, restarts, order search) is the negative ELBO too
     reweighted = MultimodalCRL(**{**FAST, "a_ind": 0.1, "a_sp": 3.0}).fit(data.data)
     history = reweighted.net_.history
     assert reweighted.selection_loss_ == pytest.approx(min(history[:, "valid_loss"]))
     assert np.isfinite(reweighted.score(data.data))
+
+
+def test_training_raises_the_held_out_bound_above_the_same_untrained_network(data):
+    train, test = data.data.iloc[:180], data.data.iloc[180:]
+    crl = MultimodalCRL(**{**PLAIN, "causal_order": ["1", "2"], "shared_warmup": 0}).fit(train)
+    untrained = copy.deepcopy(crl)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        fresh = crl._build_module(crl._module_args)  # the same network, as initialised
+    untrained.net_.module_.load_state_dict(fresh.state_dict())
+    untrained.net_.module_.eval()
+    trained_score, untrained_score = crl.score(test), untrained.score(test)
+    assert trained_score > untrained_score + 1.0, (trained_score, untrained_score)
 
 
 def test_early_stopping_uses_a_validation_split(data):
@@ -57,6 +76,20 @@ def test_early_stopping_uses_a_validation_split(data):
     assert crl.n_epochs_ < 60
     no_valid = MultimodalCRL(**{**one, "validation_fraction": None}).fit(data.data)
     assert no_valid.n_epochs_ == FAST["max_epochs"]
+    # no early stopping: the last epoch's weights are kept, so its loss is reported
+    assert no_valid.selection_loss_ == no_valid.net_.history[-1, "train_loss"]
+
+
+def test_selection_loss_is_the_kept_epochs_after_the_warmup(data):
+    # here the validation loss of the warm-up's last epoch (content latents hidden) is
+    # below every later one, and patience 1 stops the fit two epochs after the warm-up
+    kwargs = {**PLAIN, "causal_order": ["1", "2"], "max_epochs": 8, "patience": 1}
+    crl = MultimodalCRL(shared_warmup=3, **kwargs).fit(data.data)
+    history = crl.net_.history
+    after = [row["valid_loss"] for row in history if row["content_gate"] == 1.0]
+    during = [row["valid_loss"] for row in history if row["content_gate"] == 0.0]
+    assert len(during) == 3 and min(during) < min(after)  # the case at stake
+    assert crl.selection_loss_ == min(after)
 
 
 def test_shared_warmup_epochs_and_early_stopping_after_them(data):
@@ -135,9 +168,18 @@ def test_recovers_latents_better_than_pca_and_fastica():
 def test_pipeline_and_grid_search_with_mcc_scorer(data):
     one_fit = {**FAST, "max_epochs": 2, "causal_order": ["1", "2"], "shared_warmup": 0}
     pipe = make_pipeline(MultimodalCRL(**one_fit))  # the search's contract, not the order's
-    search = GridSearchCV(pipe, {"multimodalcrl__a_ind": [0.01, 0.1]}, scoring=mcc_scorer, cv=2)
+    folds = list(KFold(2).split(data.data))
+    search = GridSearchCV(pipe, {"multimodalcrl__a_ind": [0.01, 0.1]}, scoring=mcc_scorer,
+                          cv=folds)
     search.fit(data.data, data.latents)
-    assert 0 < search.best_score_ <= 1
+    # each cell of the search is the MCC of that fold's fit against that fold's true latents
+    train, test = folds[0]
+    for k, a_ind in enumerate([0.01, 0.1]):
+        model = MultimodalCRL(**{**one_fit, "a_ind": a_ind}).fit(data.data.iloc[train])
+        expected = mean_correlation_coefficient(
+            data.latents.iloc[test], model.transform(data.data.iloc[test])
+        )
+        assert search.cv_results_["split0_test_score"][k] == pytest.approx(expected, abs=1e-6)
 
 
 def test_n_init_keeps_the_initialisation_with_the_best_validation_loss(data):

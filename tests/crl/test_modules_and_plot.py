@@ -89,6 +89,47 @@ def test_causal_prior_with_a_two_cycle_integrates_to_one():
     assert abs(float(mass) - 1.0) < 1e-3
 
 
+def test_a_feedback_loop_of_gain_above_one_is_penalised_not_rewarded():
+    # w_12 * w_21 = 4: det(I - d loc/du) = -3, the map u -> e is not invertible; log|det|
+    # (log 3 > 0) would make the loop look *more* likely than no loop at all
+    prior = _random_prior(torch.ones(2, 2)).double()
+    with torch.no_grad():
+        prior.linear.copy_(torch.tensor([[0.0, 2.0], [2.0, 0.0]]))
+        prior.bend.zero_()
+        prior.log_scale.zero_()
+    u = torch.randn(4, 2, dtype=torch.float64)
+    _, log_det = prior.noise(u)
+    assert torch.all(log_det < -100)
+    # the penalty decreases with the loop's gain: its gradient pushes back to invertible maps
+    log_det.sum().backward()
+    assert float(prior.linear.grad[0, 1]) < 0 and float(prior.linear.grad[1, 0]) < 0
+    # invertible loops keep the exact log-determinant (log(1 - 0.5 * 0.5))
+    with torch.no_grad():
+        prior.linear.copy_(torch.tensor([[0.0, 0.5], [0.5, 0.0]]))
+    assert torch.allclose(prior.noise(u)[1], torch.full((4,), np.log(0.75), dtype=torch.float64))
+
+
+def test_the_cycle_check_runs_when_the_mask_is_set_not_per_pass(monkeypatch):
+    from skpersona.crl import _modules
+
+    dag = _random_prior(torch.triu(torch.ones(3, 3), diagonal=1))
+    cyclic = _random_prior(torch.ones(3, 3))
+    assert not dag.has_cycle and cyclic.has_cycle
+    z = torch.randn(5, 3)
+    before = [prior.log_prob(z) for prior in (dag, cyclic)]
+
+    def fail(pattern):
+        raise AssertionError("the cycle check ran during a forward pass")
+
+    monkeypatch.setattr(_modules, "_has_cycle", fail)
+    after = [prior.log_prob(z) for prior in (dag, cyclic)]
+    assert all(torch.equal(b, a) for b, a in zip(before, after))
+    monkeypatch.undo()
+    # a state dict that brings another mask brings its cycle flag
+    dag.load_state_dict(cyclic.state_dict())
+    assert dag.has_cycle and torch.equal(dag.log_prob(z), cyclic.log_prob(z))
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mixture_noise_is_a_normalised_density(seed):
     torch.manual_seed(seed)
