@@ -110,20 +110,17 @@ def training_callbacks(warmup, patience):
 
 
 def best_loss(net):
-    """The net's best validation loss (training loss without a validation split)."""
+    """The validation loss of the epoch whose weights the net keeps.
+
+    With early stopping that is the best epoch *after* the shared warm-up (the
+    weights ``load_best`` restores; a warm-up epoch's loss belongs to a model
+    whose content latents were hidden, never kept); without it, the last
+    epoch. The training loss stands in where there is no validation split.
+    """
     key = "valid_loss" if "valid_loss" in net.history[-1] else "train_loss"
-    return float(min(net.history[:, key]))
-
-
-def validation_index(net, Xs):
-    """Indices of the net's internal validation split (all rows without one)."""
-    _, valid = net.get_split_datasets(Xs, None)
-    return np.arange(len(Xs)) if valid is None else np.asarray(valid.indices)
-
-
-def validation_rows(net, Xs):
-    """The rows of the net's internal validation split (all rows without one)."""
-    return Xs[validation_index(net, Xs)]
+    stopper = dict(net.callbacks_).get("early_stopping")
+    epoch = getattr(stopper, "best_epoch_", 0) or net.history[-1, "epoch"]
+    return float(next(row[key] for row in net.history if row["epoch"] == epoch))
 
 
 def embed(module, X, n_threads):
