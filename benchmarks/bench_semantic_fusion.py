@@ -83,8 +83,11 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+WINDOWS = dict(n_keyframes=3, half_window=7)
+
+
 def semantic(cache_dir, seed, **params):
-    base = dict(keyframes=KeyframeWindows(n_keyframes=3, half_window=7),
+    base = dict(keyframes=KeyframeWindows(**WINDOWS),
                 embedder=TextEmbedder(cache_dir=cache_dir), head=RidgeCV(alphas=ALPHAS),
                 random_state=seed)
     base.update(params)
@@ -127,7 +130,12 @@ def main():
     parser.add_argument("--defaults-only", action="store_true",
                         help="only the defaults, all AUs and the two references")
     parser.add_argument("--cache-dir", default=str(OUTPUT / "semantic_fusion_cache"))
+    parser.add_argument("--windows", type=int, nargs=2, default=[3, 7],
+                        metavar=("N_KEYFRAMES", "HALF_WINDOW"),
+                        help="keyframe windows of every semantic model (shorter texts embed "
+                             "faster)")
     args = parser.parse_args()
+    WINDOWS.update(n_keyframes=args.windows[0], half_window=args.windows[1])
     torch.set_num_threads(1)  # many threads are several times slower on a shared CPU
     seeds = range(args.first_seed, args.first_seed + (2 if args.quick else args.seeds))
     n_samples = 150 if args.quick else args.n_samples
@@ -151,6 +159,9 @@ def main():
         if args.defaults_only:
             references(preds, cache, seed, X_tr, X_te, y_tr)
             collect(r, preds, traits, y_te)
+            log(f"after seed {seed} (what --seeds {seed - seeds.start + 1} prints):")
+            report(r, range(seeds.start, seed + 1), chosen, selection_used, traits, shares,
+                   n_samples, time.perf_counter() - start, file=sys.stderr)
             continue
         # Design choices of the method, on inner folds of the training part only.
         grid = GridSearchCV(
@@ -183,6 +194,16 @@ def main():
         collect(r, preds, traits, y_te)
         log(f"seed {seed} done ({time.perf_counter() - start:.0f} s)")
 
+    report(r, seeds, chosen, selection_used, traits, shares, n_samples,
+           time.perf_counter() - start)
+
+
+def report(r, seeds, chosen, selection_used, traits, shares, n_samples, elapsed,
+           file=sys.stdout):
+    """The tables: every model, the criteria by configuration, defaults against all AUs."""
+    def out(*parts, **kw):
+        print(*parts, **kw, file=file, flush=True)
+
     models = list(dict.fromkeys(name for name, _ in r))
     mean = pd.DataFrame({t: {m: np.mean(r[m, t]) for m in models} for t in traits})
     spread = pd.DataFrame({t: {m: np.std(r[m, t]) for m in models} for t in traits})
@@ -190,21 +211,23 @@ def main():
     words_trait = min(traits, key=lambda t: shares[t])
     method = "semantic fusion (chosen on validation)"
 
-    print(f"make_interviews: {n_samples} interviews (150 frames) x {len(seeds)} seeds, 70/30 "
-          f"split; Pearson r on the held-out 30%, mean (sd) over seeds; offline "
-          f"all-MiniLM-L6-v2; {time.perf_counter() - start:.0f} s.\n")
-    print("| model | " + " | ".join(f"{t} (face {shares[t]:.1f})" for t in traits) + " |")
-    print("|---|" + "---:|" * len(traits))
+    out(f"make_interviews: {n_samples} interviews (150 frames) x {len(seeds)} seeds "
+          f"({seeds.start}-{seeds.stop - 1}), 70/30 split; Pearson r on the held-out 30%, mean "
+          f"(sd) over seeds; offline all-MiniLM-L6-v2; keyframe windows "
+          f"KeyframeWindows(n_keyframes={WINDOWS['n_keyframes']}, "
+          f"half_window={WINDOWS['half_window']}); {elapsed:.0f} s.\n")
+    out("| model | " + " | ".join(f"{t} (face {shares[t]:.1f})" for t in traits) + " |")
+    out("|---|" + "---:|" * len(traits))
     for m in models:
         cells = [f"{mean.loc[m, t]:.3f} ({spread.loc[m, t]:.3f})" for t in traits]
-        print(f"| {m} | " + " | ".join(cells) + " |")
+        out(f"| {m} | " + " | ".join(cells) + " |")
     configs = "; ".join(f"seed {s}: selector={c['selector'] or 'AUSelector()'}, "
                         f"au_statistics={c['au_statistics']}" for s, c in zip(seeds, chosen))
     if configs:
-        print(f"\nConfiguration chosen on the inner folds of each training part: {configs}.")
+        out(f"\nConfiguration chosen on the inner folds of each training part: {configs}.")
     kept = "; ".join(f"seed {s}: {', '.join(t for t, u in zip(traits, used) if u) or 'none'}"
                      for s, used in zip(seeds, selection_used))
-    print(f"\nTraits for which the defaults kept the AU selection (text path with the "
+    out(f"\nTraits for which the defaults kept the AU selection (text path with the "
           f"selected AUs against every AU on the selector's held-out rows of the training "
           f"part): {kept}.\n")
     # Each criterion for every configuration run, the text path alone included (the
@@ -220,8 +243,8 @@ def main():
          AU, 1.0),
         (f"{face_trait}: at least 80% of AU statistics + ridge's r", face_trait, AU, 0.8),
     ]
-    print("| criterion | configuration | r | reference r | met |")
-    print("|---|---|---:|---:|:---:|")
+    out("| criterion | configuration | r | reference r | met |")
+    out("|---|---|---:|---:|:---:|")
     met_by = {}
     for label, trait, reference, share in criteria:
         ref = mean.loc[reference, trait]
@@ -230,19 +253,19 @@ def main():
             met = ours >= share * ref if share < 1 else ours > ref
             if met:
                 met_by.setdefault(label, []).append(description)
-            print(f"| {label} | {description} | {ours:.3f} | {ref:.3f} | "
+            out(f"| {label} | {description} | {ours:.3f} | {ref:.3f} | "
                   f"{'yes' if met else 'no'} |")
-    print("\n| criterion | met by |\n|---|---|")
+    out("\n| criterion | met by |\n|---|---|")
     for label, *_ in criteria:
-        print(f"| {label} | {'; '.join(met_by.get(label, [])) or 'none'} |")
-    print("\n| trait | defaults r (sd) | all AUs r (sd) | larger sd | defaults no worse "
+        out(f"| {label} | {'; '.join(met_by.get(label, [])) or 'none'} |")
+    out("\n| trait | defaults r (sd) | all AUs r (sd) | larger sd | defaults no worse "
           "than all AUs by more than one sd |")
-    print("|---|---:|---:|---:|:---:|")
+    out("|---|---:|---:|---:|:---:|")
     for trait in traits:
         ours, ref = mean.loc[DEFAULTS, trait], mean.loc[DEFAULTS_ALL, trait]
         sd_ours, sd_ref = spread.loc[DEFAULTS, trait], spread.loc[DEFAULTS_ALL, trait]
         sd = max(sd_ours, sd_ref)
-        print(f"| {trait} | {ours:.3f} ({sd_ours:.3f}) | {ref:.3f} ({sd_ref:.3f}) | {sd:.3f} | "
+        out(f"| {trait} | {ours:.3f} ({sd_ours:.3f}) | {ref:.3f} ({sd_ref:.3f}) | {sd:.3f} | "
               f"{'yes' if ours >= ref - sd - 1e-9 else 'no'} |")
 
 

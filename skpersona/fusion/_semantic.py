@@ -94,7 +94,12 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     keyframes : KeyframeWindows, "passthrough" or None, default=None
-        None: ``KeyframeWindows()``; ``"passthrough"``: whole videos.
+        None: ``KeyframeWindows()``; ``"passthrough"``: whole videos. The
+        selector and AU statistics read the windows; the describer reads every
+        frame with the windows marked (the same windowing with
+        ``keep="all"``), so that its rates (how often an AU shows) are over
+        all tracked frames, not over the windows chosen for change, while its
+        sequence narrates the windows.
     selector : AUSelector, "passthrough" or None, default=None
         None: ``AUSelector(random_state=random_state)`` (AU statistics with
         the training AU scale, a ridge, 20% of the training rows held out of
@@ -278,15 +283,29 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
 
     # -- the chain -----------------------------------------------------------------------
 
-    def _texts(self, windows, transcripts, describer):
+    def _texts(self, tables, transcripts, describer):
         """(n_samples, n_texts) object array: one column per embedded text."""
-        descriptions = describer.transform(windows)[:, 0]
+        descriptions = describer.transform(tables)[:, 0]
         frame = pd.DataFrame({"au_description": descriptions, "transcript": transcripts})
         return np.hstack([c.transform(frame) for c in self.composers_])
 
-    def _inputs(self, branch, windows, transcripts):
+    def _views(self, tables, fit=False):
+        """The windows (what AU statistics read) and the tables the describer reads: every
+        frame, the windows marked, so that rates are over all tracked frames (windows are
+        chosen for change) while the sequence narrates the windows."""
+        if self.keyframes_ is None:
+            return tables, tables
+        windows = (self.keyframes_.fit_transform(tables) if fit
+                   else self.keyframes_.transform(tables))
+        if "keep" not in self.keyframes_.get_params():  # another windowing: windows only
+            return windows, windows
+        marked = clone(self.keyframes_).set_params(keep="all")
+        return windows, marked.fit_transform(tables)
+
+    def _inputs(self, branch, views, transcripts):
         """The head's unscaled input for one branch: embeddings (+ AU statistics)."""
-        texts = self._texts(windows, transcripts, branch["describer"])
+        windows, described = views
+        texts = self._texts(described, transcripts, branch["describer"])
         blocks = [self.embedder_.transform(texts[:, j]) for j in range(texts.shape[1])]
         if branch["statistics"] is not None:
             blocks.append(branch["statistics"].transform(windows))
@@ -297,7 +316,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
             return _default_head(features, y, groups)
         return clone(self.head).fit(features, y)
 
-    def _branch(self, aus, windows):
+    def _branch(self, aus, views):
         """Describer (and AU statistics) restricted to ``aus`` (None: every AU), fitted."""
         describer = _step(self.describer, AUDescriber(detail="full"))
         if describer.get_params().get("au_scale", "") is None:
@@ -305,8 +324,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         statistics = None
         if self.au_statistics:
             statistics = AUStatistics(aus=aus, au_scale=self.au_scale_,
-                                      missing="impute").fit(windows)
-        return {"aus": aus, "describer": describer.set_params(aus=aus).fit(windows),
+                                      missing="impute").fit(views[0])
+        return {"aus": aus, "describer": describer.set_params(aus=aus).fit(views[1]),
                 "statistics": statistics}
 
     def _choose_per_trait(self, inputs, y, groups):
@@ -365,7 +384,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         tables = self._frame_tables(videos)
         self.au_scale_ = _training_scale(tables)
         self.keyframes_ = _step(self.keyframes, KeyframeWindows())
-        windows = tables if self.keyframes_ is None else self.keyframes_.fit_transform(tables)
+        views = self._views(tables, fit=True)
+        windows = views[0]
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         statistics = AUStatistics(au_scale=self.au_scale_, missing="impute")
         self.selector_ = _step(self.selector, AUSelector(statistics=statistics,
@@ -386,10 +406,10 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         self.embedder_ = _step(self.embedder, TextEmbedder())
         if self.selector_ is not None and self.selection == "always":
             options = options[:1]
-        branches = [self._branch(aus, windows) for aus in options]
-        self.embedder_.fit(self._texts(windows[:1], transcripts[:1],
+        branches = [self._branch(aus, views) for aus in options]
+        self.embedder_.fit(self._texts(views[1][:1], transcripts[:1],
                                        branches[0]["describer"])[:, 0])
-        inputs = [self._inputs(b, windows, transcripts) for b in branches]
+        inputs = [self._inputs(b, views, transcripts) for b in branches]
         use = np.zeros(self.n_outputs_, dtype=bool)  # per trait: the selected AUs' path
         self.selection_scores_ = np.full((self.n_outputs_, 2), np.nan)
         if self.selector_ is not None:
@@ -414,9 +434,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
 
     def _prepared(self, X):
         videos, transcripts = self._columns(X)
-        tables = self._frame_tables(videos)
-        windows = tables if self.keyframes_ is None else self.keyframes_.transform(tables)
-        return windows, transcripts
+        return self._views(self._frame_tables(videos)), transcripts
 
     def compose(self, X):
         """The text embedded for each sample (description and answer).
@@ -433,8 +451,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
             the texts of the first trait's path.
         """
         check_is_fitted(self, "branches_")
-        windows, transcripts = self._prepared(X)
-        return self._texts(windows, transcripts, self.branches_[0]["describer"])
+        views, transcripts = self._prepared(X)
+        return self._texts(views[1], transcripts, self.branches_[0]["describer"])
 
     def predict(self, X):
         """Predict the traits.
@@ -449,10 +467,10 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_traits)
         """
         check_is_fitted(self, "branches_")
-        windows, transcripts = self._prepared(X)
+        views, transcripts = self._prepared(X)
         out = np.empty((len(transcripts), self.n_outputs_))
         for branch in self.branches_:
-            features = branch["scaler"].transform(self._inputs(branch, windows, transcripts))
+            features = branch["scaler"].transform(self._inputs(branch, views, transcripts))
             out[:, branch["traits"]] = np.asarray(branch["head"].predict(features)).reshape(
                 len(transcripts), -1)
         return out[:, 0] if self._one_target else out

@@ -288,3 +288,17 @@ def test_auto_selection_is_decided_per_trait_on_the_selectors_held_out_rows(data
         [subset, None] if use[0] else [None, subset])[: 1 + (0 < use.sum() < 5)]
     with pytest.raises(ValueError, match="held out none"):
         _fast(cache, selector=_FixedAUs(subset)).fit(X, y)
+
+
+def test_description_rates_are_over_all_tracked_frames(data, cache):
+    """The summary part of the description reports how often each AU shows over every
+    tracked frame of the video, not over the keyframe windows (chosen for change, so
+    inflated); the sequence part narrates the windows."""
+    model = _fast(cache, describer=AUDescriber(detail="full")).fit(data.data, data.target)
+    video = data.data.at[0, "video"]
+    whole = AUDescriber(detail="medium").fit_transform([video])[0, 0]
+    windows = model.keyframes_.transform([video])[0, 0]
+    inflated = AUDescriber(detail="medium").fit_transform([windows])[0, 0]
+    assert whole != inflated
+    text = model.compose(data.data.iloc[:1])[0, 0]
+    assert text.startswith("Facial behaviour: " + whole + " Window 1 of 2")
