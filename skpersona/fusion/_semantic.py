@@ -217,7 +217,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     >>> model.predict(data.data.iloc[:2]).shape
     (2, 5)
     >>> print(model.compose(data.data.iloc[:1])[0, 0][:64])
-    Facial behaviour: The lip pressor (AU24) appears in 93% of frame
+    Facial behaviour: The lip pressor (AU24) appears in 89% of frame
     """
 
     _parameter_constraints = {
