@@ -46,7 +46,7 @@ import torch  # noqa: E402
 
 from skpersona.au import (
     AUExtractor,  # noqa: E402
-    _extractor,  # noqa: E402
+    _pyfeat,  # noqa: E402
 )
 from skpersona.au._video import iter_video  # noqa: E402
 from tests.au._weights import make_multitask, make_retinaface  # noqa: E402
@@ -78,7 +78,7 @@ def main():
     make_multitask(weights)
     common = dict(weights_dir=weights, max_frames=args.frames, batch_size=8, torch_threads=1)
     AUExtractor(**{**common, "max_frames": 1}).transform([video])  # build the detector once
-    detector = next(iter(_extractor._DETECTORS.values()))
+    detector = next(iter(_pyfeat._DETECTORS.values()))
     frames = np.stack([f[2] for f in iter_video(video, max_frames=args.frames)])
     tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
     n = len(frames)

@@ -15,9 +15,11 @@ compares per trait the Pearson r on the held-out 30% of:
   GridSearchCV on the training part only (2 inner folds, mean Pearson r over
   traits);
 - **semantic fusion, defaults**: ``SemanticFusionRegressor``'s defaults (one
-  joint embedding of description and answer, no AU statistics; the default
-  AUSelector's selection used only where its held-out rows of the training
-  part say it beats every AU), beside the same with every AU (passthrough);
+  joint embedding of description and answer, no AU statistics, the default
+  head; ``selection="auto"``: per trait, the AUSelector's subset is kept only
+  where the text path with it beats the text path with every AU on the rows
+  of the training part the selector's search never saw), beside the same with
+  every AU (passthrough). Both use the keyframe windows below;
 - **text only**: the answer's embedding -> RidgeCV;
 - **AU statistics + ridge**: AUStatistics of the whole video -> RidgeCV (the
   reference of the ratio column for the face-only trait);
@@ -30,9 +32,16 @@ compares per trait the Pearson r on the held-out 30% of:
 Embeddings are cached under ``benchmarks/output/`` (ignored by git), so a rerun
 embeds nothing new. Markdown goes to stdout, progress to stderr.
 
+``--defaults-only`` runs only the defaults, the defaults with every AU and the
+two references (about 5 minutes a seed of 150 interviews on a busy 2-core
+machine), so that the defaults can be compared with passthrough over more
+seeds; ``--first-seed`` moves the seeds away from those used while designing.
+
 Run::
 
     python benchmarks/bench_semantic_fusion.py [--quick] [--seeds 3] [--n-samples 300]
+    python benchmarks/bench_semantic_fusion.py --defaults-only --seeds 5 --first-seed 10 \
+        --n-samples 150
 """
 
 import argparse
@@ -62,17 +71,23 @@ from skpersona.text import TextEmbedder  # noqa: E402
 OUTPUT = Path(__file__).resolve().parent / "output"
 ALPHAS = np.logspace(-2, 4, 13)
 ANSWER = "Answer: {transcript}"
-DEFAULTS = "semantic fusion, defaults (joint; AU selection where it helps; no AU statistics)"
+DEFAULTS = ("semantic fusion, defaults (joint; AU selection per trait where it helps the text "
+            "path; no AU statistics)")
 DEFAULTS_ALL = "defaults with all AUs (selector=passthrough)"
 TEXT_ONLY_CHOSEN = "chosen, text path only (no AU statistics)"
+TEXT = "text only (answer embedding + ridge)"
+AU = "AU statistics + ridge"
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+WINDOWS = dict(n_keyframes=3, half_window=7)
+
+
 def semantic(cache_dir, seed, **params):
-    base = dict(keyframes=KeyframeWindows(n_keyframes=3, half_window=7),
+    base = dict(keyframes=KeyframeWindows(**WINDOWS),
                 embedder=TextEmbedder(cache_dir=cache_dir), head=RidgeCV(alphas=ALPHAS),
                 random_state=seed)
     base.update(params)
@@ -89,15 +104,40 @@ def fusion_regressor(cache_dir, seed):
     return make_pipeline(features, model)
 
 
+def references(preds, cache, seed, X_tr, X_te, y_tr):
+    """Text only (the answer's embedding) and AU statistics + ridge."""
+    preds[TEXT] = semantic(
+        cache, seed, template=ANSWER, selector="passthrough", keyframes="passthrough",
+    ).fit(X_tr, y_tr).predict(X_te)
+    au_ridge = make_pipeline(AUStatistics(), StandardScaler(),
+                             RidgeCV(alphas=ALPHAS, alpha_per_target=True))
+    preds[AU] = au_ridge.fit(X_tr[["video"]], y_tr).predict(X_te[["video"]])
+
+
+def collect(r, preds, traits, y_te):
+    for name, pred in preds.items():
+        values = pearson_r_per_trait(y_te, pred, multioutput="raw_values")
+        for j, trait in enumerate(traits):
+            r.setdefault((name, trait), []).append(float(np.ravel(values)[j]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds of 150 interviews")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-samples", type=int, default=300)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--defaults-only", action="store_true",
+                        help="only the defaults, all AUs and the two references")
     parser.add_argument("--cache-dir", default=str(OUTPUT / "semantic_fusion_cache"))
+    parser.add_argument("--windows", type=int, nargs=2, default=[3, 7],
+                        metavar=("N_KEYFRAMES", "HALF_WINDOW"),
+                        help="keyframe windows of every semantic model (shorter texts embed "
+                             "faster)")
     args = parser.parse_args()
+    WINDOWS.update(n_keyframes=args.windows[0], half_window=args.windows[1])
     torch.set_num_threads(1)  # many threads are several times slower on a shared CPU
-    seeds = range(2 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (2 if args.quick else args.seeds))
     n_samples = 150 if args.quick else args.n_samples
     cache = args.cache_dir
 
@@ -110,6 +150,19 @@ def main():
         X_tr, X_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.3,
                                                   random_state=seed)
         preds = {}
+        for name, selector in ((DEFAULTS, None), (DEFAULTS_ALL, "passthrough")):
+            model = semantic(cache, seed, selector=selector, head=None).fit(X_tr, y_tr)
+            preds[name] = model.predict(X_te)
+            if selector is None:
+                selection_used.append(model.selection_per_trait_)
+            log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
+        if args.defaults_only:
+            references(preds, cache, seed, X_tr, X_te, y_tr)
+            collect(r, preds, traits, y_te)
+            log(f"after seed {seed} (what --seeds {seed - seeds.start + 1} prints):")
+            report(r, range(seeds.start, seed + 1), chosen, selection_used, traits, shares,
+                   n_samples, time.perf_counter() - start, file=sys.stderr)
+            continue
         # Design choices of the method, on inner folds of the training part only.
         grid = GridSearchCV(
             semantic(cache, seed, text_fusion="separate"),
@@ -121,9 +174,7 @@ def main():
         log(f"seed {seed}: chosen {best} ({time.perf_counter() - start:.0f} s)")
         preds["semantic fusion (chosen on validation)"] = grid.predict(X_te)
         for name, params in {
-            DEFAULTS: dict(text_fusion="joint", selector=None, au_statistics=False),
-            DEFAULTS_ALL: dict(text_fusion="joint", selector="passthrough", au_statistics=False),
-            "chosen, with AU selection": dict(best, selector=None),
+            "chosen, with AU selection (auto per trait)": dict(best, selector=None),
             "chosen, all AUs (no selection)": dict(best, selector="passthrough"),
             TEXT_ONLY_CHOSEN: dict(best, au_statistics=False),
             "ablation of chosen: whole video (no keyframes)": dict(best, keyframes="passthrough"),
@@ -133,27 +184,25 @@ def main():
             if params == best:
                 preds[name] = preds["semantic fusion (chosen on validation)"]
                 continue
-            model = semantic(cache, seed, **params).fit(X_tr, y_tr)
-            preds[name] = model.predict(X_te)
-            if name == DEFAULTS:
-                selection_used.append(model.selection_used_)
+            preds[name] = semantic(cache, seed, **params).fit(X_tr, y_tr).predict(X_te)
             log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
-        preds["text only (answer embedding + ridge)"] = semantic(
-            cache, seed, template=ANSWER, selector="passthrough", keyframes="passthrough",
-        ).fit(X_tr, y_tr).predict(X_te)
-        au_ridge = make_pipeline(AUStatistics(), StandardScaler(),
-                                 RidgeCV(alphas=ALPHAS, alpha_per_target=True))
-        preds["AU statistics + ridge"] = au_ridge.fit(X_tr[["video"]], y_tr).predict(
-            X_te[["video"]])
+        references(preds, cache, seed, X_tr, X_te, y_tr)
         # The answer embedded as "Answer: ..." like in the other models, so the cache is shared.
         answer = lambda X: X.assign(transcript="Answer: " + X["transcript"])  # noqa: E731
         preds["FusionRegressor (gated; AU statistics + answer)"] = fusion_regressor(
             cache, seed).fit(answer(X_tr), y_tr).predict(answer(X_te))
-        for name, pred in preds.items():
-            values = pearson_r_per_trait(y_te, pred, multioutput="raw_values")
-            for j, trait in enumerate(traits):
-                r.setdefault((name, trait), []).append(float(np.ravel(values)[j]))
+        collect(r, preds, traits, y_te)
         log(f"seed {seed} done ({time.perf_counter() - start:.0f} s)")
+
+    report(r, seeds, chosen, selection_used, traits, shares, n_samples,
+           time.perf_counter() - start)
+
+
+def report(r, seeds, chosen, selection_used, traits, shares, n_samples, elapsed,
+           file=sys.stdout):
+    """The tables: every model, the criteria by configuration, defaults against all AUs."""
+    def out(*parts, **kw):
+        print(*parts, **kw, file=file, flush=True)
 
     models = list(dict.fromkeys(name for name, _ in r))
     mean = pd.DataFrame({t: {m: np.mean(r[m, t]) for m in models} for t in traits})
@@ -162,50 +211,62 @@ def main():
     words_trait = min(traits, key=lambda t: shares[t])
     method = "semantic fusion (chosen on validation)"
 
-    print(f"make_interviews: {n_samples} interviews (150 frames) x {len(seeds)} seeds, 70/30 "
-          f"split; Pearson r on the held-out 30%, mean (sd) over seeds; offline "
-          f"all-MiniLM-L6-v2; {time.perf_counter() - start:.0f} s.\n")
-    print("| model | " + " | ".join(f"{t} (face {shares[t]:.1f})" for t in traits) + " |")
-    print("|---|" + "---:|" * len(traits))
+    out(f"make_interviews: {n_samples} interviews (150 frames) x {len(seeds)} seeds "
+          f"({seeds.start}-{seeds.stop - 1}), 70/30 split; Pearson r on the held-out 30%, mean "
+          f"(sd) over seeds; offline all-MiniLM-L6-v2; keyframe windows "
+          f"KeyframeWindows(n_keyframes={WINDOWS['n_keyframes']}, "
+          f"half_window={WINDOWS['half_window']}); {elapsed:.0f} s.\n")
+    out("| model | " + " | ".join(f"{t} (face {shares[t]:.1f})" for t in traits) + " |")
+    out("|---|" + "---:|" * len(traits))
     for m in models:
         cells = [f"{mean.loc[m, t]:.3f} ({spread.loc[m, t]:.3f})" for t in traits]
-        print(f"| {m} | " + " | ".join(cells) + " |")
+        out(f"| {m} | " + " | ".join(cells) + " |")
     configs = "; ".join(f"seed {s}: selector={c['selector'] or 'AUSelector()'}, "
                         f"au_statistics={c['au_statistics']}" for s, c in zip(seeds, chosen))
-    print(f"\nConfiguration chosen on the inner folds of each training part: {configs}. "
-          "The defaults used the AU selection on seeds "
-          f"{[s for s, used in zip(seeds, selection_used) if used] or 'none'} (the selector's "
-          "held-out rows of the training part against every AU).\n")
-    text = "text only (answer embedding + ridge)"
-    au = "AU statistics + ridge"
-    # Each criterion for the chosen configuration and for the text path alone (the
+    if configs:
+        out(f"\nConfiguration chosen on the inner folds of each training part: {configs}.")
+    kept = "; ".join(f"seed {s}: {', '.join(t for t, u in zip(traits, used) if u) or 'none'}"
+                     for s, used in zip(seeds, selection_used))
+    out(f"\nTraits for which the defaults kept the AU selection (text path with the "
+          f"selected AUs against every AU on the selector's held-out rows of the training "
+          f"part): {kept}.\n")
+    # Each criterion for every configuration run, the text path alone included (the
     # method's point: facial behaviour in words, no AU numbers beside the embedding).
-    candidates = [(method, f"chosen on inner folds ({configs})"),
-                  (TEXT_ONLY_CHOSEN, "text path only: chosen, without AU statistics"),
-                  (DEFAULTS, "text path only: SemanticFusionRegressor defaults")]
+    candidates = [(DEFAULTS, "text path only: SemanticFusionRegressor defaults"),
+                  (DEFAULTS_ALL, "text path only: defaults with all AUs")]
+    if configs:
+        candidates += [(method, f"chosen on inner folds ({configs})"),
+                       (TEXT_ONLY_CHOSEN, "text path only: chosen, without AU statistics")]
     criteria = [
-        (f"beats text only on the face-only trait ({face_trait})", face_trait, text, 1.0),
+        (f"beats text only on the face-only trait ({face_trait})", face_trait, TEXT, 1.0),
         (f"beats AU statistics + ridge on the words-only trait ({words_trait})", words_trait,
-         au, 1.0),
-        (f"{face_trait}: at least 80% of AU statistics + ridge's r", face_trait, au, 0.8),
+         AU, 1.0),
+        (f"{face_trait}: at least 80% of AU statistics + ridge's r", face_trait, AU, 0.8),
     ]
-    print("| criterion | configuration | r | reference r | met |")
-    print("|---|---|---:|---:|:---:|")
+    out("| criterion | configuration | r | reference r | met |")
+    out("|---|---|---:|---:|:---:|")
+    met_by = {}
     for label, trait, reference, share in criteria:
         ref = mean.loc[reference, trait]
         for model, description in candidates:
             ours = mean.loc[model, trait]
             met = ours >= share * ref if share < 1 else ours > ref
-            print(f"| {label} | {description} | {ours:.3f} | {ref:.3f} | "
+            if met:
+                met_by.setdefault(label, []).append(description)
+            out(f"| {label} | {description} | {ours:.3f} | {ref:.3f} | "
                   f"{'yes' if met else 'no'} |")
-    print("\n| trait | defaults r | all AUs r | sd over seeds (larger) | defaults no worse "
+    out("\n| criterion | met by |\n|---|---|")
+    for label, *_ in criteria:
+        out(f"| {label} | {'; '.join(met_by.get(label, [])) or 'none'} |")
+    out("\n| trait | defaults r (sd) | all AUs r (sd) | larger sd | defaults no worse "
           "than all AUs by more than one sd |")
-    print("|---|---:|---:|---:|:---:|")
+    out("|---|---:|---:|---:|:---:|")
     for trait in traits:
         ours, ref = mean.loc[DEFAULTS, trait], mean.loc[DEFAULTS_ALL, trait]
-        sd = max(spread.loc[DEFAULTS, trait], spread.loc[DEFAULTS_ALL, trait])
-        print(f"| {trait} | {ours:.3f} | {ref:.3f} | {sd:.3f} | "
-              f"{'yes' if ours >= ref - sd else 'no'} |")
+        sd_ours, sd_ref = spread.loc[DEFAULTS, trait], spread.loc[DEFAULTS_ALL, trait]
+        sd = max(sd_ours, sd_ref)
+        out(f"| {trait} | {ours:.3f} ({sd_ours:.3f}) | {ref:.3f} ({sd_ref:.3f}) | {sd:.3f} | "
+              f"{'yes' if ours >= ref - sd - 1e-9 else 'no'} |")
 
 
 if __name__ == "__main__":

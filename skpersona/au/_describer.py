@@ -8,7 +8,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._activity import au_activity, described_aus, episodes, is_probability, windows_of
+from ._activity import (
+    au_activity,
+    described_aus,
+    episodes,
+    frame_clock,
+    is_probability,
+    segments_of,
+    windows_of,
+)
 from ._facs import AU_NAMES, CO_ACTIVATIONS, au_label, au_name, co_activation_name
 from ._frames import as_frame_tables, object_column, resolve_threshold, scale_max, table_scale
 
@@ -90,7 +98,12 @@ class AUDescriber(TransformerMixin, BaseEstimator):
     says so (OpenFace's ``AUxx_c``, read as the boolean ``AUxx_present``
     column by :func:`read_openface`), else where its value reaches the
     activation threshold. Frames where the value is missing (tracking loss)
-    are neither active nor inactive: they never start or end an action.
+    are neither active nor inactive. Gaps follow the rule of
+    :class:`AUStatistics`' runs: an action goes on across a gap of at most
+    two untracked frames (missing values, or frames missing from the table
+    by its ``frame``, else ``timestamp``, column) and ends at a longer gap
+    (the description then says where it ends and, if it is active again
+    after the gap, that it starts again).
 
     Wording follows the scale (``attrs["au_scale"]``): on the OpenFace 0-5
     scale values are *intensities* (weak, moderate, strong: the position of
@@ -151,8 +164,13 @@ class AUDescriber(TransformerMixin, BaseEstimator):
     with at least the ``AUxx_active_rate`` columns (``AUxx_active_mean``,
     ``AUxx_onsets``, ``AUxx_burst_mean`` and ``AUxx+AUyy_rate`` are used when
     present; statistics carry no presence output, so on them activity is the
-    threshold's). From frame tables the summary counts episodes within each
-    keyframe window, never across two windows.
+    threshold's). From frame tables the summary reports rates over every
+    tracked frame of the table and counts episodes within each keyframe
+    window (or stretch of frames between windows), never across two; the
+    sequence narrates the windows only. So a table from
+    ``KeyframeWindows(keep="all")`` gives rates over the whole video and the
+    sequence of its windows (windows alone, chosen for change, would inflate
+    the rates).
     Output: an (n_videos, 1) object array of strings.
 
     Examples
@@ -235,17 +253,20 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
     # -- static summary ------------------------------------------------------------
 
     def _table_statistics(self, table, aus, combos, scale):
-        """Summary statistics of one table, episodes counted per window."""
+        """Summary statistics of one table over all its tracked frames, episodes counted
+        per window (and per stretch between windows)."""
         values, valid, active = au_activity(table, aus, self.threshold, scale)
         row = {}
         n_valid = valid.sum(axis=0)
         n_active = active.sum(axis=0)
-        windows = windows_of(table)
+        windows = segments_of(table)
+        clock, limit = frame_clock(table)
         for j, au in enumerate(aus):
             if n_valid[j] == 0:
                 row[f"{au}_active_rate"] = np.nan
                 continue
-            runs = sum(len(episodes(active[w, j], valid[w, j])) for w in windows)
+            runs = sum(len(episodes(active[w, j], valid[w, j], clock[w], limit))
+                       for w in windows)
             row[f"{au}_active_rate"] = n_active[j] / n_valid[j]
             on = values[active[:, j], j]
             on = on[~np.isnan(on)]
@@ -344,9 +365,9 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
 
     # -- sequence ------------------------------------------------------------------
 
-    def _au_events(self, au, values, valid, active, labels, scale):
+    def _au_events(self, au, values, valid, active, labels, scale, clock, limit):
         """(first active row, phrase) of one AU in one window, or None when inactive."""
-        runs = episodes(active, valid)
+        runs = episodes(active, valid, clock, limit)
         if not runs:
             return None
         rows = np.flatnonzero(valid)
@@ -387,6 +408,7 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
         if not valid.any():
             return _NO_FACE
         labels, unit = _clock(table)
+        clock, limit = frame_clock(table)
         windows = windows_of(table)
         sentences = []
         for i, rows in enumerate(windows):
@@ -402,7 +424,7 @@ of 5 (strong) at 0.6 s and is still active at the end; the cheek raiser (AU06) s
             events = []
             for j, au in enumerate(aus):
                 found = self._au_events(au, values[rows, j], valid[rows, j], active[rows, j],
-                                        window_labels, scale)
+                                        window_labels, scale, clock[rows], limit)
                 if found is not None:
                     events.append((found[0], -int(active[rows, j].sum()), int(au[2:]), found[1]))
             if self.max_aus:  # keep the most active AUs, then restore temporal order

@@ -13,7 +13,7 @@ matters (partial sums side by side; NaN and activations are unpredictable).
 import numpy as np
 from numba import njit
 
-from ._frames import GAP_STEPS
+from ._frames import BRIDGED_GAP_FRAMES, GAP_STEPS
 
 # No slice assignments below: numba compiles an error message with array shapes for each,
 # which more than doubles the compile time.
@@ -25,23 +25,32 @@ _SMALL = 24  # at most this many values are sorted by insertion
 
 
 @njit(cache=True, nogil=True)
-def _segments(data, extras, start, n, bounds, fresh, scratch):
+def _segments(data, extras, start, n, bounds, fresh, scratch, clock):
     """Split one video into segments that a run of active frames cannot cross.
 
     ``extras`` rows: keyframe (window id), time (frame or timestamp), success, NaN where
     a table has no such column; (3, 0) when no table has any. Frames whose success is
-    not NaN and <= 0.5 (lost tracking) become NaN in data: they are no data. A segment
-    starts at a new window (the window id changes) and at a jump in time longer than
-    GAP_STEPS typical steps (the median positive step) or backwards. Writes the segment
-    starts then n to bounds, whether each segment starts a window to fresh, and returns
-    the number of segments (scratch: see rank_scratch).
+    not NaN and <= 0.5 (lost tracking) become NaN in data: they are no data. Writes each
+    frame's time to clock (row positions when the video has no finite time), and
+    returns the number of segments and the longest step a run crosses: a gap of at
+    most BRIDGED_GAP_FRAMES untracked frames, i.e. BRIDGED_GAP_FRAMES + GAP_STEPS
+    typical steps (the median positive step). A segment starts at a new window (the
+    window id changes) and at a longer jump in time or a backwards one. Writes the
+    segment starts then n to bounds, whether each segment starts a window to fresh
+    (scratch: see rank_scratch).
     """
     bounds[0] = 0
     fresh[0] = True
+    limit = BRIDGED_GAP_FRAMES + GAP_STEPS  # in rows, without a time axis
+    timed = extras.shape[1] > 0
+    for f in range(n):
+        timed = timed and extras[1, start + f] == extras[1, start + f]
+    for f in range(n):
+        clock[f] = extras[1, start + f] if timed else f
     if extras.shape[1] == 0:
         bounds[1] = n
-        return 1
-    time = extras[1, start:start + n]
+        return 1, limit
+    time = clock
     steps = np.empty(max(n - 1, 0))
     middle_at = np.empty(2)
     n_positive = np.int64(0)
@@ -63,39 +72,47 @@ def _segments(data, extras, start, n, bounds, fresh, scratch):
         ranks_of(steps, n_positive, low, high, n_low, n_high, n_bins, scale, middle, middle_at,
                  scratch)
         typical = (middle_at[0] + middle_at[1]) / 2
+    if timed and n_positive:
+        limit = (BRIDGED_GAP_FRAMES + GAP_STEPS) * typical
     n_segments = 1
     for f in range(1, n):
         w0, w1 = extras[0, start + f - 1], extras[0, start + f]
         new_window = w1 != w0 and not (w1 != w1 and w0 != w0)
         step = time[f] - time[f - 1]
-        if new_window or step > GAP_STEPS * typical or step < 0:
+        if new_window or step > limit or step < 0:
             bounds[n_segments] = f
             fresh[n_segments] = new_window
             n_segments += 1
     bounds[n_segments] = n
-    return n_segments
+    return n_segments, limit
 
 
 @njit(cache=True, nogil=True)
-def _scan(data, a, start, bounds, n_segments, thr, vals, firsts):
+def _scan(data, a, start, bounds, n_segments, thr, vals, firsts, clock, limit):
     """One AU of one video in time order, segment by segment (see _segments).
 
     Copies the tracked (non-NaN) values to vals, the index there of each segment's
     first one to firsts (then their number), and returns their number and the runs: a
-    run is a stretch of active frames within a segment. No branch on the values: NaN
-    and activations come unannounced, a mispredicted branch costs more than the work.
+    run is a stretch of active frames within a segment, which goes on across untracked
+    (NaN) frames while the time since the last tracked frame is at most limit. No
+    branch on the values: NaN and activations come unannounced, a mispredicted branch
+    costs more than the work.
     """
     m = runs = 0
     for k in range(n_segments):
         firsts[k] = m
         previous = 0
+        last = clock[bounds[k]]
         for f in range(bounds[k], bounds[k + 1]):
             x = data[a, start + f]
             vals[m] = x
-            m += x == x
+            tracked = np.int64(x == x)
+            m += tracked
             on = np.int64(x >= thr)  # False for NaN
+            previous *= np.int64(clock[f] - last <= limit)  # a longer gap ended the run
             runs += on & (previous ^ 1)
-            previous = on
+            previous = on | (previous * (1 - tracked))  # an untracked frame keeps it
+            last = clock[f] if tracked else last
     firsts[n_segments] = m
     return m, runs
 
@@ -355,6 +372,7 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
     fresh = np.empty(width, dtype=np.bool_)
     firsts = np.empty(width + 1, dtype=np.int64)
     vals = np.empty(width)
+    clock = np.empty(width)
     nq = quantiles.size
     scratch = rank_scratch(width, max(2 * nq, 2))  # 2: the median step of _segments
     ranks = np.empty(2 * nq, dtype=np.int64)  # the rank below and above each percentile
@@ -370,10 +388,11 @@ def chunk_statistics(data, offsets, extras, thresholds, infer, quantiles, combos
                 for f in range(start, start + n):
                     above |= data[a, f] > 1.0
             thr = infer[1] if above else infer[0]
-        n_segments = _segments(data, extras, start, n, bounds, fresh, scratch)
+        n_segments, limit = _segments(data, extras, start, n, bounds, fresh, scratch, clock)
         for a in range(n_aus):
             row = out[v, a]
-            m, runs = _scan(data, a, start, bounds, n_segments, thr, vals, firsts)
+            m, runs = _scan(data, a, start, bounds, n_segments, thr, vals, firsts, clock,
+                            limit)
             row[_COUNT] = m
             if m == 0:
                 continue

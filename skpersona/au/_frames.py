@@ -11,6 +11,12 @@ _AU_COLUMN = re.compile(r"^AU\d+$")
 #: A time step longer than this many typical steps is a gap (frames dropped or lost).
 GAP_STEPS = 1.5
 
+#: A run of activity (an episode) goes on across at most this many untracked frames (lost
+#: tracking, a missing value, frames missing from the table): the next tracked frame is
+#: then at most BRIDGED_GAP_FRAMES + GAP_STEPS typical steps after the last one. A longer
+#: gap ends it. AUStatistics (runs, burst_mean) and AUDescriber (episodes) both follow it.
+BRIDGED_GAP_FRAMES = 2
+
 #: Conventional activation thresholds per intensity scale (``threshold="auto"``).
 AUTO_THRESHOLDS = {"0-5": 1.0, "0-1": 0.5}
 

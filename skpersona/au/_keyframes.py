@@ -92,6 +92,12 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         Rows whose ``confidence`` is below it count as lost tracking; they are
         kept in the windows with ``success`` set to False, so that
         :class:`AUStatistics` skips them too.
+    keep : {"windows", "all"}, default="windows"
+        ``"windows"``: only the frames of the windows. ``"all"``: every frame,
+        those outside the windows with a NaN ``keyframe``: what
+        :class:`AUDescriber` needs to report how often an AU shows over all
+        tracked frames (windows are chosen for change, so their rates are
+        inflated) while it narrates the windows only.
 
     Notes
     -----
@@ -100,7 +106,8 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
     the window each frame belongs to, 0 .. k-1 in temporal order. Windows
     never overlap and never reach outside the video; a video no longer than
     one window is kept whole as window 0. A video with no frame, or with
-    tracking lost in every frame, comes out empty. ``attrs`` are kept. A table
+    tracking lost in every frame, comes out empty (with ``keep="all"``: every
+    frame, none in a window). ``attrs`` are kept. A table
     must hold one face (one ``face_id``); keep one first, e.g.
     ``table[table.face_id == 0]``.
 
@@ -125,16 +132,18 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         "method": [StrOptions({"activity", "uniform"})],
         "aus": ["array-like", None],
         "min_confidence": [Interval(Real, None, None, closed="neither"), None],
+        "keep": [StrOptions({"windows", "all"})],
     }
 
     def __init__(self, n_keyframes=5, half_window=7, half_window_seconds=None,
-                 method="activity", aus=None, min_confidence=None):
+                 method="activity", aus=None, min_confidence=None, keep="windows"):
         self.n_keyframes = n_keyframes
         self.half_window = half_window
         self.half_window_seconds = half_window_seconds
         self.method = method
         self.aus = aus
         self.min_confidence = min_confidence
+        self.keep = keep
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -259,17 +268,26 @@ class KeyframeWindows(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_videos, 1), dtype=object
-            One frame table per video, with a ``keyframe`` column (window id).
+            One frame table per video, with a ``keyframe`` column (window id;
+            NaN outside the windows with ``keep="all"``).
         """
         tables = as_frame_tables(X)
         out = []
         for i, table in enumerate(tables):
             _, starts, stops, lost = self._plan(table, i)
             rows = [np.arange(a, b) for a, b in zip(starts, stops, strict=True)]
-            keep = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-            part = table.iloc[keep].reset_index(drop=True)
-            part["keyframe"] = np.repeat(np.arange(len(rows), dtype=np.int64),
-                                         np.asarray([len(r) for r in rows], dtype=np.int64))
+            if self.keep == "all":
+                keep = np.arange(len(table))
+                part = table.reset_index(drop=True)
+                window = np.full(len(table), np.nan)
+                for w, r in enumerate(rows):
+                    window[r] = w
+                part["keyframe"] = window
+            else:
+                keep = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+                part = table.iloc[keep].reset_index(drop=True)
+                part["keyframe"] = np.repeat(np.arange(len(rows), dtype=np.int64),
+                                             np.asarray([len(r) for r in rows], dtype=np.int64))
             if self.min_confidence is not None and "confidence" in table:
                 part["success"] = ~lost[keep]
             part.attrs = dict(table.attrs)

@@ -160,6 +160,9 @@ class AUSelector(SelectorMixin, BaseEstimator):
     all_score_ : float
         Held-out score with every unit (no selection), on the same rows:
         whether selecting helps at all (NaN with ``holdout=None``).
+    holdout_indices_ : ndarray of int
+        Rows of X held out of the search (empty with ``holdout=None``): other
+        models may compare with and without the selection on them, honestly.
     n_iter_ : int
         Annealing steps run.
     statistics_ : AUStatistics
@@ -298,6 +301,7 @@ class AUSelector(SelectorMixin, BaseEstimator):
         classifier = is_classifier(estimator)
         rng = check_random_state(self.random_state)
         search, held = self._split(X, y, groups, classifier, rng)
+        self.holdout_indices_ = np.sort(np.asarray(held, dtype=np.int64))
         X_s, y_s = X[search], y[search]
         g_s = None if groups is None else groups[search]
         cv = GroupKFold(self.cv) if (g_s is not None and isinstance(self.cv, Integral)) else (

@@ -183,8 +183,9 @@ def frame_statistics(tables, aus, statistics=DEFAULT_STATISTICS, thresholds=None
     ``timestamp``) column shows jumps in time; ``success`` marks lost tracking.
     Frames with NaN intensity or failed tracking are left out of every
     statistic. Onsets and active runs are counted within each window, never
-    across its border; a run of active frames ends at lost tracking or a jump
-    in time, but an onset is only counted where the AU is seen turning on: the
+    across its border; a run of active frames ends at a gap of more than
+    ``BRIDGED_GAP_FRAMES`` untracked frames (lost tracking or a jump in time), but
+    an onset is only counted where the AU is seen turning on: the
     AU inactive at the last tracked frame before, or the first tracked frame
     of a window. Counts are then pooled over the windows of a video.
 
@@ -342,7 +343,10 @@ class AUStatistics(TransformerMixin, BaseEstimator):
     - frames with NaN intensity or ``success`` false (lost tracking) are left
       out of every statistic, and a jump in the ``frame`` (else ``timestamp``)
       column longer than 1.5 typical steps (dropped frames) is a gap too;
-    - a gap ends a run (``burst_mean`` never bridges it), but an onset is only
+    - a run goes on across a gap of at most two untracked frames (NaN, lost
+      tracking or dropped frames: the next tracked frame at most 3.5 typical
+      steps later) and ends at a longer one (``burst_mean`` never bridges it);
+      :class:`AUDescriber`'s episodes follow the same rule. An onset is only
       counted where the AU is seen turning on: inactive at the last tracked
       frame before (in the same window), or active at the first tracked frame
       of a window. So lost tracking never creates an onset.

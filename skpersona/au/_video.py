@@ -76,3 +76,25 @@ def video_fps(path):
     with av.open(os.fspath(path)) as container:
         rate = container.streams.video[0].average_rate
         return float(rate) if rate else None
+
+
+def decoded(frames, path):
+    """The frames of an iterator; a decoding error becomes a ValueError naming the file."""
+    while True:
+        try:
+            item = next(frames)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise ValueError(f"Cannot decode {path!r} as a video or image: {exc}") from exc
+        yield item
+
+
+def batches(frames, batch_size, path):
+    """Lists of up to batch_size decoded frames; a decoding error names the file."""
+    frames = decoded(frames, path)
+    while True:
+        batch = [item for _, item in zip(range(batch_size), frames)]
+        if not batch:
+            return
+        yield batch

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..au import AUDescriber, AUSelector, AUStatistics, KeyframeWindows
 from ..au._frames import au_columns, object_column
+from ..metrics import pearson_r_per_trait
 from ..text import DEFAULT_TEMPLATE, AUTextComposer, TextEmbedder
 
 _PASS = "passthrough"
@@ -65,9 +66,12 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
        face changes most;
     2. **AU selection** (:class:`~skpersona.au.AUSelector`): the informative
        AUs are chosen on the training data (simulated annealing, Pareto front
-       of score against the number of AUs);
+       of score against the number of AUs) and kept, trait by trait, only
+       where the text path they restrict scores higher on training rows the
+       selection never saw (``selection="auto"``);
     3. **AU sequence in words** (:class:`~skpersona.au.AUDescriber`, restricted
-       to the selected AUs): per window, which actions start, peak and end;
+       to the selected AUs where they are kept): per window, which actions
+       start, peak and end;
     4. **one text per interview** (:class:`~skpersona.text.AUTextComposer`):
        the description and the answer transcript;
     5. **sentence embedding** (:class:`~skpersona.text.TextEmbedder`, any
@@ -90,15 +94,30 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     keyframes : KeyframeWindows, "passthrough" or None, default=None
-        None: ``KeyframeWindows()``; ``"passthrough"``: whole videos.
+        None: ``KeyframeWindows()``; ``"passthrough"``: whole videos. The
+        selector and AU statistics read the windows; the describer reads every
+        frame with the windows marked (the same windowing with
+        ``keep="all"``), so that its rates (how often an AU shows) are over
+        all tracked frames, not over the windows chosen for change, while its
+        sequence narrates the windows.
     selector : AUSelector, "passthrough" or None, default=None
-        None: ``AUSelector(random_state=random_state)``, whose selection is
-        used only when it helps: when its held-out score (on a part of the
-        training data its search never saw) beats that of every AU on the
-        same rows; otherwise every AU is described (``selection_used_`` says
-        which). A given AUSelector's selection is always used;
-        ``"passthrough"``: every AU. Fitted on the windows and all target
-        columns (and on ``groups``, when given).
+        None: ``AUSelector(random_state=random_state)`` (AU statistics with
+        the training AU scale, a ridge, 20% of the training rows held out of
+        its search); ``"passthrough"``: every AU, no selection. Fitted on the
+        windows and all target columns (and on ``groups``, when given); how
+        its selection is used is ``selection``'s.
+    selection : {"auto", "always"}, default="auto"
+        ``"auto"``: the selection is used per trait, only where it helps the
+        text path. Both text paths, the description restricted to the
+        selected AUs and the description of every AU (each embedded with the
+        answer, then the same scaler and head), are fitted on the rows the
+        selector searched on and scored (Pearson r per trait) on the rows it
+        held out of its search: training rows no part of the selection saw.
+        Each trait keeps the selected AUs only where they score higher, else
+        every AU (``selection_per_trait_``, ``selection_scores_``); the
+        final heads are then refitted on all training rows. The selector
+        must hold rows out (``AUSelector(holdout=...)``, 0.2 by default).
+        ``"always"``: every trait reads the selected AUs.
     describer : AUDescriber or None, default=None
         None: ``AUDescriber(detail="full")`` (summary then sequence). Its
         ``aus`` is replaced by the selected AUs.
@@ -117,7 +136,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         ``$SKPERSONA_CACHE_DIR`` moves it), so grid searches and cross-validation
         embed each distinct text once.
     head : regressor or None, default=None
-        None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
+        One head per text path (one path unless ``selection="auto"`` splits
+        the traits). None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
         (one alpha per trait, by leave-one-out); with ``groups`` in ``fit``,
         one such RidgeCV per trait whose alpha is chosen on ``GroupKFold(5)``
         folds of the groups (leave-one-out would keep a person's other
@@ -140,24 +160,31 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     keyframes_ : KeyframeWindows or None
     selector_ : AUSelector or None
     selected_aus_ : list of str or None
-        The AUs the description may mention (None: all).
+        The selector's AUs (None with ``"passthrough"``); the traits of
+        ``selection_per_trait_`` read descriptions restricted to them.
     au_scale_ : str
         The AU scale every video is read on, fixed in ``fit``: the tables'
         ``attrs["au_scale"]``, else inferred once from all training values (a
         calm 0-5 video never reads as 0-1 probabilities). The default
         describer, selector statistics and AU statistics use it.
+    selection_per_trait_ : ndarray of bool, shape (n_outputs_,)
+        Per trait, whether its description is restricted to the selected AUs
+        (all False with ``"passthrough"``, all True with ``"always"``).
+    selection_scores_ : ndarray of shape (n_outputs_, 2)
+        With ``selection="auto"``: per trait, the held-out Pearson r of the
+        text path with the selected AUs (column 0) and with every AU
+        (column 1); NaN otherwise.
     selection_used_ : bool
-        Whether an AU selection restricts the description (False with
-        ``"passthrough"``, or when the default selector's held-out part says
-        selecting does not help).
-    describer_ : AUDescriber
+        Whether any trait reads the selected AUs.
     composers_ : list of AUTextComposer
         One per embedded text (one, or one per template line).
     embedder_ : TextEmbedder
-    statistics_ : AUStatistics or None
-        With ``au_statistics=True``.
-    scaler_ : StandardScaler
-    head_ : regressor
+    branches_ : list of dict
+        One text path per AU set in use, by first trait: ``aus`` (None: every
+        AU), ``traits`` (the target columns it predicts), ``describer``
+        (AUDescriber), ``statistics`` (AUStatistics with
+        ``au_statistics=True``, else None), ``scaler`` (StandardScaler) and
+        ``head`` (the fitted regressor).
     n_outputs_ : int
     target_names_ : ndarray of str or None
         Column names of a DataFrame ``y``.
@@ -190,12 +217,13 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     >>> model.predict(data.data.iloc[:2]).shape
     (2, 5)
     >>> print(model.compose(data.data.iloc[:1])[0, 0][:64])
-    Facial behaviour: The lip pressor (AU24) appears in 93% of frame
+    Facial behaviour: The lip pressor (AU24) appears in 89% of frame
     """
 
     _parameter_constraints = {
         "keyframes": [HasMethods(["fit", "transform"]), StrOptions({_PASS}), None],
         "selector": [HasMethods(["fit", "transform"]), StrOptions({_PASS}), None],
+        "selection": [StrOptions({"auto", "always"})],
         "describer": [HasMethods(["fit", "transform"]), None],
         "template": [str],
         "text_fusion": [StrOptions({"joint", "separate"})],
@@ -208,12 +236,13 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, keyframes=None, selector=None, describer=None, template=DEFAULT_TEMPLATE,
-                 text_fusion="joint", embedder=None, head=None, au_statistics=False,
-                 extractor=None, video_column="video", transcript_column="transcript",
-                 random_state=None):
+    def __init__(self, keyframes=None, selector=None, selection="auto", describer=None,
+                 template=DEFAULT_TEMPLATE, text_fusion="joint", embedder=None, head=None,
+                 au_statistics=False, extractor=None, video_column="video",
+                 transcript_column="transcript", random_state=None):
         self.keyframes = keyframes
         self.selector = selector
+        self.selection = selection
         self.describer = describer
         self.template = template
         self.text_fusion = text_fusion
@@ -254,22 +283,73 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
 
     # -- the chain -----------------------------------------------------------------------
 
-    def _texts(self, windows, transcripts):
+    def _texts(self, tables, transcripts, describer):
         """(n_samples, n_texts) object array: one column per embedded text."""
-        descriptions = self.describer_.transform(windows)[:, 0]
+        descriptions = describer.transform(tables)[:, 0]
         frame = pd.DataFrame({"au_description": descriptions, "transcript": transcripts})
         return np.hstack([c.transform(frame) for c in self.composers_])
 
-    def _features(self, windows, texts, fit):
-        if fit:
-            self.embedder_.fit(texts[:, 0])
+    def _views(self, tables, fit=False):
+        """The windows (what AU statistics read) and the tables the describer reads: every
+        frame, the windows marked, so that rates are over all tracked frames (windows are
+        chosen for change) while the sequence narrates the windows."""
+        if self.keyframes_ is None:
+            return tables, tables
+        windows = (self.keyframes_.fit_transform(tables) if fit
+                   else self.keyframes_.transform(tables))
+        if "keep" not in self.keyframes_.get_params():  # another windowing: windows only
+            return windows, windows
+        marked = clone(self.keyframes_).set_params(keep="all")
+        return windows, marked.fit_transform(tables)
+
+    def _inputs(self, branch, views, transcripts):
+        """The head's unscaled input for one branch: embeddings (+ AU statistics)."""
+        windows, described = views
+        texts = self._texts(described, transcripts, branch["describer"])
         blocks = [self.embedder_.transform(texts[:, j]) for j in range(texts.shape[1])]
-        if self.statistics_ is not None:
-            if fit:
-                self.statistics_.fit(windows)
-            blocks.append(self.statistics_.transform(windows))
-        features = np.hstack([b.astype(np.float64) for b in blocks])
-        return self.scaler_.fit_transform(features) if fit else self.scaler_.transform(features)
+        if branch["statistics"] is not None:
+            blocks.append(branch["statistics"].transform(windows))
+        return np.hstack([b.astype(np.float64) for b in blocks])
+
+    def _fit_head(self, features, y, groups):
+        if self.head is None:
+            return _default_head(features, y, groups)
+        return clone(self.head).fit(features, y)
+
+    def _branch(self, aus, views):
+        """Describer (and AU statistics) restricted to ``aus`` (None: every AU), fitted."""
+        describer = _step(self.describer, AUDescriber(detail="full"))
+        if describer.get_params().get("au_scale", "") is None:
+            describer.set_params(au_scale=self.au_scale_)
+        statistics = None
+        if self.au_statistics:
+            statistics = AUStatistics(aus=aus, au_scale=self.au_scale_,
+                                      missing="impute").fit(views[0])
+        return {"aus": aus, "describer": describer.set_params(aus=aus).fit(views[1]),
+                "statistics": statistics}
+
+    def _choose_per_trait(self, inputs, y, groups):
+        """Per trait, whether the selected AUs' text path beats every AU's, scored on
+        the rows the selector's search never saw (training rows, never test ones)."""
+        held = getattr(self.selector_, "holdout_indices_", None)
+        if held is None or len(held) < 3:
+            raise ValueError(
+                "selection='auto' scores the selection on the rows the selector held out of "
+                "its search, and this selector held out none (or fewer than 3). Give it a "
+                "holdout (AUSelector(holdout=0.2)) or use selection='always'."
+            )
+        search = np.setdiff1d(np.arange(len(y)), held)
+        y2 = y.reshape(len(y), -1)
+        scores = []
+        for features in inputs:  # [selected AUs, every AU]
+            scaler = StandardScaler().fit(features[search])
+            head = self._fit_head(scaler.transform(features[search]), y2[search],
+                                  None if groups is None else np.asarray(groups)[search])
+            pred = np.asarray(head.predict(scaler.transform(features[held]))).reshape(
+                len(held), -1)
+            scores.append(pearson_r_per_trait(y2[held], pred, multioutput="raw_values"))
+        self.selection_scores_ = np.column_stack(scores)
+        return self.selection_scores_[:, 0] > self.selection_scores_[:, 1]
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None):
@@ -282,8 +362,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_traits)
         groups : array-like of shape (n_samples,) or None, default=None
             Identities, passed to the selector (its held-out part and folds
-            never split a group). With metadata routing, request it with
-            ``set_fit_request(groups=True)``.
+            never split a group) and to the default head's folds. With
+            metadata routing, request it with ``set_fit_request(groups=True)``.
 
         Returns
         -------
@@ -298,54 +378,63 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         if not np.isfinite(y).all():
             raise ValueError("y has NaN or infinite values; drop or impute those samples.")
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self._one_target = y.ndim == 1
         self.target_names_ = (np.asarray(y_frame.columns, dtype=object)
                               if y_frame is not None else None)
         tables = self._frame_tables(videos)
         self.au_scale_ = _training_scale(tables)
         self.keyframes_ = _step(self.keyframes, KeyframeWindows())
-        windows = tables if self.keyframes_ is None else self.keyframes_.fit_transform(tables)
+        views = self._views(tables, fit=True)
+        windows = views[0]
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         statistics = AUStatistics(au_scale=self.au_scale_, missing="impute")
         self.selector_ = _step(self.selector, AUSelector(statistics=statistics,
                                                          random_state=seed))
-        self.selected_aus_, self.selection_used_ = None, False
+        options = [None]  # the AU sets a text path may describe: every AU ...
         if self.selector_ is not None:
             self.selector_.fit(windows, y, groups=groups)
-            # the default selection only where the selector's own held-out rows (training
-            # data) say it beats every AU: on make_interviews it mostly did not
-            helps = not (self.selector_.all_score_ >= self.selector_.selected_score_)
-            if self.selector is not None or helps:
-                self.selected_aus_ = list(self.selector_.selected_aus_)
-                self.selection_used_ = True
-        self.describer_ = _step(self.describer, AUDescriber(detail="full"))
-        if self.describer_.get_params().get("au_scale", "") is None:
-            self.describer_.set_params(au_scale=self.au_scale_)
-        self.describer_.set_params(aus=self.selected_aus_).fit(windows)
+            self.selected_aus_ = list(self.selector_.selected_aus_)
+            options = [self.selected_aus_, None]  # ... and the selected ones
+        else:
+            self.selected_aus_ = None
         lines = [self.template]
         if self.text_fusion == "separate":
             lines = [line for line in self.template.split("\n") if "{" in line]
         blank = pd.DataFrame({"au_description": [""] * len(transcripts),
                               "transcript": transcripts})
         self.composers_ = [AUTextComposer(template=line).fit(blank) for line in lines]
-        texts = self._texts(windows, transcripts)
         self.embedder_ = _step(self.embedder, TextEmbedder())
-        self.statistics_ = None
-        if self.au_statistics:
-            self.statistics_ = AUStatistics(aus=self.selected_aus_, au_scale=self.au_scale_,
-                                            missing="impute")
-        self.scaler_ = StandardScaler()
-        features = self._features(windows, texts, fit=True)
-        if self.head is None:
-            self.head_ = _default_head(features, y, groups)
-        else:
-            self.head_ = clone(self.head).fit(features, y)
+        if self.selector_ is not None and self.selection == "always":
+            options = options[:1]
+        branches = [self._branch(aus, views) for aus in options]
+        self.embedder_.fit(self._texts(views[1][:1], transcripts[:1],
+                                       branches[0]["describer"])[:, 0])
+        inputs = [self._inputs(b, views, transcripts) for b in branches]
+        use = np.zeros(self.n_outputs_, dtype=bool)  # per trait: the selected AUs' path
+        self.selection_scores_ = np.full((self.n_outputs_, 2), np.nan)
+        if self.selector_ is not None:
+            use = (np.ones(self.n_outputs_, dtype=bool) if self.selection == "always"
+                   else self._choose_per_trait(inputs, y, groups))
+        self.selection_per_trait_ = use
+        self.selection_used_ = bool(use.any())
+        y2 = y.reshape(len(y), -1)
+        self.branches_ = []
+        for branch, features, selected in zip(branches, inputs, [True, False]):
+            traits = np.flatnonzero(use == selected) if self.selector_ is not None else (
+                np.arange(self.n_outputs_))
+            if traits.size == 0:
+                continue
+            scaler = StandardScaler().fit(features)
+            target = y if self._one_target else y2[:, traits]
+            branch.update(traits=traits, scaler=scaler,
+                          head=self._fit_head(scaler.transform(features), target, groups))
+            self.branches_.append(branch)
+        self.branches_.sort(key=lambda b: b["traits"][0])
         return self
 
     def _prepared(self, X):
         videos, transcripts = self._columns(X)
-        tables = self._frame_tables(videos)
-        windows = tables if self.keyframes_ is None else self.keyframes_.transform(tables)
-        return windows, transcripts
+        return self._views(self._frame_tables(videos)), transcripts
 
     def compose(self, X):
         """The text embedded for each sample (description and answer).
@@ -358,9 +447,12 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_texts), dtype=object
             One column, or one per template line with ``text_fusion="separate"``.
+            When the traits read different descriptions (``selection="auto"``),
+            the texts of the first trait's path.
         """
-        check_is_fitted(self, "head_")
-        return self._texts(*self._prepared(X))
+        check_is_fitted(self, "branches_")
+        views, transcripts = self._prepared(X)
+        return self._texts(views[1], transcripts, self.branches_[0]["describer"])
 
     def predict(self, X):
         """Predict the traits.
@@ -374,10 +466,14 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_traits)
         """
-        check_is_fitted(self, "head_")
-        windows, transcripts = self._prepared(X)
-        texts = self._texts(windows, transcripts)
-        return self.head_.predict(self._features(windows, texts, fit=False))
+        check_is_fitted(self, "branches_")
+        views, transcripts = self._prepared(X)
+        out = np.empty((len(transcripts), self.n_outputs_))
+        for branch in self.branches_:
+            features = branch["scaler"].transform(self._inputs(branch, views, transcripts))
+            out[:, branch["traits"]] = np.asarray(branch["head"].predict(features)).reshape(
+                len(transcripts), -1)
+        return out[:, 0] if self._one_target else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

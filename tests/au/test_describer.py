@@ -207,3 +207,22 @@ def test_unknown_or_absent_aus_are_named_not_no_face(detail):
     with pytest.raises(ValueError, match=r"aus=\['AU04'\] names no AU of the frame tables, "
                        "which have AU01, AU06, AU12, AU25"):
         AUDescriber(detail=detail, aus=["AU04"]).fit_transform([_video()])
+
+
+def test_rates_are_over_every_tracked_frame_of_a_marked_table():
+    """KeyframeWindows(keep="all") marks the windows in the whole video: the summary's rates
+    are over all tracked frames (a window, chosen for change, shows the smile in 3 of its
+    5 frames, the video in 4 of 20), the sequence narrates the window only."""
+    from skpersona.au import KeyframeWindows
+
+    video = pd.DataFrame({"frame": np.arange(20), "timestamp": np.arange(20) / 10,
+                          "AU12": np.r_[np.zeros(8), np.full(4, 4.0), np.zeros(8)]})
+    video.attrs["au_scale"] = "0-5"
+    windows = KeyframeWindows(n_keyframes=1, half_window=2)
+    marked = windows.set_params(keep="all").fit_transform([video])[0, 0]
+    assert len(marked) == 20 and marked["keyframe"].notna().sum() == 5
+    text = AUDescriber(detail="full").fit_transform([marked])[0, 0]
+    assert "(AU12) appears in 20% of frames" in text
+    assert "Window 1 of 1 (0.6-1.0 s)" in text and text.count("Window") == 1
+    only = windows.set_params(keep="windows").fit_transform([video])[0, 0]
+    assert "(AU12) appears in 60% of frames" in AUDescriber().fit_transform([only])[0, 0]

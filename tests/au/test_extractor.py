@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from joblib import parallel_backend
 
-import skpersona.au._extractor as extractor_module
+import skpersona.au._pyfeat as pyfeat_module
 from skpersona.au import AUExtractor
 
 
@@ -48,9 +48,9 @@ def test_video_and_image(feat_data, feat_weights):
 def test_building_the_detector_leaves_autograd_on(feat_data, feat_weights, monkeypatch):
     import torch
 
-    from skpersona.au import _extractor
+    from skpersona.au import _pyfeat
 
-    monkeypatch.setattr(_extractor, "_DETECTORS", {})  # build the detector in this test
+    monkeypatch.setattr(_pyfeat, "_DETECTORS", {})  # build the detector in this test
     assert torch.is_grad_enabled()
     AUExtractor(weights_dir=feat_weights, max_frames=1, max_size=256).transform(
         [str(feat_data / "single_face.jpg")])
@@ -97,7 +97,7 @@ def test_cache_hit_never_redetects(feat_data, feat_weights, tmp_path, monkeypatc
     def fail(*args, **kwargs):
         raise AssertionError("the detector ran although the result was cached")
 
-    monkeypatch.setattr(extractor_module, "_detector", fail)
+    monkeypatch.setattr(pyfeat_module, "_detector", fail)
     again = AUExtractor(**params, batch_size=1).fit_transform([feat_data / "single_face.mp4"])[0, 0]
     pd.testing.assert_frame_equal(first, again)
     assert again.attrs["n_frames_sampled"] == 2
@@ -160,7 +160,7 @@ def test_detect_every_reuses_boxes_between_key_frames(feat_data, feat_weights, m
     params = dict(torch_threads=1, weights_dir=feat_weights, max_frames=11, max_size=320,
                   batch_size=4)  # key frames 0, 5, 10 fall in different batches
     exact = AUExtractor(**params).fit_transform(path)[0, 0]
-    detector = next(iter(extractor_module._DETECTORS.values()))
+    detector = next(iter(pyfeat_module._DETECTORS.values()))
     detected = []
     original = detector.detect_faces
 

@@ -194,3 +194,14 @@ def test_property_windows_are_in_time_inside_the_video_and_disjoint(video, k, ha
         for w, key in enumerate(keys):
             inside = out.loc[windows == w, "frame"]
             assert (inside - frames[key]).abs().max() <= half + 1e-6
+
+
+def test_keep_all_marks_the_same_windows_in_the_whole_video():
+    tables = make_tables(3, seed=4, min_len=60, max_len=80)
+    windows = KeyframeWindows(n_keyframes=2, half_window=4)
+    cut = windows.fit_transform(tables)[:, 0]
+    marked = windows.set_params(keep="all").fit_transform(tables)[:, 0]
+    for table, part, full in zip(tables, cut, marked):
+        assert len(full) == len(table)
+        inside = full[full["keyframe"].notna()].reset_index(drop=True)
+        pd.testing.assert_frame_equal(inside, part, check_dtype=False)

@@ -222,7 +222,7 @@ def test_real_videos_through_semantic_fusion(feat_data, mediapipe_model, tmp_pat
     assert "No face was detected" in texts[3]
     for text in (texts[0], texts[1], texts[4]):  # faces in words: windows and named AUs
         assert "Window 1 of" in text and "(AU" in text, text
-    assert model.statistics_.get_feature_names_out()[-1] == "no_face"
+    assert model.branches_[0]["statistics"].get_feature_names_out()[-1] == "no_face"
 
 
 def test_demo_describes_a_real_face(feat_data, mediapipe_model):

@@ -15,18 +15,36 @@ ALL = ["mean", "std", "min", "max", "p10", "p50", "p90", "active_rate", "active_
        "onset_rate", "burst_mean"]
 
 
-def _gaps(table):
-    """Rows where a run cannot continue from the row before (new window or jump in time)."""
-    n = len(table)
-    window = table["keyframe"] if "keyframe" in table else pd.Series(0, index=table.index)
-    cut = (window != window.shift()).to_numpy().copy()
+def _clock(table):
+    """Each row's time and the longest step a run crosses: 2 untracked frames, i.e. 3.5
+    typical steps of the frame (else timestamp) column, else of row positions."""
     time_col = "frame" if "frame" in table else "timestamp" if "timestamp" in table else None
-    if time_col is not None and n > 1:
-        steps = table[time_col].astype(float).diff()
+    if time_col is not None:
+        times = table[time_col].astype(float).to_numpy()
+        steps = np.diff(times)
         positive = steps[steps > 0]
-        if len(positive):
-            cut |= ((steps > 1.5 * positive.median()) | (steps < 0)).to_numpy()
-    return cut
+        if np.isfinite(times).all() and len(positive):
+            return times, 3.5 * np.median(positive)
+        if np.isfinite(times).all():
+            return times, 3.5
+    return np.arange(len(table), dtype=float), 3.5
+
+
+def _runs(values, clock, limit, thr):
+    """Runs of one window: stretches of active tracked frames, continued across untracked
+    frames while the next tracked one is at most limit later, and never backwards."""
+    runs, before, last = 0, False, None
+    for i, value in enumerate(values):
+        if i and clock[i] < clock[i - 1]:  # back in time: a new segment
+            before = False
+        if np.isnan(value):
+            continue
+        if last is not None and clock[i] - last > limit:
+            before = False
+        active = value >= thr
+        runs += active and not before
+        before, last = active, clock[i]
+    return runs
 
 
 def _reference(table, au, thr):
@@ -37,7 +55,8 @@ def _reference(table, au, thr):
     valid = values.dropna()
     if valid.empty:
         return dict.fromkeys(ALL, np.nan)
-    cut = pd.Series(_gaps(table), index=table.index)
+    clock, limit = _clock(table)
+    clock = pd.Series(clock, index=table.index)
     window = table["keyframe"] if "keyframe" in table else pd.Series(0, index=table.index)
     window_id = (window != window.shift()).cumsum()
     onsets = runs = 0
@@ -46,8 +65,7 @@ def _reference(table, au, thr):
         active = (v >= thr) & v.notna()
         seen = active[v.notna()]  # the AU as seen on tracked frames only
         onsets += int((seen & ~seen.shift(1, fill_value=False)).sum())
-        previous = active.shift(1, fill_value=False) & ~cut.loc[rows.index]
-        runs += int((active & ~previous).sum())
+        runs += _runs(v.to_numpy(), clock.loc[rows.index].to_numpy(), limit, thr)
     n_active = int((valid >= thr).sum())
     return {
         "mean": valid.mean(), "std": valid.std(ddof=0), "min": valid.min(), "max": valid.max(),
@@ -117,15 +135,17 @@ def test_episodes_never_cross_window_borders():
     assert _stat(table.drop(columns="keyframe"), "AU12", "onsets") == 1
 
 
-def test_tracking_gaps_break_runs_but_never_create_onsets():
+def test_long_tracking_gaps_break_runs_but_never_create_onsets():
     on = [0, 3, 3, 3, 3, 3, 0.0]
-    # lost tracking in the middle of a smile: NaN row, success == 0 row, dropped frames
+    # lost tracking in the middle of a smile: NaN row, success == 0 row (one frame each:
+    # bridged, one run of 4), three NaN rows, dropped frames (longer: two runs of 2)
     nan_gap = pd.DataFrame({"AU12": [0, 3, 3, np.nan, 3, 3, 0.0]})
     failed = pd.DataFrame({"AU12": on, "success": [1, 1, 1, 0, 1, 1, 1]})
+    long_gap = pd.DataFrame({"AU12": [0, 3, 3, np.nan, np.nan, np.nan, 3, 3, 0.0]})
     dropped = pd.DataFrame({"AU12": [0, 3, 3, 3, 3, 0.0], "frame": [0, 1, 2, 30, 31, 32]})
-    for table in (nan_gap, failed, dropped):
+    for table, burst in ((nan_gap, 4.0), (failed, 4.0), (long_gap, 2.0), (dropped, 2.0)):
         assert _stat(table, "AU12", "onsets") == 1, table
-        assert _stat(table, "AU12", "burst_mean") == 2.0, table
+        assert _stat(table, "AU12", "burst_mean") == burst, table
     # a failed row is no data: its value is left out of every statistic
     failed.loc[3, "AU12"] = 0.0
     assert _stat(failed, "AU12", "onsets") == 1

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
@@ -80,19 +80,19 @@ def test_fit_predict_compose_and_errors(data, cache):
 
 def test_selector_restricts_the_description_and_groups_reach_it(data, cache):
     groups = np.repeat(np.arange(6), 4)
-    model = _fast(cache, selector=AUSelector(n_iter=10, random_state=0))
+    model = _fast(cache, selector=AUSelector(n_iter=10, random_state=0), selection="always")
     model.fit(data.data, data.target, groups=groups)
     description = model.compose(data.data.iloc[:3])[:, 0]
     mentioned = {tok[1:5] for text in description for tok in text.split() if tok.startswith("(AU")}
     assert mentioned <= set(model.selected_aus_)
-    assert model.selection_used_  # a selector given by the user is always used
+    assert model.selection_used_ and model.selection_per_trait_.all()  # "always"
     assert model.selector_.n_iter_ > 0
 
 
 def test_clone_pickle_and_skops(data, cache, tmp_path):
     model = _fast(cache, au_statistics=True).fit(data.data, data.target)
     fresh = clone(model)
-    assert not hasattr(fresh, "head_") and fresh.get_params()["au_statistics"] is True
+    assert not hasattr(fresh, "branches_") and fresh.get_params()["au_statistics"] is True
     expected = model.predict(data.data)
     np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).predict(data.data), expected,
                                rtol=1e-5, atol=1e-6)
@@ -164,7 +164,8 @@ def test_separate_text_fusion_embeds_each_line(data, cache):
     separate = _fast(cache, text_fusion="separate").fit(data.data, data.target)
     texts = separate.compose(data.data.iloc[:2])
     assert texts.shape == (2, 2) and texts[0, 1] == "Answer: " + data.data["transcript"][0]
-    assert separate.scaler_.n_features_in_ == 2 * joint.scaler_.n_features_in_
+    assert (separate.branches_[0]["scaler"].n_features_in_
+            == 2 * joint.branches_[0]["scaler"].n_features_in_)
 
 
 @pytest.mark.slow  # the default selector's search: about 40 s on the 2-core CI machine
@@ -181,10 +182,10 @@ def test_defaults_take_a_video_without_a_face(data, cache):
                                          r"\(interview_3.mp4\)\)"):
         model.fit(X, data.target)
     assert "no_face" in model.selector_.get_feature_names_out()
-    # the default selection is used only where the selector's held-out rows say it helps
-    selector = model.selector_
-    assert model.selection_used_ == (selector.selected_score_ > selector.all_score_)
-    assert model.selected_aus_ == (selector.selected_aus_ if model.selection_used_ else None)
+    # the selection is used per trait, where the selector's held-out rows say it helps
+    scores = model.selection_scores_
+    assert (model.selection_per_trait_ == (scores[:, 0] > scores[:, 1])).all()
+    assert model.selected_aus_ == model.selector_.selected_aus_
     pred = model.predict(X)
     assert pred.shape == (24, 5) and np.isfinite(pred).all()
     assert "No face" in model.compose(X.iloc[3:4])[0, 0]
@@ -201,8 +202,9 @@ def test_au_scale_is_fixed_once_in_fit(data, cache):
 
     X = data.data.assign(video=data.data["video"].map(bare))
     model = _fast(cache, au_statistics=True).fit(X, data.target)
-    assert model.au_scale_ == "0-5" and model.describer_.au_scale == "0-5"
-    assert model.statistics_.au_scale == "0-5"
+    branch = model.branches_[0]
+    assert model.au_scale_ == "0-5" and branch["describer"].au_scale == "0-5"
+    assert branch["statistics"].au_scale == "0-5"
     calm = X.iloc[:1].copy()
     table = bare(X.at[0, "video"])
     aus = [c for c in table.columns if c.startswith("AU")]
@@ -224,11 +226,79 @@ def test_default_head_has_one_alpha_per_trait_and_group_folds(data, cache):
     from sklearn.multioutput import MultiOutputRegressor
 
     model = _fast(cache, head=None).fit(data.data, data.target)
-    assert isinstance(model.head_, RidgeCV) and np.shape(model.head_.alpha_) == (5,)
+    head = model.branches_[0]["head"]
+    assert isinstance(head, RidgeCV) and np.shape(head.alpha_) == (5,)
     groups = np.repeat(np.arange(8), 3)
     grouped = _fast(cache, head=None).fit(data.data, data.target, groups=groups)
-    assert isinstance(grouped.head_, MultiOutputRegressor)
-    assert len(grouped.head_.estimators_) == 5
-    for train, test in grouped.head_.estimators_[0].cv:  # no person on both sides
+    head = grouped.branches_[0]["head"]
+    assert isinstance(head, MultiOutputRegressor)
+    assert len(head.estimators_) == 5
+    for train, test in head.estimators_[0].cv:  # no person on both sides
         assert not set(groups[train]) & set(groups[test])
     assert np.isfinite(grouped.predict(data.data)).all()
+
+
+class _FixedAUs(BaseEstimator):
+    """A selector that always selects the given AUs and holds out no row."""
+
+    def __init__(self, aus=None):
+        self.aus = aus
+
+    def fit(self, X, y=None, groups=None):
+        self.selected_aus_ = list(self.aus)
+        self.holdout_indices_ = np.empty(0, dtype=np.int64)
+        return self
+
+    def transform(self, X):
+        return X
+
+
+def test_auto_selection_is_decided_per_trait_on_the_selectors_held_out_rows(data, cache):
+    """selection="auto" (the default): per trait, the text path with the selected AUs or
+    with every AU, whichever has the higher Pearson r on the rows the selector's search
+    never saw (both fitted on the searched rows); each trait is then predicted by its
+    path. The old default chose one subset for all traits on AU statistics, not on the
+    text path it restricts."""
+    from skpersona.metrics import pearson_r_per_trait
+
+    X, y = data.data, data.target
+    auto = _fast(cache, selector=AUSelector(n_iter=10, random_state=0)).fit(X, y)
+    held = auto.selector_.holdout_indices_
+    search = np.setdiff1d(np.arange(len(X)), held)
+    assert len(held) == 5  # 20% of 24
+    subset = auto.selected_aus_
+    # the two paths by hand: fitted on the searched rows, scored on the held-out ones
+    by_hand = [
+        _fast(cache, selector=_FixedAUs(subset), selection="always"),
+        _fast(cache),  # every AU
+    ]
+    for column, model in enumerate(by_hand):
+        model.fit(X.iloc[search], y.iloc[search])
+        r = pearson_r_per_trait(y.iloc[held], model.predict(X.iloc[held]))
+        np.testing.assert_allclose(auto.selection_scores_[:, column], r, atol=1e-5)
+    use = auto.selection_scores_[:, 0] > auto.selection_scores_[:, 1]
+    np.testing.assert_array_equal(auto.selection_per_trait_, use)
+    # each trait's prediction is that of its path, refitted on every training row
+    selected = _fast(cache, selector=_FixedAUs(subset), selection="always").fit(X, y)
+    every = _fast(cache).fit(X, y)
+    expected = np.where(use, selected.predict(X), every.predict(X))
+    np.testing.assert_allclose(auto.predict(X), expected, atol=1e-5)
+    assert auto.selection_used_ == use.any()
+    assert [b["aus"] for b in auto.branches_] == (
+        [subset, None] if use[0] else [None, subset])[: 1 + (0 < use.sum() < 5)]
+    with pytest.raises(ValueError, match="held out none"):
+        _fast(cache, selector=_FixedAUs(subset)).fit(X, y)
+
+
+def test_description_rates_are_over_all_tracked_frames(data, cache):
+    """The summary part of the description reports how often each AU shows over every
+    tracked frame of the video, not over the keyframe windows (chosen for change, so
+    inflated); the sequence part narrates the windows."""
+    model = _fast(cache, describer=AUDescriber(detail="full")).fit(data.data, data.target)
+    video = data.data.at[0, "video"]
+    whole = AUDescriber(detail="medium").fit_transform([video])[0, 0]
+    windows = model.keyframes_.transform([video])[0, 0]
+    inflated = AUDescriber(detail="medium").fit_transform([windows])[0, 0]
+    assert whole != inflated
+    text = model.compose(data.data.iloc[:1])[0, 0]
+    assert text.startswith("Facial behaviour: " + whole + " Window 1 of 2")
