@@ -181,6 +181,7 @@ def test_causallearn_pc_and_skeleton_with_fisherz_on_linear_data():
 @pytest.mark.parametrize("n_jobs", [None, pytest.param(2, marks=pytest.mark.slow)])  # 2: ~35 s
 def test_screen_runs_through_the_tester_with_the_same_pvalues(n_jobs):
     from skpersona.independence import DependencyScreen
+    from skpersona.independence._screen import SCREEN_TEST_DEFAULTS
 
     table = _mixed_table(n=200)[["a", "b", "c", "level", "same_level"]]
     table.loc[5, "c"] = np.nan  # pairs with c drop that row; the others use the tester
@@ -200,6 +201,7 @@ def test_screen_runs_through_the_tester_with_the_same_pvalues(n_jobs):
             ref = independence_test(
                 sub[row.x], sub[row.y], sub[[row.conditioning]] if row.conditioning else None,
                 method=row.method,
+                **SCREEN_TEST_DEFAULTS.get(row.method, {}),  # the screen's kci: spectral null
             )
             assert row.pvalue == pytest.approx(ref.pvalue, rel=1e-7, abs=1e-12), row
     again = DependencyScreen(screen.methods, conditioning=[[], ["level"]], random_state=0)

@@ -277,8 +277,8 @@ def independence_test(
         Random Fourier features per variable of ``"hsic_rff"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the randomised tests (``kci_rff``, ``rcit``, ``fastkci``, ``hsic_perm``,
-        ``hsic_rff``, ``kci`` with ``null="spectral"``, the median heuristic's subsample
-        above 1,000 rows, and ``"auto"``'s subsample given ``z``).
+        ``hsic_rff``, the median heuristic's subsample above 1,000 rows, and ``"auto"``'s
+        subsample given ``z``).
     max_memory : int, float, str or None, default=None
         Ceiling for the working memory of one test, in bytes or as text (``"8GB"``,
         ``"512MiB"``); None means 2 GiB. Every test estimates its memory first and
@@ -307,10 +307,10 @@ def independence_test(
         Extra options: ``approx``, ``num_f``, ``num_f2`` for ``rcit``; ``K``, ``J``,
         ``alpha``, ``epsilon``, ``use_gp`` for ``fastkci``; for ``kci``: ``null``
         (``"gamma"``, causal-learn's default two-moment fit, or ``"spectral"``, the
-        simulated weighted chi-square law of causal-learn's ``approx=False``, better
-        calibrated in the tail on heavy-tailed data at O(n^3) cost; see
-        :func:`~skpersona.independence._kernel.kci_test`), ``n_draws`` (default
-        5,000, the spectral null's draws) and, given ``z``, ``epsilon``;
+        weighted chi-square law of causal-learn's ``approx=False`` with a saddlepoint
+        tail, better calibrated at small levels on heavy-tailed data, at O(n^3) cost;
+        see :func:`~skpersona.independence._kernel.kci_test`) and, given ``z``,
+        ``epsilon``;
         ``n_features_xy`` (default 10) and ``n_features_z`` (default 100) for
         ``kci_rff``.
 
@@ -452,7 +452,7 @@ def check_method(method, conditional, options):
             "apply to 'rcit', 'fastkci', 'kci_rff' and 'kci' only."
         )
     if method == "kci":
-        allowed = {"null", "n_draws"} | ({"epsilon"} if conditional else set())
+        allowed = {"null"} | ({"epsilon"} if conditional else set())
         unknown = set(options) - allowed
         if unknown:
             raise TypeError(
@@ -490,7 +490,7 @@ def run_continuous(method, xm, ym, zm, rng, n_permutations, n_features, options)
     """Run a test on encoded float matrices; returns ``(statistic, pvalue, details)``."""
     options = {k: v for k, v in options.items() if k != "max_memory"}  # checked before
     if method == "kci":
-        return kci_test(xm, ym, zm, random_state=rng, **options)
+        return kci_test(xm, ym, zm, **options)
     if method == "fisherz":
         return fisherz_test(xm, ym, zm)
     if method == "hsic":

@@ -417,7 +417,7 @@ class IndependenceTester:
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         elif method == "kci" and 2 * 8 * self.n_samples**2 <= min(self.max_kernel_bytes,
                                                                    parse_memory(limit)):
-            stat, pvalue, details = self._kci_test(xs, ys, zs, self._call_rng(random_state))
+            stat, pvalue, details = self._kci_test(xs, ys, zs)
             result = make_result(stat, pvalue, method, self.n_samples, conditional, details)
         else:
             rng = self._call_rng(random_state)
@@ -488,8 +488,8 @@ class IndependenceTester:
             return rescale_extreme(np.hstack(parts))
 
         stat, pvalue, details = run_continuous(
-            "kci", matrix(xs), matrix(ys), matrix(zs), self._call_rng(random_state),
-            self.n_permutations, self.n_features, self.options,
+            "kci", matrix(xs), matrix(ys), matrix(zs), None, self.n_permutations,
+            self.n_features, self.options,
         )
         details = {
             **details,
@@ -512,18 +512,18 @@ class IndependenceTester:
             self._kernel_bytes += size
         return value
 
-    def _kci_test(self, xs, ys, zs, rng):
+    def _kci_test(self, xs, ys, zs):
         """KCI from kept kernels: the same statistic and null as :func:`kci_test`.
 
         A kept kernel also keeps its eigenvalues once the spectral null asked for them.
         """
         x = kci_standardize(self._matrix(xs, False))
         y = kci_standardize(self._matrix(ys, False))
-        null = {k: self.options[k] for k in ("null", "n_draws") if k in self.options}
+        null = self.options.get("null", "gamma")
         if not zs:
             kx = self._kept(("kci", xs), lambda: kci_kernel(x))
             ky = self._kept(("kci", ys), lambda: kci_kernel(y))
-            return kci_from_kernels(kx, ky, random_state=rng, **null)
+            return kci_from_kernels(kx, ky, null=null)
         epsilon = self.options.get("epsilon", 1e-3)
         z = kci_standardize(self._matrix(zs, False))
         z_dim = z.shape[1]
@@ -534,7 +534,7 @@ class IndependenceTester:
         ky = self._kept(("kci", ys, z_dim), lambda: kci_kernel(y, z_dim=z_dim))
         kxr = kci_residualize(kci_kernel(np.hstack([x, 0.5 * z]), z_dim=z_dim), rz)
         stat, pvalue, details = kci_conditional_from_kernels(
-            kxr, kci_residualize(ky, rz), random_state=rng, **null
+            kxr, kci_residualize(ky, rz), null=null
         )
         details["epsilon"] = epsilon
         return stat, pvalue, details
