@@ -288,6 +288,8 @@ def test_auto_selection_is_decided_per_trait_on_the_selectors_held_out_rows(data
         [subset, None] if use[0] else [None, subset])[: 1 + (0 < use.sum() < 5)]
     with pytest.raises(ValueError, match="held out none"):
         _fast(cache, selector=_FixedAUs(subset)).fit(X, y)
+    one = _fast(cache, selector=AUSelector(n_iter=10, random_state=0)).fit(X, y["openness"])
+    assert one.selection_per_trait_.shape == (1,) and one.predict(X).shape == (24,)
 
 
 def test_description_rates_are_over_all_tracked_frames(data, cache):
