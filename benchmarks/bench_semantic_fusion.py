@@ -33,15 +33,18 @@ Embeddings are cached under ``benchmarks/output/`` (ignored by git), so a rerun
 embeds nothing new. Markdown goes to stdout, progress to stderr.
 
 ``--defaults-only`` runs only the defaults, the defaults with every AU and the
-two references (about 5 minutes a seed of 150 interviews on a busy 2-core
-machine), so that the defaults can be compared with passthrough over more
-seeds; ``--first-seed`` moves the seeds away from those used while designing.
+two references, so that the defaults can be compared with passthrough over more
+seeds; ``--first-seed`` moves the seeds away from those used while designing;
+``--windows`` sets the keyframe windows of every semantic model (one short
+window embeds several times faster on a busy CPU); ``--heads`` adds the ridge and
+the attention head (``head="attention"``, :class:`FusionRegressor`) over the AU
+statistics and the text embedding.
 
 Run::
 
     python benchmarks/bench_semantic_fusion.py [--quick] [--seeds 3] [--n-samples 300]
-    python benchmarks/bench_semantic_fusion.py --defaults-only --seeds 5 --first-seed 10 \
-        --n-samples 150
+    python benchmarks/bench_semantic_fusion.py --defaults-only --heads --seeds 5 \
+        --first-seed 10 --n-samples 100 --windows 1 5
 """
 
 import argparse
@@ -76,6 +79,8 @@ DEFAULTS = ("semantic fusion, defaults (joint; AU selection per trait where it h
 DEFAULTS_ALL = "defaults with all AUs (selector=passthrough)"
 TEXT_ONLY_CHOSEN = "chosen, text path only (no AU statistics)"
 TEXT = "text only (answer embedding + ridge)"
+RIDGE_HEAD = "all AUs + AU statistics, ridge head (RidgeCV per trait)"
+ATTENTION_HEAD = 'all AUs + AU statistics, head="attention" (FusionRegressor)'
 AU = "AU statistics + ridge"
 
 
@@ -129,6 +134,9 @@ def main():
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--defaults-only", action="store_true",
                         help="only the defaults, all AUs and the two references")
+    parser.add_argument("--heads", action="store_true",
+                        help="also the ridge and the attention head over the AU statistics "
+                             "and the text embedding (all AUs)")
     parser.add_argument("--cache-dir", default=str(OUTPUT / "semantic_fusion_cache"))
     parser.add_argument("--windows", type=int, nargs=2, default=[3, 7],
                         metavar=("N_KEYFRAMES", "HALF_WINDOW"),
@@ -156,6 +164,11 @@ def main():
             if selector is None:
                 selection_used.append(model.selection_per_trait_)
             log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
+        if args.heads:  # the head over the AU encoder and the text embedding, two ways
+            for name, head in ((RIDGE_HEAD, None), (ATTENTION_HEAD, "attention")):
+                preds[name] = semantic(cache, seed, selector="passthrough", au_statistics=True,
+                                       head=head).fit(X_tr, y_tr).predict(X_te)
+                log(f"seed {seed}: {name} ({time.perf_counter() - start:.0f} s)")
         if args.defaults_only:
             references(preds, cache, seed, X_tr, X_te, y_tr)
             collect(r, preds, traits, y_te)
@@ -259,14 +272,17 @@ def report(r, seeds, chosen, selection_used, traits, shares, n_samples, elapsed,
     for label, *_ in criteria:
         out(f"| {label} | {'; '.join(met_by.get(label, [])) or 'none'} |")
     out("\n| trait | defaults r (sd) | all AUs r (sd) | larger sd | defaults no worse "
-          "than all AUs by more than one sd |")
-    out("|---|---:|---:|---:|:---:|")
+        "than all AUs by more than one sd | paired difference, mean (sd) over seeds | "
+        "no worse by more than the difference's sd |")
+    out("|---|---:|---:|---:|:---:|---:|:---:|")
     for trait in traits:
         ours, ref = mean.loc[DEFAULTS, trait], mean.loc[DEFAULTS_ALL, trait]
         sd_ours, sd_ref = spread.loc[DEFAULTS, trait], spread.loc[DEFAULTS_ALL, trait]
         sd = max(sd_ours, sd_ref)
+        diff = np.asarray(r[DEFAULTS, trait]) - np.asarray(r[DEFAULTS_ALL, trait])
         out(f"| {trait} | {ours:.3f} ({sd_ours:.3f}) | {ref:.3f} ({sd_ref:.3f}) | {sd:.3f} | "
-              f"{'yes' if ours >= ref - sd - 1e-9 else 'no'} |")
+            f"{'yes' if ours >= ref - sd - 1e-9 else 'no'} | {diff.mean():+.3f} "
+            f"({diff.std():.3f}) | {'yes' if diff.mean() >= -diff.std() - 1e-9 else 'no'} |")
 
 
 if __name__ == "__main__":

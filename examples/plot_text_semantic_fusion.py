@@ -32,13 +32,15 @@ data = make_interviews(n_samples=80, n_frames=75, random_state=0)
 cache = tempfile.mkdtemp()  # every distinct text is embedded once across folds and variants
 
 
-def model(template, selector="passthrough"):
+def model(template, selector="passthrough", selection="auto"):
     # With 80 interviews, AU selection (selector=AUSelector()) drops AUs the face-only
     # trait needs (see bench_semantic_fusion.py in benchmarks/RESULTS.md), so every AU is
-    # described here; grid-search ``selector`` on your own validation folds.
+    # described here; the default (selector=None, selection="auto") keeps the selection
+    # only for the traits where the selector's held-out training rows say it helps.
     return SemanticFusionRegressor(
         keyframes=KeyframeWindows(n_keyframes=3, half_window=6),
         selector=selector,
+        selection=selection,
         template=template,
         embedder=TextEmbedder(cache_dir=cache),
         random_state=0,
@@ -50,7 +52,8 @@ def model(template, selector="passthrough"):
 # -------------------------
 # The summary of the selected AUs, then the sequence window by window, then the answer.
 selecting = model("Facial behaviour: {au}\nAnswer: {transcript}",
-                  selector=AUSelector(n_iter=60, random_state=0)).fit(data.data, data.target)
+                  selector=AUSelector(n_iter=60, random_state=0),
+                  selection="always").fit(data.data, data.target)
 print("AUs an AUSelector keeps:", selecting.selected_aus_)
 print(selecting.compose(data.data.iloc[:1])[0, 0])
 

@@ -135,9 +135,14 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         embeddings in skpersona's cache folder (``skpersona cache info`` lists it,
         ``$SKPERSONA_CACHE_DIR`` moves it), so grid searches and cross-validation
         embed each distinct text once.
-    head : regressor or None, default=None
+    head : regressor, "attention" or None, default=None
         One head per text path (one path unless ``selection="auto"`` splits
-        the traits). None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
+        the traits). ``"attention"``: the neural fusion head,
+        :class:`FusionRegressor` ``("attention", random_state=...)``, whose
+        modality tokens are the text embedding and, with
+        ``au_statistics=True``, an AU encoder over the AU statistics
+        (cross-modal attention between them; without AU statistics the text
+        alone). None: ``RidgeCV(alphas=np.logspace(-2, 4, 13), alpha_per_target=True)``
         (one alpha per trait, by leave-one-out); with ``groups`` in ``fit``,
         one such RidgeCV per trait whose alpha is chosen on ``GroupKFold(5)``
         folds of the groups (leave-one-out would keep a person's other
@@ -228,7 +233,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         "template": [str],
         "text_fusion": [StrOptions({"joint", "separate"})],
         "embedder": [HasMethods(["fit", "transform"]), None],
-        "head": [HasMethods(["fit", "predict"]), None],
+        "head": [HasMethods(["fit", "predict"]), StrOptions({"attention"}), None],
         "au_statistics": ["boolean"],
         "extractor": [HasMethods(["transform"]), None],
         "video_column": [str],
@@ -311,10 +316,26 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
             blocks.append(branch["statistics"].transform(windows))
         return np.hstack([b.astype(np.float64) for b in blocks])
 
-    def _fit_head(self, features, y, groups):
+    def _fit_head(self, features, y, groups, n_au=0):
+        """The head fitted on standardised features whose last n_au columns are AU
+        statistics (the rest: the text embeddings)."""
         if self.head is None:
             return _default_head(features, y, groups)
+        if isinstance(self.head, str):  # "attention": the neural fusion head
+            from ._regressor import FusionRegressor
+
+            text = slice(0, features.shape[1] - n_au)
+            modalities = {"text": text, "au": slice(text.stop, None)} if n_au else None
+            head = FusionRegressor("attention", modalities=modalities,
+                                   random_state=self._head_seed)
+            return head.fit(features, y) if groups is None else head.fit(features, y,
+                                                                         groups=groups)
         return clone(self.head).fit(features, y)
+
+    @staticmethod
+    def _au_width(branch):
+        statistics = branch["statistics"]
+        return 0 if statistics is None else len(statistics.get_feature_names_out())
 
     def _branch(self, aus, views):
         """Describer (and AU statistics) restricted to ``aus`` (None: every AU), fitted."""
@@ -328,7 +349,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         return {"aus": aus, "describer": describer.set_params(aus=aus).fit(views[1]),
                 "statistics": statistics}
 
-    def _choose_per_trait(self, inputs, y, groups):
+    def _choose_per_trait(self, branches, inputs, y, groups):
         """Per trait, whether the selected AUs' text path beats every AU's, scored on
         the rows the selector's search never saw (training rows, never test ones)."""
         held = getattr(self.selector_, "holdout_indices_", None)
@@ -341,10 +362,11 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         search = np.setdiff1d(np.arange(len(y)), held)
         y2 = y.reshape(len(y), -1)
         scores = []
-        for features in inputs:  # [selected AUs, every AU]
+        for branch, features in zip(branches, inputs):  # [selected AUs, every AU]
             scaler = StandardScaler().fit(features[search])
             head = self._fit_head(scaler.transform(features[search]), y2[search],
-                                  None if groups is None else np.asarray(groups)[search])
+                                  None if groups is None else np.asarray(groups)[search],
+                                  self._au_width(branch))
             pred = np.asarray(head.predict(scaler.transform(features[held]))).reshape(
                 len(held), -1)
             scores.append(pearson_r_per_trait(y2[held], pred, multioutput="raw_values"))
@@ -387,6 +409,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         views = self._views(tables, fit=True)
         windows = views[0]
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._head_seed = seed
         statistics = AUStatistics(au_scale=self.au_scale_, missing="impute")
         self.selector_ = _step(self.selector, AUSelector(statistics=statistics,
                                                          random_state=seed))
@@ -414,7 +437,7 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         self.selection_scores_ = np.full((self.n_outputs_, 2), np.nan)
         if self.selector_ is not None:
             use = (np.ones(self.n_outputs_, dtype=bool) if self.selection == "always"
-                   else self._choose_per_trait(inputs, y, groups))
+                   else self._choose_per_trait(branches, inputs, y, groups))
         self.selection_per_trait_ = use
         self.selection_used_ = bool(use.any())
         y2 = y.reshape(len(y), -1)
@@ -427,7 +450,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
             scaler = StandardScaler().fit(features)
             target = y if self._one_target else y2[:, traits]
             branch.update(traits=traits, scaler=scaler,
-                          head=self._fit_head(scaler.transform(features), target, groups))
+                          head=self._fit_head(scaler.transform(features), target, groups,
+                                              self._au_width(branch)))
             self.branches_.append(branch)
         self.branches_.sort(key=lambda b: b["traits"][0])
         return self

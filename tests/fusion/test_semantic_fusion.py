@@ -288,6 +288,8 @@ def test_auto_selection_is_decided_per_trait_on_the_selectors_held_out_rows(data
         [subset, None] if use[0] else [None, subset])[: 1 + (0 < use.sum() < 5)]
     with pytest.raises(ValueError, match="held out none"):
         _fast(cache, selector=_FixedAUs(subset)).fit(X, y)
+    one = _fast(cache, selector=AUSelector(n_iter=10, random_state=0)).fit(X, y["openness"])
+    assert one.selection_per_trait_.shape == (1,) and one.predict(X).shape == (24,)
 
 
 def test_description_rates_are_over_all_tracked_frames(data, cache):
@@ -302,3 +304,21 @@ def test_description_rates_are_over_all_tracked_frames(data, cache):
     assert whole != inflated
     text = model.compose(data.data.iloc[:1])[0, 0]
     assert text.startswith("Facial behaviour: " + whole + " Window 1 of 2")
+
+
+def test_attention_head_over_the_au_encoder_and_the_text(data, cache):
+    """head="attention": FusionRegressor's cross-modal attention between the text
+    embedding and an AU encoder over the AU statistics (the columns after the text)."""
+    from skpersona.fusion import FusionRegressor
+
+    model = _fast(cache, head="attention", au_statistics=True).fit(data.data, data.target)
+    head = model.branches_[0]["head"]
+    assert isinstance(head, FusionRegressor) and head.fusion == "attention"
+    n_au = len(model.branches_[0]["statistics"].get_feature_names_out())
+    n_features = model.branches_[0]["scaler"].n_features_in_
+    assert head.modalities == {"text": slice(0, n_features - n_au),
+                               "au": slice(n_features - n_au, None)}
+    pred = model.predict(data.data)
+    assert pred.shape == (24, 5) and np.isfinite(pred).all()
+    again = _fast(cache, head="attention", au_statistics=True).fit(data.data, data.target)
+    np.testing.assert_allclose(again.predict(data.data), pred, rtol=1e-5)  # random_state
