@@ -351,9 +351,19 @@ def resolve_videos(values, *, frames=None, base_dir=None, column="video"):
 
 
 def dump_model(bundle, path):
+    """Write a model bundle as a skops file, deflate-compressed.
+
+    skops writes every parameter, name and list entry as a verbose JSON node (the
+    SIOP answers model's schema is tens of MB of column names and indices); deflate
+    shrinks that about tenfold. ``skops.io.load`` and :func:`skpersona.load` read
+    compressed and uncompressed files alike, and the loader bounds the unpacked size.
+    """
+    import zipfile
+
     import skops.io as sio
 
-    return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
+    return _atomic(path, lambda tmp: sio.dump(bundle, tmp, compression=zipfile.ZIP_DEFLATED,
+                                              compresslevel=6))
 
 
 def load_model(path, trust=(), *, allow=None):
