@@ -6,6 +6,7 @@ intensity columns and ``attrs["au_scale"]`` ("0-5" for OpenFace, "0-1" for
 py-feat and iMotions).
 """
 
+from ._answers import join_answer_videos, missing_video
 from ._describer import AUDescriber
 from ._extractor import AUExtractor
 from ._facs import AU_NAMES, CO_ACTIVATIONS, au_label, au_name
@@ -25,6 +26,8 @@ __all__ = [
     "KeyframeWindows",
     "au_label",
     "au_name",
+    "join_answer_videos",
+    "missing_video",
     "read_fex",
     "read_imotions",
     "read_openface",

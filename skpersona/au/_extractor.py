@@ -21,6 +21,7 @@ from ..utils import ArrayCache, cache_key
 from ..utils._cache import memoised_file_digest as _digest
 from ..utils._torch import torch_threads
 from . import _mediapipe
+from ._answers import is_missing_video, missing_video
 from ._frames import as_items, object_column
 from ._pyfeat import (
     _default_au_names,
@@ -231,7 +232,9 @@ class AUExtractor(TransformerMixin, BaseEstimator):
     Notes
     -----
     Input: paths (a list, Series, 1-column DataFrame or object array); items
-    that already are frame tables pass through unchanged. Output: an
+    that already are frame tables pass through unchanged, and an empty item (None,
+    NaN, "": an interview answer without video) gives an empty frame table
+    (:func:`missing_video`), read downstream as a video without a face. Output: an
     (n_inputs, 1) object array, one frame table per input, with columns
     ``frame`` (index in the file), ``timestamp`` (s), ``face_id`` (0 = the
     largest face of the frame), ``confidence`` (detection score),
@@ -399,6 +402,9 @@ class AUExtractor(TransformerMixin, BaseEstimator):
             One frame table per input.
         """
         items = as_items(X, what="video or image paths")
+        # an empty cell (None, NaN, "") is an answer without video: no frames, no face
+        items = [missing_video(f"item {i}: no video") if is_missing_video(item) else item
+                 for i, item in enumerate(items)]
         todo = [i for i, item in enumerate(items) if not isinstance(item, pd.DataFrame)]
         for i in todo:
             if not isinstance(items[i], str | os.PathLike):

@@ -82,9 +82,13 @@ def as_frame_tables(X, what="frame tables"):
 
     Accepts a list or tuple, a pandas Series, a one-column DataFrame (what a
     ``ColumnTransformer`` passes), or a 1-D or (n, 1) object array whose items
-    are frame-table DataFrames.
+    are frame-table DataFrames. An empty item (None, NaN, "": an interview answer
+    without video) is an empty frame table, read as a video without a face.
     """
-    items = as_items(X, what=what)
+    from ._answers import is_missing_video, missing_video
+
+    items = [missing_video(f"item {i}: no video") if is_missing_video(item) else item
+             for i, item in enumerate(as_items(X, what=what))]
     for i, item in enumerate(items):
         if not isinstance(item, pd.DataFrame):
             raise TypeError(

@@ -68,27 +68,36 @@ def _require_columns(table, columns, what, source):
         )
 
 
-def _prepare_inputs(table, *, needs, source, frames, feature_columns=None, text_columns=None):
-    """The model's input table: 'video' resolved, text columns as str, features checked.
+def _prepare_inputs(table, *, needs, source, frames, feature_columns=None, text_columns=None,
+                    video_columns=None):
+    """The model's input table: videos resolved, text columns as str, features checked.
 
     ``text_columns`` (default ``["transcript"]``): the answer columns of a model that
     reads ``"text"``; a model that reads ``"transcript"`` takes one, under that name.
+    ``video_columns`` (default ``["video"]``): the video columns of a model that reads
+    ``"video"``, one answer video per question; an empty cell is a missing answer video.
     """
+    import pandas as pd
+
     from ._io import frame_tables_from_file, resolve_videos
 
     X = table.copy()
     extract = False
     if "video" in needs:
-        _require_columns(table, ["video"], "column", source)
+        video_columns = list(video_columns or ["video"])
+        _require_columns(table, video_columns, "video column", source)
         tables = frame_tables_from_file(frames) if frames else None
-        resolved = resolve_videos(table["video"], frames=tables,
-                                  base_dir=Path(source).parent)
-        extract = any(isinstance(v, str) for v in resolved)
-        if extract and not all(isinstance(v, str) for v in resolved):
-            raise UsageError("the 'video' column mixes video files and frame tables; use one.")
-        import pandas as pd
-
-        X["video"] = pd.Series(resolved, index=X.index, dtype=object)
+        kinds = set()
+        for column in video_columns:
+            resolved = resolve_videos(table[column], frames=tables,
+                                      base_dir=Path(source).parent, column=column)
+            kinds |= {isinstance(v, str) for v in resolved
+                      if not getattr(v, "attrs", {}).get("missing_video")}
+            X[column] = pd.Series(resolved, index=X.index, dtype=object)
+        if len(kinds) > 1:
+            raise UsageError(f"the video column(s) {', '.join(video_columns)} mix video files "
+                             "and frame tables; use one.")
+        extract = True in kinds
     text_columns = list(text_columns or ["transcript"])
     if "transcript" in needs:
         if len(text_columns) != 1:

@@ -38,14 +38,14 @@ def _targets(table, spec, source):
     return targets
 
 
-def _feature_columns(table, targets, spec, ids, text_columns=()):
+def _feature_columns(table, targets, spec, ids, text_columns=(), video_columns=()):
     import pandas as pd
 
     from ._io import id_columns, say_excluded
 
     if spec:
         return _columns(spec)
-    skip = set(targets) | {"video", "transcript"} | set(text_columns)
+    skip = set(targets) | {"video", "transcript"} | set(text_columns) | set(video_columns)
     excluded = id_columns(table.drop(columns=[c for c in skip if c in table.columns]), ids)
     say_excluded(excluded, "features")  # ids are never features, even numeric ones
     columns = [c for c in table.columns
@@ -65,7 +65,7 @@ def _model_options(args):
         "backend": args.backend, "model_path": args.model_path,
         "text_model": args.text_model, "fusion": args.fusion,
         "random_state": args.random_state, "progress": False,
-        "text_columns": _text_columns(args),
+        "text_columns": _text_columns(args), "video_columns": _video_columns(args),
     }
 
 
@@ -73,9 +73,14 @@ def _text_columns(args):
     return _columns(args.text) if args.text else ["transcript"]
 
 
+def _video_columns(args):
+    return _columns(args.video) if args.video else ["video"]
+
+
 def _default_model(table, args):
     """No --model: AU + text ridge for a table with video, the answers model for text only."""
-    if "video" not in table.columns and (args.text or "transcript" in table.columns):
+    if not args.video and "video" not in table.columns and (
+            args.text or "transcript" in table.columns):
         return "answers"
     return "ridge-multimodal"
 
@@ -132,7 +137,8 @@ def run(args):
     source = args.table
     ids = _columns(args.id_columns) if args.id_columns else []
     text_columns = _text_columns(args)
-    table = read_table(source, text_columns=ids + text_columns
+    video_columns = _video_columns(args)
+    table = read_table(source, text_columns=ids + text_columns + video_columns
                        + ([args.groups] if args.groups else []))
     if args.model is None:
         args.model = _default_model(table, args)
@@ -141,10 +147,19 @@ def run(args):
     if y.isna().any().any():
         raise UsageError(f"trait columns of {source} have missing values; drop those rows first.")
     needs = MODELS[args.model][0] if args.model in MODELS else ""
+    if args.video and "video" not in needs:
+        raise UsageError(f"--video names video columns, but --model {args.model} reads "
+                         f"{needs or 'no video'}; choose ridge-au, ridge-multimodal or fusion.")
+    if len(video_columns) > 1 and args.model == "semantic":
+        raise UsageError("--model semantic describes one video per row; for several --video "
+                         "columns use ridge-au, ridge-multimodal or fusion (AU statistics per "
+                         "question), or SemanticFusionRegressor(video_column=[...]) in Python.")
     features = (_feature_columns(table, targets, args.features, ids + ([args.groups] if
-                args.groups else []), text_columns) if needs == "features" else None)
+                args.groups else []), text_columns, video_columns)
+                if needs == "features" else None)
     X, extract = _prepare_inputs(table, needs=needs, source=source, frames=args.frames,
-                                 feature_columns=features, text_columns=text_columns)
+                                 feature_columns=features, text_columns=text_columns,
+                                 video_columns=video_columns)
     model = build_model(args.model, feature_columns=features, extract=extract,
                         options=_model_options(args))
     groups = None
@@ -164,7 +179,8 @@ def run(args):
     bundle = {
         "format": MODEL_FORMAT, "format_version": 1, "skpersona_version": __version__,
         "model_name": args.model, "targets": targets, "reads": needs,
-        "features": features, "text_columns": text_columns, "estimator": model,
+        "features": features, "text_columns": text_columns, "video_columns": video_columns,
+        "estimator": model,
     }
     dump_model(bundle, args.output)
     _say(f"wrote {args.output}: {args.model} model of {', '.join(targets)} "
@@ -195,7 +211,8 @@ def add_parser(sub, common):
         help="fit a trait model on a table and save it (skops)",
         description="Fit a trait model on a table (.csv/.parquet) with trait columns and "
         "either numeric feature columns or 'video' and/or 'transcript' columns (or the "
-        "answer columns named by --text: one per interview question), and save it "
+        "answer columns named by --text and the answer videos named by --video: one per "
+        "interview question), and save it "
         "with skops.\n\n'video' holds paths to videos (AUs are then extracted by the model, "
         "so use --cache-dir), paths to frame tables (.csv/.parquet, OpenFace output "
         "included), or names found in an extract-aus output given with --frames.\n\n"
@@ -203,7 +220,9 @@ def add_parser(sub, common):
         epilog="example: skpersona fit train.csv --model ridge-multimodal --frames aus.parquet "
                "--cv 5 --groups youtube_id -o model.skops\n"
                "         skpersona fit answers.csv --text q1,q2,q3 --traits E,A,O,C,N "
-               "--id-columns id -o model.skops")
+               "--id-columns id -o model.skops\n"
+               "         skpersona fit interviews.csv --video v1,v2,v3 --model ridge-au "
+               "--backend mediapipe --cache-dir cache -o model.skops")
     p.add_argument("table", nargs="?", help="training table (.csv, .tsv or .parquet)")
     p.add_argument("-o", "--output", help="model file to write (a skops file; the name "
                    "must end in .skops)")
@@ -216,6 +235,10 @@ def add_parser(sub, common):
     p.add_argument("--text", metavar="COL[,COL...]",
                    help="text column(s), e.g. one answer per interview question; several need "
                    "--model answers (the default without 'video') (default: transcript)")
+    p.add_argument("--video", metavar="COL[,COL...]",
+                   help="video column(s), e.g. one answer video per interview question: the AU "
+                   "models then fit AU statistics per column, named by it (an empty cell is a "
+                   "missing answer: read as a video without a face) (default: video)")
     p.add_argument("--features", help="comma-separated feature columns for --model ridge "
                    "(default: every numeric column that is not a trait, id or group)")
     p.add_argument("--id-columns", help="comma-separated columns that are not features "

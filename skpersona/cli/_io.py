@@ -297,22 +297,33 @@ def _read_frame_table_file(path):
     return head
 
 
-def resolve_videos(values, *, frames=None, base_dir=None):
-    """Turn a ``video`` column into what the AU pipeline takes.
+def resolve_videos(values, *, frames=None, base_dir=None, column="video"):
+    """Turn a video column into what the AU pipeline takes.
 
     Each value is looked up in ``frames`` (an ``extract-aus`` output) when one is
     given, by its full key, then its file name, then its stem; otherwise a path to a
     ``.csv``/``.parquet`` frame table is read, and a path to a video or image stays
-    a path (the model then extracts AUs itself).
+    a path (the model then extracts AUs itself). An empty cell is an answer without
+    video: :func:`skpersona.au.missing_video`, read by the AU models as a video
+    without a face (training means, a ``no_face`` column and a warning).
     """
+    from ..au import missing_video
+    from ..au._answers import is_missing_video
+
     values = list(values)
     out = []
+    missing = [i for i, v in enumerate(values) if is_missing_video(v)]
+    for i in missing:
+        values[i] = missing_video(f"row {i}: no video in {column!r}")
     if frames is not None:
         by_name, by_stem = {}, {}
         for key in frames:
             by_name.setdefault(Path(key).name, key)
             by_stem.setdefault(Path(key).stem, key)
         for value in values:
+            if isinstance(value, pd.DataFrame):
+                out.append(value)
+                continue
             text = str(value)
             key = (text if text in frames else by_name.get(Path(text).name)
                    or by_stem.get(Path(text).stem))
@@ -327,8 +338,6 @@ def resolve_videos(values, *, frames=None, base_dir=None):
         if isinstance(value, pd.DataFrame):
             out.append(value)
             continue
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            raise UsageError("the 'video' column has an empty value.")
         path = Path(str(value))
         if not path.is_absolute() and not path.exists() and base_dir is not None:
             path = Path(base_dir) / path
@@ -342,9 +351,19 @@ def resolve_videos(values, *, frames=None, base_dir=None):
 
 
 def dump_model(bundle, path):
+    """Write a model bundle as a skops file, deflate-compressed.
+
+    skops writes every parameter, name and list entry as a verbose JSON node (the
+    SIOP answers model's schema is tens of MB of column names and indices); deflate
+    shrinks that about tenfold. ``skops.io.load`` and :func:`skpersona.load` read
+    compressed and uncompressed files alike, and the loader bounds the unpacked size.
+    """
+    import zipfile
+
     import skops.io as sio
 
-    return _atomic(path, lambda tmp: sio.dump(bundle, tmp))
+    return _atomic(path, lambda tmp: sio.dump(bundle, tmp, compression=zipfile.ZIP_DEFLATED,
+                                              compresslevel=6))
 
 
 def load_model(path, trust=(), *, allow=None):

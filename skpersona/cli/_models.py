@@ -46,6 +46,27 @@ def au_steps(*, extract, options):
     return steps
 
 
+def au_block(*, extract, options):
+    """The ColumnTransformer entry ``("au", ...)`` of the video column(s).
+
+    One video column: its AU statistics (``au__AU06_mean``, ...). Several, one answer
+    video per question: the same steps fitted per column and joined, named by question
+    (``au__<column>__AU06_mean``, ..., ``au__<column>__no_face``), so the ridge weighs
+    each question's face on its own and a missing answer video is that question's
+    ``no_face``.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    columns = list(options.get("video_columns") or ["video"])
+    if len(columns) == 1:
+        return ("au", make_pipeline(*au_steps(extract=extract, options=options)), columns[0])
+    per_question = ColumnTransformer(
+        [(column, make_pipeline(*au_steps(extract=extract, options=options)), [column])
+         for column in columns])
+    return ("au", per_question, columns)
+
+
 def au_extractor(options):
     from ..au import AUExtractor
 
@@ -92,7 +113,7 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     if name == "ridge-text":
         return make_pipeline(
             ColumnTransformer([("text", text_embedder(options), "transcript")]), _ridge())
-    au = ("au", make_pipeline(*au_steps(extract=extract, options=options)), "video")
+    au = au_block(extract=extract, options=options)
     if name == "ridge-au":
         return make_pipeline(ColumnTransformer([au]), _ridge())
     text = ("text", text_embedder(options), "transcript")
@@ -118,7 +139,8 @@ def build_model(name, *, feature_columns=None, extract=False, options=None):
     describe = [au_extractor(options)] if extract else []
     describe.append(AUDescriber())
     return make_pipeline(
-        ColumnTransformer([("au", make_pipeline(*describe), "video"),
+        ColumnTransformer([("au", make_pipeline(*describe),
+                            (options.get("video_columns") or ["video"])[0]),
                            ("text", "passthrough", ["transcript"])]),
         AUTextComposer(),
         text_embedder(options),

@@ -19,9 +19,12 @@ def run(args):
     bundle = load_model(args.model, trust=args.trust or (), allow=allow)
     # models written before --text read 'transcript'
     text_columns = list(bundle.get("text_columns") or ["transcript"])
-    table = read_table(args.table, text_columns=_columns(args.id_columns or "") + text_columns)
+    video_columns = list(bundle.get("video_columns") or ["video"])  # models before --video
+    table = read_table(args.table, text_columns=_columns(args.id_columns or "") + text_columns
+                       + video_columns)
     X, _ = _prepare_inputs(table, needs=bundle["reads"], source=args.table, frames=args.frames,
-                           feature_columns=bundle["features"], text_columns=text_columns)
+                           feature_columns=bundle["features"], text_columns=text_columns,
+                           video_columns=video_columns)
     pred = bundle["estimator"].predict(X)
     pred = pd.DataFrame(pred.reshape(len(table), -1), columns=bundle["targets"])
     if args.id_columns:
@@ -56,8 +59,8 @@ def add_parser(sub, common):
         epilog="example: skpersona predict model.skops new.csv --frames aus.parquet "
                "-o predictions.csv")
     p.add_argument("model", help="model file written by 'skpersona fit'")
-    p.add_argument("table", help="table with the columns the model reads (the text columns "
-                   "it was fitted on, by name)")
+    p.add_argument("table", help="table with the columns the model reads (the text and video "
+                   "columns it was fitted on, by name)")
     p.add_argument("-o", "--output", required=True, help="predictions table (.csv or .parquet)")
     p.add_argument("--frames", help="extract-aus output holding the frame tables of 'video'")
     p.add_argument("--id-columns", help="comma-separated columns copied to the output "

@@ -11,7 +11,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..au import AUDescriber, AUSelector, AUStatistics, KeyframeWindows
+from ..au import (
+    AUDescriber,
+    AUSelector,
+    AUStatistics,
+    KeyframeWindows,
+    join_answer_videos,
+    missing_video,
+)
+from ..au._answers import is_missing_video
 from ..au._frames import au_columns, object_column
 from ..metrics import pearson_r_per_trait
 from ..text import DEFAULT_TEMPLATE, AUTextComposer, TextEmbedder
@@ -46,6 +54,11 @@ def _default_head(features, y, groups):
         ridge = RidgeCV(alphas=_ALPHAS, cv=folds)  # sklearn has alpha_per_target for LOO only
         return (ridge if y.ndim == 1 else MultiOutputRegressor(ridge)).fit(features, y)
     return RidgeCV(alphas=_ALPHAS, alpha_per_target=True).fit(features, y)
+
+
+def _names(columns):
+    """A column name or a list of them, as a list."""
+    return [columns] if isinstance(columns, str) else list(columns)
 
 
 def _step(value, default):
@@ -155,8 +168,18 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         ``skpersona.au.AUExtractor(cache_dir=...)``, which needs the ``feat``
         extra); None: ``AUExtractor()`` when a path is met. Frame tables pass
         through untouched.
-    video_column : str, default="video"
-    transcript_column : str, default="transcript"
+    video_column : str or list of str, default="video"
+        The video column, or several: one answer video per interview question
+        (the asynchronous-interview setting, one row per candidate). Several are
+        joined per row into one interview, answer after answer, with
+        :func:`~skpersona.au.join_answer_videos` (a gap in time between answers,
+        each answer its own window), so every later step - keyframes, selection,
+        description, statistics - reads one frame table per candidate. An empty cell
+        (None, NaN, "") is an answer without video: it adds no frames, and a
+        candidate with no video at all is read as a video without a face (below).
+    transcript_column : str or list of str, default="transcript"
+        The answer text column, or several (one per question): their non-empty
+        answers are joined, one per line, in the order given.
     random_state : int, RandomState or None, default=None
         Seeds the default selector.
 
@@ -201,7 +224,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     Input X: a DataFrame with a ``video`` column (frame tables or paths) and a
-    ``transcript`` column (str); y: one column per trait. A video without a tracked
+    ``transcript`` column (str), or the columns named by ``video_column`` and
+    ``transcript_column``; y: one column per trait. A video without a tracked
     face (none found, or tracking lost throughout) is described as such, and
     the AU statistics the selector and ``au_statistics`` read are the training
     means plus a ``no_face`` indicator column (``AUStatistics(missing="impute")``);
@@ -236,8 +260,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         "head": [HasMethods(["fit", "predict"]), StrOptions({"attention"}), None],
         "au_statistics": ["boolean"],
         "extractor": [HasMethods(["transform"]), None],
-        "video_column": [str],
-        "transcript_column": [str],
+        "video_column": [str, list],
+        "transcript_column": [str, list],
         "random_state": ["random_state"],
     }
 
@@ -262,29 +286,45 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
     # -- input ---------------------------------------------------------------------------
 
     def _columns(self, X):
+        """The video columns' cells (one list per column) and one transcript per row."""
+        video_columns = _names(self.video_column)
+        text_columns = _names(self.transcript_column)
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
-                f"X must be a DataFrame with a {self.video_column!r} column (frame tables or "
-                f"paths) and a {self.transcript_column!r} column (str), got "
+                f"X must be a DataFrame with video column(s) {video_columns} (frame tables "
+                f"or paths) and transcript column(s) {text_columns} (str), got "
                 f"{type(X).__name__}; see skpersona.datasets.make_interviews for the format."
             )
-        missing = [c for c in (self.video_column, self.transcript_column) if c not in X.columns]
+        missing = [c for c in video_columns + text_columns if c not in X.columns]
         if missing:
             raise ValueError(
                 f"X has no column {missing[0]!r} (columns: {list(X.columns)[:8]}). Set "
                 "video_column / transcript_column to the right names."
             )
-        return list(X[self.video_column]), X[self.transcript_column].tolist()
+        videos = [list(X[c]) for c in video_columns]
+        if len(text_columns) == 1:
+            return videos, X[text_columns[0]].tolist()
+        # several answers: one transcript, the answers in question order
+        transcripts = ["\n".join(str(t) for t in row if isinstance(t, str) and t.strip())
+                       for row in X[text_columns].itertuples(index=False)]
+        return videos, transcripts
 
     def _frame_tables(self, videos):
-        if all(isinstance(v, pd.DataFrame) for v in videos):
-            return videos
-        extractor = self.extractor
-        if extractor is None:
-            from ..au import AUExtractor
+        """One frame table per row: the video's, or its answer videos joined in time."""
+        columns = []
+        for cells in videos:
+            cells = [missing_video() if is_missing_video(v) else v for v in cells]
+            if not all(isinstance(v, pd.DataFrame) for v in cells):
+                extractor = self.extractor
+                if extractor is None:
+                    from ..au import AUExtractor
 
-            extractor = AUExtractor()
-        return list(clone(extractor).fit().transform(object_column(videos))[:, 0])
+                    extractor = AUExtractor()
+                cells = list(clone(extractor).fit().transform(object_column(cells))[:, 0])
+            columns.append(cells)
+        if len(columns) == 1:
+            return columns[0]
+        return [join_answer_videos(answers) for answers in zip(*columns, strict=True)]
 
     # -- the chain -----------------------------------------------------------------------
 
@@ -394,8 +434,8 @@ class SemanticFusionRegressor(RegressorMixin, BaseEstimator):
         videos, transcripts = self._columns(X)
         y_frame = y if isinstance(y, pd.DataFrame) else None
         y = np.asarray(y, dtype=np.float64)
-        if y.ndim not in (1, 2) or len(y) != len(videos):
-            raise ValueError(f"y must have one row per sample ({len(videos)}), got shape "
+        if y.ndim not in (1, 2) or len(y) != len(transcripts):
+            raise ValueError(f"y must have one row per sample ({len(transcripts)}), got shape "
                              f"{y.shape}.")
         if not np.isfinite(y).all():
             raise ValueError("y has NaN or infinite values; drop or impute those samples.")

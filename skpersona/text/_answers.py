@@ -1,5 +1,6 @@
 """Several answers per candidate: one text transformer per answer column, features joined."""
 
+import copy
 import re
 from numbers import Integral
 
@@ -14,6 +15,52 @@ from ._embedder import TextEmbedder
 from ._inputs import check_texts
 
 _FIELD = re.compile(r"\{(question|answer)\}")
+
+
+def _pack_vocabulary(vocabulary):
+    """A ``{term: column}`` vocabulary as (UTF-8 bytes of the terms in column order, end
+    offsets), or None when it is not one (no dict, a non-str term, columns that are not
+    0..n-1)."""
+    if not isinstance(vocabulary, dict) or not vocabulary or \
+            not all(type(t) is str for t in vocabulary):
+        return None
+    terms = [None] * len(vocabulary)
+    for term, column in vocabulary.items():
+        if not isinstance(column, Integral) or not 0 <= column < len(terms) or \
+                terms[column] is not None:
+            return None
+        terms[column] = term.encode("utf-8", "surrogatepass")
+    ends = np.cumsum([len(t) for t in terms], dtype=np.int64)
+    return np.frombuffer(b"".join(terms), dtype=np.uint8).copy(), ends
+
+
+def _unpack_vocabulary(arrays):
+    """The ``{term: column}`` dict of :func:`_pack_vocabulary`'s arrays, checked."""
+    if not isinstance(arrays, list | tuple) or len(arrays) != 2 or \
+            not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays):
+        raise _damaged("a packed vocabulary is not two 1-D arrays")
+    data, ends = arrays
+    if data.dtype != np.uint8 or ends.dtype.kind not in "iu" or not len(ends) or \
+            np.any(np.diff(ends) < 0) or ends[0] < 0 or ends[-1] != len(data):
+        raise _damaged("a packed vocabulary's offsets do not cut its bytes")
+    raw = data.tobytes()
+    starts = np.concatenate([[0], ends[:-1]])
+    try:
+        terms = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in
+                 zip(starts.tolist(), ends.tolist(), strict=True)]
+    except UnicodeDecodeError as exc:
+        raise _damaged(f"a packed vocabulary is not UTF-8 ({exc})") from None
+    vocabulary = {term: column for column, term in enumerate(terms)}
+    if len(vocabulary) != len(terms):
+        raise _damaged("a packed vocabulary holds a term twice")
+    return vocabulary
+
+
+def _damaged(why):
+    from .._loading import ModelFileError
+
+    return ModelFileError(f"AnswerEmbedder in the model file is damaged: {why}; it is not "
+                          "loaded. Fit and save the model again.")
 
 
 class AnswerEmbedder(TransformerMixin, BaseEstimator):
@@ -188,6 +235,46 @@ class AnswerEmbedder(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+    # -- persistence -----------------------------------------------------------
+
+    def __getstate__(self):
+        # A vectorizer's vocabulary_ is a dict of every term: skops writes each entry
+        # into the file's JSON schema (74 MB for the SIOP answers model). Stored here
+        # instead as two arrays per answer column (the terms' UTF-8 bytes and their end
+        # offsets, in column order), written as .npy members; restored on load.
+        state = dict(super().__getstate__())  # for a non-sklearn class: its own __dict__
+        embedders = state.get("embedders_")
+        if not isinstance(embedders, list):
+            return state
+        slim, packed = [], []
+        for embedder in embedders:
+            arrays = (_pack_vocabulary(getattr(embedder, "vocabulary_", None))
+                      if isinstance(embedder, BaseEstimator) else None)
+            if arrays is not None:
+                embedder = copy.copy(embedder)
+                del embedder.vocabulary_
+            slim.append(embedder)
+            packed.append(arrays)
+        if any(p is not None for p in packed):
+            state["embedders_"], state["_vocabularies"] = slim, packed
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_vocabularies", None)  # older files hold plain dicts
+        if packed is not None:
+            embedders = state.get("embedders_")
+            if not isinstance(packed, list) or not isinstance(embedders, list) or \
+                    len(packed) != len(embedders):
+                raise _damaged("its packed vocabularies do not match its answer columns")
+            for embedder, arrays in zip(embedders, packed, strict=True):
+                if arrays is None:
+                    continue
+                if not isinstance(embedder, BaseEstimator) or hasattr(embedder, "vocabulary_"):
+                    raise _damaged("a packed vocabulary belongs to no vectorizer")
+                embedder.vocabulary_ = _unpack_vocabulary(arrays)
+        super().__setstate__(state)
 
     # -- internals -------------------------------------------------------------
 

@@ -151,3 +151,95 @@ def test_features_do_not_depend_on_the_order_of_unrelated_columns(answers, extra
     np.testing.assert_array_equal(again.get_feature_names_out(), names)
     # and a model fitted on one column order transforms another order the same way
     np.testing.assert_array_equal(model.transform(shuffled).toarray(), reference)
+
+
+# -- persistence: the vocabularies as arrays (issue 28: the answers model was 74 MB) -----
+
+def _siop_answers(n=300):
+    from skpersona.datasets import load_siop_2019
+
+    data = load_siop_2019(split="train")  # real answers: a realistic vocabulary
+    return data.data.iloc[:n], data.target.to_numpy()[:n]
+
+
+def _lexical():
+    return AnswerEmbedder(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                          columns=["open_ended_1", "open_ended_2"])
+
+
+def _dump_with_dicts(estimator, path):
+    """The file as written before the vocabularies were packed."""
+    import skops.io as sio
+    from sklearn.base import BaseEstimator
+
+    packed = AnswerEmbedder.__getstate__
+    AnswerEmbedder.__getstate__ = BaseEstimator.__getstate__
+    try:
+        sio.dump(estimator, path)
+    finally:
+        AnswerEmbedder.__getstate__ = packed
+
+
+def test_saved_vocabularies_are_arrays_and_outputs_survive_the_round_trip(tmp_path):
+    import skops.io as sio
+
+    import skpersona
+
+    X, y = _siop_answers()
+    model = make_pipeline(_lexical(), Ridge()).fit(X, y)
+    sio.dump(model, tmp_path / "new.skops")
+    _dump_with_dicts(model, tmp_path / "old.skops")
+    # the terms are two arrays per column, not one JSON entry per term
+    assert (tmp_path / "new.skops").stat().st_size * 3 < (tmp_path / "old.skops").stat().st_size
+    for name in ("new.skops", "old.skops"):  # files written before this change still load
+        loaded = skpersona.load(tmp_path / name)
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        before, after = model[0], loaded[0]
+        assert (after.transform(X) != before.transform(X)).nnz == 0
+        np.testing.assert_array_equal(after.get_feature_names_out(),
+                                      before.get_feature_names_out())
+        for a, b in zip(after.embedders_, before.embedders_, strict=True):
+            assert a.vocabulary_ == b.vocabulary_
+    # pickles too; the model in memory keeps its vocabularies
+    again = pickle.loads(pickle.dumps(model[0]))
+    assert again.embedders_[0].vocabulary_ == model[0].embedders_[0].vocabulary_
+    assert "vocabulary_" in vars(model[0].embedders_[0])
+    assert "_vocabularies" not in vars(model[0])
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda p: [p[0]], "do not match its answer columns"),
+    (lambda p: [(p[0][0], p[0][1] + 1), p[1]], "offsets do not cut its bytes"),
+    (lambda p: [(p[0][0].astype(np.int64), p[0][1]), p[1]], "offsets do not cut its bytes"),
+    (lambda p: [(np.full(4, 0xFF, np.uint8), np.array([2, 4])), p[1]], "not UTF-8"),
+    (lambda p: [(np.frombuffer(b"abab", np.uint8).copy(), np.array([2, 4])), p[1]],
+     "a term twice"),
+    (lambda p: [("terms", p[0][1]), p[1]], "not two 1-D arrays"),
+])
+def test_a_damaged_packed_vocabulary_is_refused_with_a_clear_message(tmp_path, damage, match):
+    import skops.io as sio
+
+    import skpersona
+    from skpersona._loading import ModelFileError
+
+    fitted = _lexical().fit(_siop_answers(40)[0])
+    state = fitted.__getstate__()
+    state["_vocabularies"] = damage(state["_vocabularies"])
+    crafted = AnswerEmbedder.__new__(AnswerEmbedder)
+    crafted.__dict__.update(state)  # a file holding that state, written as it is
+    _dump_with_dicts(crafted, tmp_path / "bad.skops")
+    with pytest.raises(ModelFileError, match=f"AnswerEmbedder in the model file is damaged: "
+                       f".*{match}"):
+        skpersona.load(tmp_path / "bad.skops")
+    with pytest.raises(ModelFileError, match=match):
+        sio.load(tmp_path / "bad.skops", trusted=sio.get_untrusted_types(
+            file=tmp_path / "bad.skops"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=30, unique=True))
+def test_any_vocabulary_packs_and_unpacks_exactly(terms):
+    from skpersona.text._answers import _pack_vocabulary, _unpack_vocabulary
+
+    vocabulary = {t: i for i, t in enumerate(reversed(terms))}
+    assert _unpack_vocabulary(_pack_vocabulary(vocabulary)) == vocabulary
