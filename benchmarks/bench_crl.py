@@ -30,17 +30,9 @@ independent invertible nonlinear mixing of its modality's latents.
   edges, in the true modality order (ground truth no user has), which asks
   whether the latents come out right once the graph need not be found.
 
-Every model is fitted on a training set and scored on a separate test set.
-Inside the fit, MultimodalCRL holds out two internal splits of the training
-set: one for early stopping and the choices by ELBO, one
-(``selection_fraction``) for the restarts, order and DAG chosen by
-independence; selection never sees a true latent.
-
-``--shared-modulation 1 --graph chain`` gives PersonaX-faithful data (``s``
-moves every content latent's mean and noise scale; edges inside and across
-the modalities); the default 0 is the assumption-violated data of the earlier
-rows. ``--no-modulated-noise`` fits MultimodalCRL without the s-modulated noise
-scales (an ablation).
+Every model is fitted on a training set (its own internal validation split
+drives early stopping, restarts and the order search: selection never sees a
+true latent) and scored on a separate test set.
 
 Run ``python benchmarks/bench_crl.py --n-jobs 2`` (5 seeds; with
 ``shared_warmup="auto"`` the synthetic part took 18 minutes and the digits 17
@@ -231,11 +223,8 @@ def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, labe
     Z = crl.transform(test)
     graph = matched_graph(crl, true_test, Z, n_content)
     true_graph = data.graph.to_numpy()
-    modality_of = [str(n)[1:].split("_")[0] for n in data.graph.index]
-    inside = [(i, j) for i, j in np.argwhere(true_graph) if modality_of[i] == modality_of[j]]
     row = dict(
         seed=seed,
-        inside_found=(sum(bool(graph[i, j]) for i, j in inside), len(inside)),
         crl=mcc(true_test, Z),
         shd=shd(true_graph, graph),
         shd_empty=shd(true_graph, np.zeros_like(graph)),
@@ -246,10 +235,11 @@ def evaluate_seed(generator, seed, n_train, n_test, crl_kwargs, vae_kwargs, labe
         epoch_s=seconds / max(1, n_fits * crl.n_epochs_),
         fit_s=seconds,
         valid_nelbo=crl.selection_loss_,
-        held_out=getattr(crl, "held_out_score_", None),
         warmup=crl.shared_warmup_,
         dependence=order_dependence_pair(crl),
-        reference=exogenous_reference(true_test, true_graph, modality_of),
+        reference=exogenous_reference(
+            true_test, true_graph, [str(n)[1:].split("_")[0] for n in data.graph.index]
+        ),
     )
     if baselines:
         vae = BetaVAE(n_components=latents.shape[1], random_state=seed, **vae_kwargs)
@@ -320,19 +310,10 @@ def report_graph(rows, title):
         print(f"| {name} | {values} | {np.mean(values):.2f} |")
     better = sum(r["shd"] < r["shd_empty"] for r in rows)
     print(f"| seeds with SHD below the empty graph's | {better} of {len(rows)} | |")
-    inside = [r["inside_found"] for r in rows]
-    if inside[0][1]:  # the true DAG has edges inside a modality
-        print(f"| edges inside a modality found (of {inside[0][1]}) | "
-              f"{[found for found, _ in inside]} | "
-              f"{sum(found == total for found, total in inside)} of {len(rows)} all found |")
     print(f"| learned modality order | {[r['order'] for r in rows]} | "
           f"{sum(r['order_ok'] for r in rows)} of {len(rows)} true |")
     print(f"| graph stability (mean pairwise SHD between seeds) | | "
           f"{stability([r['graph'] for r in rows]):.2f} |")
-    held_out = [r["held_out"] for r in rows]
-    if all(v is not None for v in held_out):
-        print(f"| held-out bound on the structure rows (held_out_score_) | "
-              f"{[round(v, 1) for v in held_out]} | {np.mean(held_out):.2f} |")
     nelbo = [r["valid_nelbo"] for r in rows]
     print(f"| validation negative ELBO per sample (selection_loss_) | "
           f"{[round(v, 1) for v in nelbo]} | {np.mean(nelbo):.2f} |")
@@ -418,16 +399,6 @@ def main(argv=None):
         "order (ground truth a user lacks: asks whether the latents follow a known graph)",
     )
     parser.add_argument(
-        "--shared-modulation", type=float, default=0.0,
-        help="make_multimodal_causal's shared_modulation: above 0, s moves every content "
-        "latent's mean and noise scale (PersonaX's model, the identifying assumption); "
-        "0 (default) is the assumption-violated data of the earlier rows",
-    )
-    parser.add_argument(
-        "--no-modulated-noise", action="store_true",
-        help="MultimodalCRL(modulated_noise=False): noise scales that do not depend on s",
-    )
-    parser.add_argument(
         "--measurement-seeds", type=int, default=None,
         help="seeds of the 1- and 2-measurement settings (default: all)",
     )
@@ -448,8 +419,6 @@ def main(argv=None):
         n_init=args.n_init, restart_selection=args.restart_selection,
         refine_graph=not args.no_refine_graph,
     )
-    if args.no_modulated_noise:
-        crl_kwargs["modulated_noise"] = False
     if args.shared_warmup is not None:
         crl_kwargs["shared_warmup"] = args.shared_warmup
     warmup = crl_kwargs.get("shared_warmup", MultimodalCRL().shared_warmup)
@@ -462,9 +431,6 @@ def main(argv=None):
         f"{restarts}, refine_graph={not args.no_refine_graph}, shared_warmup={warmup}"
         + (f", hidden_size={args.hidden_size}" if args.hidden_size != HIDDEN_SIZE else "")
         + (", convolutional image encoders" if args.image_encoder == "conv" else "")
-        + (", modulated_noise=False" if args.no_modulated_noise else "")
-        + (f"; data: shared_modulation={args.shared_modulation}"
-           if args.shared_modulation else "")
         + (", ORACLE GRAPH: only the true DAG's edges allowed (diagnostic)"
            if args.oracle_graph else "") + ")"
     )
@@ -472,7 +438,7 @@ def main(argv=None):
     def synthetic(count):
         return lambda n, seed: make_multimodal_causal(
             n, n_measurements=count, graph=args.graph, noise_distribution="laplace",
-            shared_modulation=args.shared_modulation, random_state=seed,
+            random_state=seed,
         )
 
     if not args.skip_synthetic:
@@ -487,8 +453,6 @@ def main(argv=None):
         title = "make_multimodal_causal (2 modalities x 2 latents + 1 shared, 3 measurements each)"
         if args.graph == "chain":
             title = title.replace("(2", "(PersonaX's chain DAG, 2")
-        if args.shared_modulation:
-            title = title.replace("(", f"(s-modulated, shared_modulation={args.shared_modulation}, ", 1)
         report_mcc(by_count[3], title)
         report_graph(by_count[3], title)
         if len(by_count) > 1:  # the same seeds in every setting

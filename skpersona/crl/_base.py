@@ -88,21 +88,11 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         """Shared-latent warm-up lengths (epochs) tried by every fresh fit; none here."""
         return [0]
 
-    def _prior_options(self):
-        """Extra arguments of the torch module's prior (none here)."""
-        return {}
-
-    def _needs_selection_rows(self, layout):
-        """Whether :meth:`_choose` reads rows held out of training (none here)."""
-        return False
-
-    def _choose(self, runs, Xs, selection, split_seed, refit_seed):
+    def _choose(self, runs, Xs, split_seed, refit_seed):
         """The kept :class:`_Run` of ``runs`` (per candidate, one per initialisation).
 
-        ``Xs`` are the training rows, ``selection`` the standardised rows held
-        out of training and early stopping (None when :meth:`_needs_selection_rows`
-        is False). Here the best validation ELBO, first of each candidate's
-        restarts, then of the candidates.
+        Here the best validation ELBO, first of each candidate's restarts, then
+        of the candidates.
         """
         best = {label: min(found, key=lambda run: run.loss) for label, found in runs.items()}
         return best[min(best, key=lambda label: best[label].loss)]
@@ -139,32 +129,17 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         init_seeds = [_seed(rng) for _ in range(self.n_init)]
         refit_seed = _seed(rng)
         Xs = self._standardise(X)
-        # Rows for the structure choices (restarts by independence, order, DAG), held
-        # out of training and of the early-stopping split: each decision reads rows
-        # that no earlier step was fitted or stopped on.
-        self._selection_index = None
-        if self._needs_selection_rows(layout):
-            order = check_random_state(split_seed).permutation(X.shape[0])
-            n_select = int(round(self.selection_fraction * X.shape[0]))
-            self._selection_index = np.sort(order[:n_select])
-            Xs, selection = Xs[np.sort(order[n_select:])], Xs[self._selection_index]
-        else:
-            selection = None
-        self._n_fit_samples = Xs.shape[0]
+        self._n_fit_samples = X.shape[0]
         image_shapes = self._image_shapes(layout.measurement_columns, layout.measurement_modality)
         runs = {}  # per candidate structure, one run per initialisation
         for label, allowed in layout.candidates.items():
             args = _module_arguments(self, layout, allowed, image_shapes)
             self._check_size(args)
             runs[label] = [self._train(Xs, args, split_seed, seed) for seed in init_seeds]
-        kept = self._choose(runs, Xs, selection, split_seed, refit_seed)
+        kept = self._choose(runs, Xs, split_seed, refit_seed)
         self.net_, self._module_args, self.selection_loss_ = kept.net, kept.module_args, kept.loss
         self.net_.module_.eval()
         self.n_epochs_ = len(self.net_.history)
-        # the kept model's bound on rows it was neither trained nor stopped on (the
-        # structure read them by independence tests, never by likelihood)
-        if selection is not None:
-            self.held_out_score_ = self._bound(torch.as_tensor(selection))
         return self
 
     def _train(self, Xs, module_args, split_seed, seed):
@@ -343,10 +318,7 @@ class _LatentModel(TransformerMixin, BaseEstimator):
         score : float
             The bound per sample, in nats.
         """
-        return self._bound(self._tensor(X))
-
-    def _bound(self, Xt):
-        """The importance-weighted bound per sample of the standardised rows ``Xt``."""
+        Xt = self._tensor(X)
         module = self.net_.module_
         module.eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad(), _torch_threads(self.n_threads):
@@ -374,5 +346,4 @@ def _module_arguments(est, layout, allowed, image_shapes):
         n_layers=int(est.n_hidden_layers),
         n_flow_layers=int(est.n_flow_layers),
         image_shapes=image_shapes,
-        **est._prior_options(),
     )

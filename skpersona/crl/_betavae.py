@@ -66,8 +66,8 @@ class BetaVAE(_LatentModel):
     n_epochs_ : int
         Epochs trained (by the kept initialisation).
     selection_loss_ : float
-        Validation loss of the kept initialisation's kept epoch (the last
-        epoch's training loss without a validation split).
+        Best validation loss of the kept initialisation (training loss
+        without a validation split).
     n_features_in_ : int
         Number of input columns.
     feature_names_in_ : ndarray of str

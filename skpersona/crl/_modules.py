@@ -222,17 +222,10 @@ class CausalPrior(nn.Module):
         Update rate of the running statistics used outside training.
     n_components : int
         Gaussian components of each noise's mixture.
-    n_modulating : int
-        The last ``n_modulating`` latents (the shared ones, sources) modulate
-        every other latent's noise scale: ``log sigma_i(u) = log_scale_i +
-        sum_j W[j, i] tanh(u_j)`` over those latents (PersonaX's
-        ``p(z_i | Pa(z_i), s)``, iVAE's conditionally modulated prior; the
-        location already depends on them through their edges). 0: fixed scales.
     """
 
-    def __init__(self, n_latents, allowed, momentum=0.05, n_components=4, n_modulating=0):
+    def __init__(self, n_latents, allowed, momentum=0.05, n_components=4):
         super().__init__()
-        self.n_modulating = int(n_modulating)
         # checked on the CPU values, so that the module can also be described on the
         # "meta" device (loading checks a stored network's size that way)
         values = np.asarray(torch.as_tensor(allowed, device="cpu"), dtype=float)
@@ -240,11 +233,6 @@ class CausalPrior(nn.Module):
             raise ValueError("The allowed adjacency must be non-negative.")
         # fixed with the mask (recomputed if a state dict replaces it), not per pass
         self.has_cycle = _has_cycle((values > 0) & ~np.eye(len(values), dtype=bool))
-        if n_modulating and np.any(values[: n_latents - n_modulating, n_latents - n_modulating:]):
-            raise ValueError(
-                "The latents that modulate the noise scales must be sources: the allowed "
-                "adjacency has edges into them from the modulated latents."
-            )
         allowed = torch.as_tensor(allowed, dtype=torch.float32).clone()
         allowed.fill_diagonal_(0.0)
         self.register_buffer("mask", (allowed > 0).float())
@@ -262,13 +250,6 @@ class CausalPrior(nn.Module):
         self.bend_slope = nn.Parameter(torch.ones(n_latents, n_latents))
         self.bias = nn.Parameter(torch.zeros(n_latents))
         self.log_scale = nn.Parameter(torch.zeros(n_latents))
-        if self.n_modulating:
-            # zero at the start: the fixed-scale SCM; never on the modulating latents
-            # themselves, so e's Jacobian stays block-triangular (see noise)
-            self.scale_modulation = nn.Parameter(torch.zeros(self.n_modulating, n_latents))
-            modulated = torch.ones(self.n_modulating, n_latents)
-            modulated[:, n_latents - self.n_modulating:] = 0.0
-            self.register_buffer("modulated", modulated)
         # Each noise is a mixture of Gaussians: a noise model that can be non-Gaussian
         # (heavy or light tails, several modes) is what lets the likelihood tell
         # independent noises from rotated ones; a Gaussian-like family would favour
@@ -304,8 +285,7 @@ class CausalPrior(nn.Module):
     def noise(self, u):
         """Exogenous noise ``e`` of the standardised latents ``u`` and ``log |de/du|``.
 
-        ``de/du = diag(1 / sigma) (I - d loc/du)``, up to the columns of the
-        modulating latents (sources, so the determinant is the same). On a DAG ``d loc/du`` is
+        ``de/du = diag(1 / sigma) (I - d loc/du)``. On a DAG ``d loc/du`` is
         nilpotent and its determinant term is 0; the soft adjacency of a
         first-stage fit has cycles, though (acyclicity is only a penalty), so
         ``log det(I - d loc/du)`` is computed exactly, per sample, whenever the
@@ -325,15 +305,8 @@ class CausalPrior(nn.Module):
         slope_u = torch.tanh(self.bend_slope * inputs)
         effect = self.linear * inputs + self.bend * slope_u
         loc = (self.mask[None] * effect).sum(dim=1) + self.bias
-        log_sigma = self.log_scale.expand(u.shape[0], -1)
-        if self.n_modulating:
-            # sigma_i depends only on the modulating latents, which depend on no
-            # modulated one (sources): de/du stays block-triangular, its log-det
-            # -sum log sigma_i(u) + log det(I - d loc/du)
-            source = torch.tanh(u[:, u.shape[1] - self.n_modulating:])
-            log_sigma = log_sigma + source @ (self.scale_modulation * self.modulated)
-        e = (u - loc) * torch.exp(-log_sigma)
-        logdet = -log_sigma.sum(dim=1)
+        e = (u - loc) * torch.exp(-self.log_scale)
+        logdet = -self.log_scale.sum().expand(u.shape[0])
         if self.has_cycle:
             # d loc_i / d u_j, stored transposed (rows parents): det(I - W) = det(I - W^T)
             slopes = self.linear + self.bend * self.bend_slope * (1 - slope_u.pow(2))
@@ -383,9 +356,6 @@ class MultimodalVAE(nn.Module):
         Per measurement, ``(height, width, channels)`` when its columns are the
         pixels of an image (convolutional encoder and decoder), None for an
         MLP over the columns.
-    modulated_noise : bool
-        Whether the shared latents modulate every content latent's noise scale
-        in the prior (:class:`CausalPrior`'s ``n_modulating``).
     """
 
     def __init__(
@@ -399,7 +369,6 @@ class MultimodalVAE(nn.Module):
         n_layers=2,
         n_flow_layers=2,
         image_shapes=None,
-        modulated_noise=False,
     ):
         super().__init__()
         self.latent_dims = list(latent_dims)
@@ -428,9 +397,7 @@ class MultimodalVAE(nn.Module):
             self.log_noise.append(nn.Parameter(torch.full((len(cols),), -1.0)))
         dim = self.n_latents + self.n_shared
         self.flow = ConditionalFlow(dim, dim, hidden, n_flow_layers) if n_flow_layers else None
-        self.prior = None if allowed is None else CausalPrior(
-            dim, allowed, n_modulating=self.n_shared if modulated_noise else 0
-        )
+        self.prior = None if allowed is None else CausalPrior(dim, allowed)
         # A fixed invertible linear map from the posterior's to the prior's (reported)
         # coordinates: the identity, unless MultimodalCRL aligned the blocks after a fit.
         self.register_buffer("align_weight", torch.eye(dim))

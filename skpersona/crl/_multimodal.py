@@ -13,10 +13,10 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import modality_columns
 from ..utils._torch import torch_threads as _torch_threads
 from ._base import _LatentModel, _Layout, _Run
-from ._net import best_loss
+from ._net import best_loss, validation_index, validation_rows
 from ._structure import (
     MIN_GRAPH_ROWS,
-    aligned_latents,
+    aligned_validation_latents,
     drop_nested,
     greedy_dag,
     noise_dependence,
@@ -29,8 +29,8 @@ from ._structure import (
 
 _SINGLE = "x"
 # Up to this many modalities (3! = 6 candidate orders), a missing causal_order
-# is found by fitting every order and keeping the one whose residuals are the
-# most independent on the rows held out for the structure (selection_fraction).
+# is found by fitting every order and keeping the one whose inferred noises are
+# the most independent on the validation split.
 _MAX_ORDER_SEARCH = 3
 # Warm-up epochs of shared_warmup="auto" (the schedule tried beside no warm-up).
 _AUTO_WARMUP = 15
@@ -46,9 +46,8 @@ class MultimodalCRL(_LatentModel):
     One block of content latents ``z<modality>_<i>`` per modality, fed only to
     that modality's decoders, plus shared latents ``s_<i>`` fed to all. The
     latents follow a learnable SCM on standardised latents ``u``: ``u_i = sum_j
-    (L[j, i] u_j + B[j, i] tanh(C[j, i] u_j)) + b_i + sigma_i(s) e_i``, each noise
-    ``e_i`` a learned mixture of Gaussians, its scale modulated by ``s``
-    (``modulated_noise``). Edge strengths ``A = ||(L, B)||`` (in
+    (L[j, i] u_j + B[j, i] tanh(C[j, i] u_j)) + b_i + sigma_i e_i``, each noise
+    ``e_i`` a learned mixture of Gaussians. Edge strengths ``A = ||(L, B)||`` (in
     standard deviations) are kept acyclic by NOTEARS' ``h(A)`` and sparse by a
     group lasso; the shared latents are sources (no edge from a content latent
     into ``s``, whatever ``prior_mask`` says). Each measurement has its own encoder (pooled per modality as a
@@ -100,35 +99,20 @@ class MultimodalCRL(_LatentModel):
         channels)``: their measurements get convolutional encoders and decoders.
     n_flow_layers : int, default=0
         Affine coupling layers of a conditional posterior flow (0: Gaussian).
-    modulated_noise : bool, default=True
-        The shared latents modulate every content latent's noise scale:
-        ``sigma_i(s) = exp(log_scale_i + sum_j W[j, i] tanh(u_{s_j}))`` (its
-        location depends on ``s`` through the edges ``s -> z``), PersonaX's
-        conditional prior ``p(z_i | Pa(z_i), s)`` and the condition under which
-        its latents are identified component-wise. False: fixed noise scales.
     lr, batch_size, max_epochs : float, int, int, default=3e-3, 128, 200
         Adam's learning rate, the minibatch size and the most epochs.
     patience : int or None, default=20
         Early-stopping patience on the validation loss (best epoch kept).
     validation_fraction : float or None, default=0.2
-        Share of the training rows held out for early stopping and the choices
-        by ELBO (the warm-up schedule, restarts by ``"elbo"``).
-    selection_fraction : float, default=0.2
-        Share of all rows held out of training *and* early stopping for the
-        structure choices by independence (restarts, the order of the
-        modalities, the DAG search), so that no choice reads rows an earlier
-        step was fitted or stopped on. Held out only when such a choice is
-        made (``refine_graph``, several candidate orders, or ``n_init > 1``
-        with ``restart_selection="independence"``); fewer than 20 such rows
-        leave the choices to the validation ELBO, with a warning.
+        Share of the rows held out for early stopping and every choice.
     n_init : int, default=1
         Initialisations per candidate order.
     restart_selection : {"elbo", "independence"}, default="independence"
         Keep the restart whose inferred noises are the most independent, or the best ELBO.
     refine_graph : bool, default=True
         Align each block by ICA of its residuals given ``s``, choose the order by
-        residual independence and search the DAG by RESIT and BIC, both on the
-        ``selection_fraction`` rows, and refit warm-started under the DAG.
+        residual independence on the fitted rows (up to 2,000), search the DAG by
+        RESIT and BIC on the validation rows, and refit warm-started under it.
         False keeps the first fit's SCM, orders chosen by their own noises.
     shared_warmup : "auto" or int, default="auto"
         Epochs at the start of each fresh fit in which the decoders see only
@@ -167,11 +151,7 @@ class MultimodalCRL(_LatentModel):
     causal_order_ : list of str
         A topological order of ``graph_``. Also ``n_features_in_``, ``feature_names_in_``.
     n_epochs_, selection_loss_ : int, float
-        Epochs and best validation loss of the kept (refitted) net; early
-        stopping read that split, so the loss is optimistic.
-    held_out_score_ : float or None
-        :meth:`score` of the kept net on the ``selection_fraction`` rows, which
-        no training or early stopping saw (None when none were held out).
+        Epochs and best validation loss of the kept (refitted) net.
 
     See Also
     --------
@@ -199,8 +179,6 @@ class MultimodalCRL(_LatentModel):
         "prior_mask": ["array-like", pd.DataFrame, None],
         "a_sp": [Interval(Real, 0, None, closed="left")],
         "edge_threshold": [Interval(Real, 0, None, closed="left")],
-        "selection_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "modulated_noise": ["boolean"],
         "restart_selection": [StrOptions({"elbo", "independence"})],
         "refine_graph": ["boolean"],
         "shared_warmup": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -223,13 +201,11 @@ class MultimodalCRL(_LatentModel):
         n_hidden_layers=2,
         image_shape=None,
         n_flow_layers=0,
-        modulated_noise=True,
         lr=3e-3,
         batch_size=128,
         max_epochs=200,
         patience=20,
         validation_fraction=0.2,
-        selection_fraction=0.2,
         n_init=1,
         restart_selection="independence",
         refine_graph=True,
@@ -252,13 +228,11 @@ class MultimodalCRL(_LatentModel):
         self.n_hidden_layers = n_hidden_layers
         self.image_shape = image_shape
         self.n_flow_layers = n_flow_layers
-        self.modulated_noise = modulated_noise
         self.lr = lr
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
-        self.selection_fraction = selection_fraction
         self.n_init = n_init
         self.restart_selection = restart_selection
         self.refine_graph = refine_graph
@@ -270,15 +244,6 @@ class MultimodalCRL(_LatentModel):
 
     def _a_sp(self):
         return self.a_sp
-
-    def _prior_options(self):
-        return {"modulated_noise": bool(self.modulated_noise)}
-
-    def __setstate__(self, state):
-        # files saved before these parameters existed: fixed noise scales, no split
-        state.setdefault("modulated_noise", False)
-        state.setdefault("selection_fraction", 0.2)
-        super().__setstate__(state)
 
     def _latent_names(self):
         return self._z_names + [f"s_{i + 1}" for i in range(self.shared_dim)]
@@ -457,106 +422,91 @@ class MultimodalCRL(_LatentModel):
         return prior
 
     # -- the choice among the fitted runs: restarts, order, DAG, refit -----------------
-    def _needs_selection_rows(self, layout):
-        """Rows are held out for the structure only where a choice reads them."""
-        return bool(
-            self.refine_graph
-            or len(layout.candidates) > 1
-            or (self.n_init > 1 and self.restart_selection == "independence")
-        )
-
-    def _choose(self, runs, Xs, selection, split_seed, refit_seed):
-        """Keep a restart per order, then an order, then refit under the searched DAG.
-
-        The choices by independence read ``selection``, rows held out of training
-        and early stopping; with fewer than ``MIN_GRAPH_ROWS`` of them every
-        choice falls back to the validation ELBO and the first fit is kept.
-        """
-        self.held_out_score_ = None  # fit sets it when rows were held out
-        if selection is not None and len(selection) < MIN_GRAPH_ROWS:
-            warnings.warn(
-                f"The structure choices (refine_graph, the order of the modalities, restarts by "
-                f"independence) need at least {MIN_GRAPH_ROWS} held-out rows for their "
-                f"independence tests, got {len(selection)} (selection_fraction="
-                f"{self.selection_fraction} of the rows); the validation ELBO chooses instead "
-                "and the first fit's graph is kept. Pass more samples or a larger "
-                "selection_fraction.",
-                UserWarning,
-                stacklevel=4,
-            )
-            selection = None
+    def _choose(self, runs, Xs, split_seed, refit_seed):
+        """Keep a restart per order, then an order, then refit under the searched DAG."""
         best, self.restart_dependence_ = {}, []
         for label, found in runs.items():
-            best[label], dependence = self._select_restart(found, selection)
+            best[label], dependence = self._select_restart(found, Xs)
             if dependence is not None:
                 self.restart_dependence_.append(dependence)
         self.order_scores_ = {order_name(label): -run.loss for label, run in best.items()}
-        label, aligned = self._select_structure(best, selection)
+        label, aligned = self._select_structure(best, Xs)
         kept = best[label]
         self.shared_warmup_ = kept.warmup
         self.dag_search_ = None
         return self._refine(kept, aligned, Xs, split_seed, refit_seed)
 
-    def _select_restart(self, runs, selection):
+    def _select_restart(self, runs, Xs):
         """One of an order's restarts, and the noise dependence of each (None by ELBO).
 
-        The most independent inferred noises on the held-out ``selection`` rows
-        (the model's own identifiability assumption: the ELBO is nearly flat
-        along a rotation of a block, which leaves the noises dependent), or the
-        best validation ELBO (also without ``selection``).
+        The most independent inferred noises on the validation split (the
+        model's own identifiability assumption: the ELBO is nearly flat along a
+        rotation of a block, which leaves the noises dependent), or the best
+        validation ELBO.
         """
-        if self.restart_selection == "elbo" or len(runs) == 1 or selection is None:
+        if self.restart_selection == "elbo" or len(runs) == 1:
             return min(runs, key=lambda run: run.loss), None
-        dependence = [noise_dependence(run.net.module_, selection, self.n_threads) for run in runs]
+        dependence = [
+            noise_dependence(run.net.module_, validation_rows(run.net, Xs), self.n_threads)
+            for run in runs
+        ]
         return runs[int(np.argmin(dependence))], dependence
 
-    def _select_structure(self, best, selection):
-        """The order of the modalities to keep, and its aligned latents of ``selection``.
+    def _select_structure(self, best, Xs):
+        """The order of the modalities to keep, and its aligned validation latents.
 
         With ``refine_graph``, every order is scored by the independence of its
-        regression residuals on every candidate's aligned latents of the
-        held-out ``selection`` rows (:func:`residual_dependence`), and the kept
-        net's latents of those rows are aligned for the DAG search (else None).
-        Without, the order whose own SCM infers the most independent noises is
-        kept. Without ``selection`` (too few rows), the best validation ELBO.
-        The orders' ELBOs (``order_scores_``) hardly differ: a reversed
-        mechanism fits almost as well.
+        regression residuals on every candidate's aligned latents
+        (:func:`residual_dependence`), and the kept net's validation latents are
+        aligned for the DAG search (else None). Without, the order whose own
+        SCM infers the most independent noises is kept. The orders' ELBOs
+        (``order_scores_``) hardly differ: a reversed mechanism fits almost as well.
         """
-        refine = self.refine_graph and selection is not None
+        refine = self.refine_graph
+        n_rows = len(validation_index(next(iter(best.values())).net, Xs))
+        if refine and n_rows < MIN_GRAPH_ROWS:
+            warnings.warn(
+                f"refine_graph needs at least {MIN_GRAPH_ROWS} validation rows for its "
+                f"independence tests, got {n_rows}; the first fit's graph is kept. Pass more "
+                "samples or a larger validation_fraction.",
+                UserWarning,
+                stacklevel=5,
+            )
+            refine = False
         shared = self._shared_columns
-        if len(best) == 1 or selection is None:
+        if len(best) == 1:
             self.order_dependence_ = {}
         elif refine:
             self.order_dependence_ = residual_dependence(
-                {label: run.net for label, run in best.items()}, selection,
-                self._content_blocks, shared, self.n_threads,
+                {label: run.net for label, run in best.items()}, Xs, self._content_blocks,
+                shared, self.n_threads,
             )
         else:
             self.order_dependence_ = {
-                order_name(label): noise_dependence(run.net.module_, selection, self.n_threads)
+                order_name(label): noise_dependence(
+                    run.net.module_, validation_rows(run.net, Xs), self.n_threads
+                )
                 for label, run in best.items()
             }
         if len(best) == 1:
             label = next(iter(best))
-        elif selection is None:
-            label = min(best, key=lambda k: best[k].loss)
         else:
             label = min(best, key=lambda k: self.order_dependence_[order_name(k)])
         self.modality_order_ = None if label is None else list(label)
         if not refine:
             return label, None
         blocks = [self._content_blocks[m] for m in self.modalities_]
-        return label, aligned_latents(best[label].net, selection, blocks, shared, self.n_threads)
+        return label, aligned_validation_latents(best[label].net, Xs, blocks, shared,
+                                                 self.n_threads)
 
     def _refine(self, kept, aligned, Xs, split_seed, seed):
-        """The DAG searched on the ``aligned`` held-out latents, and the net refitted under it.
+        """The DAG searched on the ``aligned`` validation latents, and the net refitted under it.
 
         The order of all latents comes from residual independence and each
         latent's parents from the lowest BIC, within the edges the kept order
         (and ``prior_mask``) allow; the net is then trained on, warm-started
-        (:func:`warm_start`) on the training rows ``Xs``, early-stopped on their
-        validation split. Without ``aligned`` (no ``refine_graph``, or too few
-        held-out rows), ``kept`` is returned as it is.
+        (:func:`warm_start`). Without ``aligned`` (no ``refine_graph``, or too
+        few validation rows), ``kept`` is returned as it is.
         """
         if aligned is None:
             return kept

@@ -123,6 +123,17 @@ def best_loss(net):
     return float(next(row[key] for row in net.history if row["epoch"] == epoch))
 
 
+def validation_index(net, Xs):
+    """Indices of the net's internal validation split (all rows without one)."""
+    _, valid = net.get_split_datasets(Xs, None)
+    return np.arange(len(Xs)) if valid is None else np.asarray(valid.indices)
+
+
+def validation_rows(net, Xs):
+    """The rows of the net's internal validation split (all rows without one)."""
+    return Xs[validation_index(net, Xs)]
+
+
 def embed(module, X, n_threads):
     """Posterior means of the latents of the standardised rows ``X`` (float64)."""
     module.eval()

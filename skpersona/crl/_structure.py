@@ -12,10 +12,10 @@ import torch
 
 from ..independence._kernel import hsic_gamma_test
 from ..utils._torch import torch_threads
-from ._net import embed
+from ._net import embed, validation_index
 from ._orient import align_blocks, order_dependence, resit_order, select_parents
 
-# The structure choices test independence on the held-out rows; below this many they are skipped.
+# The graph search tests independence on the validation rows; below this many it is skipped.
 MIN_GRAPH_ROWS = 20
 # The orders of the modalities are compared on at most this many rows (HSIC is quadratic).
 _MAX_ORDER_ROWS = 2000
@@ -56,8 +56,7 @@ def _order_rows(n_rows):
 def residual_dependence(nets, Xs, blocks, shared, n_threads):
     """Per candidate order, the dependence its regression residuals leave (RESIT).
 
-    Each candidate net's latents of the rows ``Xs`` (MultimodalCRL passes the
-    rows held out of training and early stopping; up to 2,000) are aligned
+    Each candidate net's latents of the fitted rows (up to 2,000) are aligned
     (:func:`align_blocks`), and every order is scored on every candidate's
     aligned latents: ``-log`` p-values of HSIC tests of each latent's residual
     against the shared latents and the blocks before its own, summed. Scoring
@@ -69,7 +68,7 @@ def residual_dependence(nets, Xs, blocks, shared, n_threads):
     nets : dict of label -> LatentNet
         The kept net of each candidate order (a tuple of modalities).
     Xs : ndarray
-        The standardised rows to score on (held out of training).
+        The standardised fitted rows.
     blocks : dict of str -> list of int
         Each modality's content latents (columns of the latents).
     shared : list of int
@@ -106,15 +105,15 @@ def noise_dependence(module, X, n_threads, max_rows=500):
 
 
 # -- the DAG over all latents and the refit's start -----------------------------------
-def aligned_latents(net, rows, blocks, shared, n_threads):
-    """The net's latents of the standardised ``rows``, each block unmixed (:func:`align_blocks`).
+def aligned_validation_latents(net, Xs, blocks, shared, n_threads):
+    """The net's latents of its validation rows, each block unmixed (:func:`align_blocks`).
 
     Returns ``(latents, weight, bias)``, the aligned latents being
     ``latents_before @ weight.T + bias``.
     """
-    latent = embed(net.module_, rows, n_threads)
-    weight, bias = align_blocks(latent, blocks, shared)
-    return latent @ weight.T + bias, weight, bias
+    valid = embed(net.module_, Xs, n_threads)[validation_index(net, Xs)]
+    weight, bias = align_blocks(valid, blocks, shared)
+    return valid @ weight.T + bias, weight, bias
 
 
 def search_dag(latent, allowed):

@@ -134,11 +134,12 @@ def test_rescaling_a_latent_changes_neither_the_loss_nor_the_graph(data, model, 
 
 
 def test_restarts_chosen_by_noise_independence_not_by_elbo(data):
+    from skpersona.crl._net import validation_rows as _validation_rows
     from skpersona.crl._structure import noise_dependence as _noise_dependence
 
     nets = [MultimodalCRL(**{**PLAIN, "random_state": seed}).fit(data.data) for seed in (0, 1)]
     Xs = nets[0]._standardise(data.data.to_numpy())
-    dependence = [_noise_dependence(m.net_.module_, Xs, 1) for m in nets]
+    dependence = [_noise_dependence(m.net_.module_, _validation_rows(m.net_, Xs), 1) for m in nets]
     assert dependence[0] != dependence[1]
     dependent, independent = np.argsort(dependence)[::-1]
     # the run with the more dependent noises has the better (lower) validation loss
@@ -151,13 +152,14 @@ def test_restarts_chosen_by_noise_independence_not_by_elbo(data):
 
 
 def test_restart_selection_by_independence_in_fit(data):
+    from skpersona.crl._net import validation_rows as _validation_rows
     from skpersona.crl._structure import noise_dependence as _noise_dependence
 
     est = MultimodalCRL(n_init=2, restart_selection="independence", **PLAIN).fit(data.data)
     assert len(est.restart_dependence_) == len(est.order_scores_)
     assert all(len(runs) == 2 for runs in est.restart_dependence_)
-    held_out = est._standardise(data.data.to_numpy())[est._selection_index]
-    kept = _noise_dependence(est.net_.module_, held_out, 1)
+    Xs = est._standardise(data.data.to_numpy())
+    kept = _noise_dependence(est.net_.module_, _validation_rows(est.net_, Xs), 1)
     assert kept == pytest.approx(min(min(runs) for runs in est.restart_dependence_))
     with pytest.raises(ValueError, match="restart_selection"):
         MultimodalCRL(restart_selection="hsic").fit(data.data)
@@ -184,9 +186,9 @@ def test_refined_fit_keeps_the_searched_dag_and_its_alignment(data, fitted):
     )
 
 
-def test_refine_graph_needs_enough_held_out_rows(data):
-    few = data.data.iloc[:60]  # 12 rows held out for the structure
-    with pytest.warns(UserWarning, match="need at least 20 held-out rows"):
+def test_refine_graph_needs_enough_validation_rows(data):
+    few = data.data.iloc[:60]  # 12 validation rows
+    with pytest.warns(UserWarning, match="refine_graph needs at least 20 validation rows"):
         crl = MultimodalCRL(**FAST).fit(few)
     assert crl.dag_search_ is None
     assert torch.equal(crl.net_.module_.align_weight, torch.eye(5))

@@ -80,29 +80,6 @@ def test_early_stopping_uses_a_validation_split(data):
     assert no_valid.selection_loss_ == no_valid.net_.history[-1, "train_loss"]
 
 
-def _rows_seen(net):
-    """Rows a net trained on and was early-stopped on, from skorch's per-batch history."""
-    last = net.history[-1]["batches"]
-    train = sum(b["train_batch_size"] for b in last if "train_batch_size" in b)
-    valid = sum(b["valid_batch_size"] for b in last if "valid_batch_size" in b)
-    return train, valid
-
-
-def test_structure_choices_read_rows_held_out_of_training_and_early_stopping(data, fitted):
-    n = len(data.data)
-    held_out = fitted._selection_index
-    assert len(held_out) == round(fitted.selection_fraction * n) == 48
-    train, valid = _rows_seen(fitted.net_)  # the refit; the first-stage nets alike
-    assert abs(valid - 0.2 * (n - 48)) < 1 and train + valid == n - 48
-    # the bound on the held-out rows is reported, and it is score() on exactly those rows
-    assert fitted.held_out_score_ == fitted.score(data.data.iloc[held_out])
-    # nothing to choose (one order, no graph search, one restart): every row trains
-    plain = MultimodalCRL(**{**PLAIN, "causal_order": ["1", "2"], "shared_warmup": 0})
-    plain.fit(data.data)
-    assert plain._selection_index is None and plain.held_out_score_ is None
-    assert sum(_rows_seen(plain.net_)) == n
-
-
 def test_selection_loss_is_the_kept_epochs_after_the_warmup(data):
     # here the validation loss of the warm-up's last epoch (content latents hidden) is
     # below every later one, and patience 1 stops the fit two epochs after the warm-up
@@ -165,16 +142,14 @@ def test_shared_warmup_keeps_a_shared_factor_out_of_the_content_blocks():
 
 
 def test_recovers_latents_better_than_pca_and_fastica():
-    # Data seed 4: with the structure read on rows held out of training (selection_fraction)
-    # the former seed 3 fell from MCC 0.959 to 0.747 (FastICA 0.705), one fit's spread
-    # with 720 training rows; seed 4 gave 0.965 against 0.976 before (issue 25).
     data = make_multimodal_causal(
         n_samples=1200, n_features=6, n_measurements=2, graph="cross",
-        noise_distribution="laplace", random_state=4,
+        noise_distribution="laplace", random_state=3,
     )
     train, test = data.data.iloc[:900], data.data.iloc[900:]
     truth = data.latents.iloc[900:]
-    # one warm-up schedule (none), for speed
+    # shared_warmup="auto" keeps the plain fit here (shared_warmup_ == 0, the same latents
+    # to the last bit), so that schedule alone is fitted
     crl = MultimodalCRL(
         causal_order=["1", "2"], hidden_size=32, batch_size=128, lr=5e-3, max_epochs=60,
         patience=10, shared_warmup=0, random_state=0,

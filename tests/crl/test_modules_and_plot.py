@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from skpersona.crl import plot_latent_graph
 from skpersona.crl._modules import CausalPrior, ConditionalFlow
-from skpersona.utils._torch import torch_threads
 
 
 def test_posterior_flow_log_det_is_exact_and_layers_are_permuted():
@@ -214,76 +213,3 @@ def test_image_decoder_returns_row_major_pixels():
     # channel c of the last convolution at pixel (i, j) is column (i * 6 + j) * 2 + c
     maps = decoder.conv(decoder.head(latent).reshape(4, *decoder.grid))
     torch.testing.assert_close(out.reshape(4, 7, 6, 2).permute(0, 3, 1, 2), maps)
-
-
-def _modulated_prior():
-    # z1 -> z2 with s (the last latent, a source) modulating both content noise scales
-    allowed = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
-    prior = CausalPrior(3, allowed, n_modulating=1).double().eval()
-    with torch.no_grad():
-        prior.linear.copy_(torch.tensor([[0.0, 0.7, 0.0], [0.0, 0.0, 0.0], [0.5, -0.4, 0.0]]))
-        prior.scale_modulation.copy_(torch.tensor([[0.8, -0.6, 0.3]]))
-        prior.running_mean.zero_()
-        prior.running_var.fill_(1.0)
-    return prior
-
-
-def test_noise_scales_modulated_by_a_source_keep_the_density_exact():
-    prior = _modulated_prior()
-    assert prior.modulated[0].tolist() == [1.0, 1.0, 0.0]  # never s's own scale
-    z = torch.randn(4, 3, dtype=torch.float64)
-    e, log_det = prior.noise(z)
-    for k in range(4):
-        jac = torch.autograd.functional.jacobian(lambda v: prior.noise(v[None])[0][0], z[k])
-        assert torch.allclose(log_det[k], torch.linalg.slogdet(jac)[1], atol=1e-8)
-    # s moves z1's location (edge s -> z1, 0.5 s) and its noise scale (exp(0.8 tanh(s)))
-    pinned = torch.ones(4, 3, dtype=torch.float64)
-    pinned[:, 2] = torch.tensor([-2.0, -1.0, 1.0, 2.0], dtype=torch.float64)
-    e = prior.noise(pinned)[0][:, 0]
-    s = pinned[:, 2]
-    expected = (1.0 - 0.5 * s) * torch.exp(-0.8 * torch.tanh(s))
-    assert torch.allclose(e, expected.detach())
-    with pytest.raises(ValueError, match="must be sources"):
-        CausalPrior(3, torch.ones(3, 3), n_modulating=1)
-
-
-def test_a_modulated_prior_integrates_to_one():
-    prior = CausalPrior(2, torch.tensor([[0.0, 0.0], [1.0, 0.0]]), n_modulating=1).double()
-    prior.eval()
-    with torch.no_grad():
-        prior.linear[1, 0] = 0.6
-        prior.scale_modulation[0, 0] = 1.2
-        prior.running_mean.zero_()
-        prior.running_var.fill_(1.0)
-    axis = torch.linspace(-25, 25, 801, dtype=torch.float64)
-    grid = torch.cartesian_prod(axis, axis)
-    with torch.no_grad():
-        density = torch.exp(prior.log_prob(grid)).reshape(len(axis), len(axis))
-    mass = torch.trapezoid(torch.trapezoid(density, axis, dim=1), axis)
-    assert abs(float(mass) - 1.0) < 1e-3
-
-
-def test_the_modulation_is_learned_from_heteroscedastic_data():
-    # z's noise scale grows with s as in make_multimodal_causal(shared_modulation=...)
-    rng = np.random.RandomState(0)
-    s = rng.standard_normal(1000)
-    z = np.exp(0.8 * np.tanh(s)) * rng.laplace(size=1000)
-    data = torch.as_tensor(np.column_stack([z, s]))
-    fits = {}
-    for n_modulating in (0, 1):
-        torch.manual_seed(0)
-        prior = CausalPrior(2, torch.tensor([[0.0, 0.0], [1.0, 0.0]]), n_modulating=n_modulating)
-        prior = prior.double()
-        optimiser = torch.optim.Adam(prior.parameters(), lr=0.05)
-        with torch_threads(1):  # tiny steps: more threads only contend
-            for _ in range(120):
-                optimiser.zero_grad()
-                loss = -prior.log_prob(data).mean()
-                loss.backward()
-                optimiser.step()
-        prior.eval()
-        with torch.no_grad():
-            fits[n_modulating] = (float(prior.log_prob(data).mean()), prior)
-    assert fits[1][0] > fits[0][0] + 0.05, (fits[1][0], fits[0][0])
-    weight = float(fits[1][1].scale_modulation[0, 0])
-    assert 0.4 < weight < 1.2, weight

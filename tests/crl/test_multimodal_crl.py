@@ -245,24 +245,3 @@ def test_a_file_saved_before_the_module_split_still_loads(data, fitted):
     restored = skops.io.loads(old.getvalue(), trusted=untrusted)
     assert type(restored) is MultimodalCRL
     np.testing.assert_array_equal(restored.transform(data.data), fitted.transform(data.data))
-
-
-def test_shared_latents_modulate_the_content_noise_scales(data, fitted):
-    prior = fitted.net_.module_.prior
-    assert fitted.modulated_noise and prior.n_modulating == 1
-    weights = (prior.scale_modulation * prior.modulated).detach()
-    assert torch.count_nonzero(weights[0, :4]) == 4 and weights[0, 4] == 0  # learned; not s's own
-    off = MultimodalCRL(**{**FAST, "causal_order": ["1", "2"], "refine_graph": False,
-                           "shared_warmup": 0, "modulated_noise": False}).fit(data.data)
-    assert off.net_.module_.prior.n_modulating == 0
-    assert not hasattr(off.net_.module_.prior, "scale_modulation")
-    # a model saved before the parameter existed loads as what it was: unmodulated
-    state = off.__getstate__()
-    for key in ("modulated_noise", "selection_fraction"):
-        state.pop(key)
-    state["_module_args"] = {k: v for k, v in state["_module_args"].items()
-                             if k != "modulated_noise"}
-    restored = MultimodalCRL.__new__(MultimodalCRL)
-    restored.__setstate__(state)
-    assert restored.modulated_noise is False and restored.selection_fraction == 0.2
-    np.testing.assert_array_equal(restored.transform(data.data), off.transform(data.data))
