@@ -24,7 +24,7 @@ lint:
 	$(PY) -m ruff check skpersona tests examples benchmarks
 
 unit:
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 docs:
 	$(PY) -m sphinx -W --keep-going -b html doc doc/_build/html

@@ -10,3 +10,30 @@ import tempfile
 _CACHE = tempfile.mkdtemp(prefix="skpersona-test-cache-")
 os.environ["SKPERSONA_CACHE_DIR"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
+
+# -- Order: the longest files first ----------------------------------------------------
+# ``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each file goes
+# whole to one worker, in the order collected here. Starting the longest files first
+# keeps one long file (the docs build, a slow real-data test) from running alone at the
+# end while the other worker idles. A file's cost is estimated from its tests: a slow
+# test counts its ``@pytest.mark.slow(seconds=...)`` (SLOW_SECONDS when not given), any
+# other test FAST_SECONDS.
+SLOW_SECONDS = 40.0
+FAST_SECONDS = 0.5
+
+
+def _estimated_seconds(item):
+    mark = item.get_closest_marker("slow")
+    if mark is None:
+        return FAST_SECONDS
+    return float(mark.kwargs.get("seconds", SLOW_SECONDS))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    files = {}  # file -> its items, in collection order (dicts keep insertion order)
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    cost = {name: sum(map(_estimated_seconds, group)) for name, group in files.items()}
+    order = sorted(files, key=lambda name: -cost[name])  # stable: ties keep their order
+    items[:] = [item for name in order for item in files[name]]

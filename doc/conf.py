@@ -143,6 +143,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "plot_gallery": "True",
+    # An example whose file is unchanged is not rerun (its last output is reused), which
+    # hides an example broken by a library change; the docs test sets this to run all.
+    "run_stale_examples": os.environ.get("SKPERSONA_DOCS_RUN_ALL_EXAMPLES") == "1",
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "matplotlib_animations": False,

@@ -35,6 +35,10 @@ _WEIGHTS = {"check_sample_weight_equivalence_on_dense_data":
             "under full-batch training, tested in tests/fusion/test_fusion_options.py)"}
 EXPECTED_FAILED_CHECKS = {"FusionRegressor": _WEIGHTS, "FusionClassifier": _WEIGHTS}
 
+# The 30 epochs above are for the checks that assert a score (accuracy > 0.83, R^2 > 0.5);
+# the API-contract checks (dtypes, pickling, idempotence, ...) train 2 epochs.
+CONTRACT_PARAMS = {"FusionRegressor": {"max_epochs": 2}, "FusionClassifier": {"max_epochs": 2}}
+
 # SemanticFusionRegressor takes a sample table (frame tables and strings), so its tags
 # say ``two_d_array = False`` and the array checks skip it; its clone, pickle, skops and
 # grid-search behaviour is tested by hand in tests/fusion/test_semantic_fusion.py.
