@@ -49,9 +49,9 @@ class MultimodalCRL(_LatentModel):
     (L[j, i] u_j + B[j, i] tanh(C[j, i] u_j)) + b_i + sigma_i e_i``, each noise
     ``e_i`` a learned mixture of Gaussians. Edge strengths ``A = ||(L, B)||`` (in
     standard deviations) are kept acyclic by NOTEARS' ``h(A)`` and sparse by a
-    group lasso; the shared latents are sources (no edge from a content latent
-    into ``s``, whatever ``prior_mask`` says). Each measurement has its own encoder (pooled per modality as a
-    product of experts) and decoder (Gaussian, a learned noise per feature).
+    group lasso; the shared latents are sources (no edge into ``s``). Each
+    measurement has its own encoder (pooled per modality as a product of
+    experts) and decoder (Gaussian, a learned noise per feature).
     Blocks are identified apart; single latents inside a block only where each
     has its own neighbours in other modalities.
 
@@ -84,11 +84,9 @@ class MultimodalCRL(_LatentModel):
         forbidden.
     a_recon, a_ind, a_sp : float, default=1.0, 1.0, 0.3
         Weights of the Gaussian negative log-likelihood, the KL term and the
-        group lasso on edge strengths. ``a_recon`` and ``a_ind`` can be chosen by
-        held-out :meth:`score`; ``a_sp`` cannot: the penalty only removes
-        edges, and a sparser graph does not raise the likelihood (equivalent
-        graphs fit equally, a denser one at least as well), so the ELBO never
-        favours the sparsity that identifies the graph.
+        group lasso on edge strengths. Choose ``a_recon`` and ``a_ind`` by
+        held-out :meth:`score`, not ``a_sp``: a sparser graph never raises the
+        likelihood, so the ELBO never favours the sparsity that identifies it.
     edge_threshold : float, default=0.1
         Edge strength (standard deviations) above which ``graph_`` keeps an edge.
     hidden_size, n_hidden_layers : int, default=64, 2
@@ -108,7 +106,7 @@ class MultimodalCRL(_LatentModel):
     n_init : int, default=1
         Initialisations per candidate order.
     restart_selection : {"elbo", "independence"}, default="independence"
-        Keep the restart whose inferred noises are the most independent, or the best ELBO.
+        Keep the restart with the most independent inferred noises, or the best ELBO.
     refine_graph : bool, default=True
         Align each block by ICA of its residuals given ``s``, choose the order by
         residual independence on the fitted rows (up to 2,000), search the DAG by
@@ -121,8 +119,7 @@ class MultimodalCRL(_LatentModel):
     n_threads : int or None, default=1
         torch threads while fitting and transforming (None: torch's setting).
     n_score_samples : int, default=16
-        Posterior draws per sample of the importance-weighted bound that
-        :meth:`score` returns (1: the plain ELBO).
+        Draws per sample of :meth:`score`'s importance-weighted bound (1: ELBO).
     random_state : int, RandomState instance or None, default=None
         Seeds torch, the split and shuffling (CPU fits are reproducible).
     verbose : int, default=0
@@ -139,17 +136,15 @@ class MultimodalCRL(_LatentModel):
     order_scores_, order_dependence_ : dict of str -> float
         Per candidate order, its best validation ELBO and the dependence it
         leaves (the least dependent is kept).
-    restart_dependence_ : list of list of float
-        Per order, the noise dependence of each restart (when chosen by it).
-    shared_warmup_ : int
-        Warm-up epochs of the kept fit.
+    restart_dependence_, shared_warmup_ : list of list of float, int
+        Per order, each restart's noise dependence; warm-up epochs of the kept fit.
     dag_search_ : dict or None
         ``"order"`` and ``"edges"`` of the DAG search (``refine_graph``).
     adjacency_, graph_ : DataFrame
         Edge strengths among all latents (rows parents) and the DAG above
         ``edge_threshold``.
     causal_order_ : list of str
-        A topological order of ``graph_``. Also ``n_features_in_``, ``feature_names_in_``.
+        A topological order of ``graph_`` (also ``n_features_in_``, ``feature_names_in_``).
     n_epochs_, selection_loss_ : int, float
         Epochs and best validation loss of the kept (refitted) net.
 
