@@ -95,10 +95,10 @@ def load(path, *, allow=None, trusted=()):
     (``base_url``), an API-key variable (``api_key_env``), code
     (``trust_remote_code``, a model folder with code) or a download (a
     ``model_name`` that is not a local folder; the default model is the installed
-    package's folder) is refused unless allowed by name; a file-chosen folder (``cache_dir``, ``weights_dir``) is reset to the
-    class default unless allowed; thread counts are bounded by the CPUs. What
-    your allow-list file allows (:func:`skpersona.utils.allow_file_path`) is
-    allowed too.
+    package's folder) is refused unless allowed by name; a file-chosen folder
+    (``cache_dir``, ``weights_dir``) is reset to the class default unless allowed;
+    thread counts are bounded by the CPUs. What your allow-list file allows
+    (:func:`skpersona.utils.allow_file_path`) is allowed too.
 
     Parameters
     ----------
