@@ -607,7 +607,8 @@ def main(argv=None, default_parts=("calibration", "power", "agreement")):
         print(f"\n## {name} ({time.perf_counter() - start:.0f} s)")
         if position == 0:  # run_all.py's summary shows the first part's table
             print("<!-- headline -->")
-        print(result.to_string(float_format=lambda v: f"{v:.4g}"))
+        # fenced, so the pandas text reads as a table in RESULTS.md's markdown
+        print("```\n" + result.to_string(float_format=lambda v: f"{v:.4g}") + "\n```")
 
 
 if __name__ == "__main__":
