@@ -411,14 +411,6 @@ def main(argv=None):
         "assumption-violated data of the earlier rows",
     )
     parser.add_argument(
-        "--block-alignment", choices=["auto", "ica", "none"], default=None,
-        help="MultimodalCRL block_alignment (default: the estimator's default)",
-    )
-    parser.add_argument(
-        "--order-rows", choices=["fitted", "crossfit"], default=None,
-        help="MultimodalCRL order_rows (default: the estimator's default)",
-    )
-    parser.add_argument(
         "--measurement-seeds", type=int, default=None,
         help="seeds of the 1- and 2-measurement settings (default: all)",
     )
@@ -441,12 +433,6 @@ def main(argv=None):
     )
     if args.shared_warmup is not None:
         crl_kwargs["shared_warmup"] = args.shared_warmup
-    if args.block_alignment is not None:
-        crl_kwargs["block_alignment"] = args.block_alignment
-    alignment = crl_kwargs.get("block_alignment", MultimodalCRL().block_alignment)
-    if args.order_rows is not None:
-        crl_kwargs["order_rows"] = args.order_rows
-    order_rows = crl_kwargs.get("order_rows", MultimodalCRL().order_rows)
     warmup = crl_kwargs.get("shared_warmup", MultimodalCRL().shared_warmup)
     # with one restart there is nothing to choose: the criterion is named only for n_init > 1
     restarts = (f"n_init={args.n_init}, restarts chosen by {args.restart_selection}"
@@ -454,8 +440,7 @@ def main(argv=None):
     print(
         f"## crl benchmark ({'quick' if args.quick else 'full'} run: {len(seeds)} seeds, "
         f"{n_train} training / {n_test} test samples, at most {epochs} epochs; MultimodalCRL "
-        f"{restarts}, refine_graph={not args.no_refine_graph}, shared_warmup={warmup}, "
-        f"block_alignment={alignment}, order_rows={order_rows}"
+        f"{restarts}, refine_graph={not args.no_refine_graph}, shared_warmup={warmup}"
         + (f", hidden_size={args.hidden_size}" if args.hidden_size != HIDDEN_SIZE else "")
         + (", convolutional image encoders" if args.image_encoder == "conv" else "")
         + (f"; data: shared_modulation={args.shared_modulation}"

@@ -108,26 +108,10 @@ class MultimodalCRL(_LatentModel):
     restart_selection : {"elbo", "independence"}, default="independence"
         Keep the restart with the most independent inferred noises, or the best ELBO.
     refine_graph : bool, default=True
-        Align the blocks (``block_alignment``), choose the order by
+        Align each block by ICA of its residuals given ``s``, choose the order by
         residual independence on the fitted rows (up to 2,000), search the DAG by
         RESIT and BIC on the validation rows, and refit warm-started under it.
         False keeps the first fit's SCM, orders chosen by their own noises.
-    order_rows : {"fitted", "crossfit"}, default="fitted"
-        Rows of ``refine_graph``'s order test. ``"fitted"``: the latents of
-        the rows every candidate was trained on (up to 2,000). ``"crossfit"``:
-        every candidate order is fitted again on each half of the rows (its
-        kept restart's warm-up, the other half never seen) and the orders are
-        scored on the held-out half's latents, the two halves' scores summed:
-        no row scores a net trained on it, at the price of four more fits on
-        half the rows per candidate pair.
-    block_alignment : {"ica", "auto", "none"}, default="ica"
-        How ``refine_graph`` aligns each modality's block before the order
-        test and the DAG search. ``"ica"`` unmixes it by ICA of its residuals
-        given ``s``, which assumes no edges inside a modality (each child
-        becomes its exogenous part); ``"auto"`` unmixes only blocks that fail
-        a check of that assumption, keeping blocks that already follow an
-        additive-noise SCM with edges inside (:func:`~skpersona.crl._orient.align_blocks`);
-        ``"none"`` only standardises.
     shared_warmup : "auto" or int, default="auto"
         Epochs at the start of each fresh fit in which the decoders see only
         ``s`` (at most ``max_epochs // 2``). ``"auto"`` fits 0 and 15 from the
@@ -155,8 +139,7 @@ class MultimodalCRL(_LatentModel):
     restart_dependence_, shared_warmup_ : list of list of float, int
         Per order, each restart's noise dependence; warm-up epochs of the kept fit.
     dag_search_ : dict or None
-        ``"order"`` and ``"edges"`` of the DAG search (``refine_graph``), and
-        ``"unmixed"``: the modalities whose block the alignment unmixed.
+        ``"order"`` and ``"edges"`` of the DAG search (``refine_graph``).
     adjacency_, graph_ : DataFrame
         Edge strengths among all latents (rows parents) and the DAG above
         ``edge_threshold``.
@@ -179,7 +162,7 @@ class MultimodalCRL(_LatentModel):
     >>> crl.set_output(transform="pandas").transform(data.data).columns.tolist()
     ['z1_1', 'z1_2', 'z2_1', 'z2_2', 's_1']
     >>> sorted(crl.order_scores_), sorted(crl.dag_search_)
-    (['1 > 2', '2 > 1'], ['edges', 'order', 'unmixed'])
+    (['1 > 2', '2 > 1'], ['edges', 'order'])
     """
 
     _parameter_constraints = {
@@ -193,8 +176,6 @@ class MultimodalCRL(_LatentModel):
         "edge_threshold": [Interval(Real, 0, None, closed="left")],
         "restart_selection": [StrOptions({"elbo", "independence"})],
         "refine_graph": ["boolean"],
-        "block_alignment": [StrOptions({"auto", "ica", "none"})],
-        "order_rows": [StrOptions({"fitted", "crossfit"})],
         "shared_warmup": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "image_shape": [dict, None],
     }
@@ -223,8 +204,6 @@ class MultimodalCRL(_LatentModel):
         n_init=1,
         restart_selection="independence",
         refine_graph=True,
-        block_alignment="ica",
-        order_rows="fitted",
         shared_warmup="auto",
         n_threads=1,
         n_score_samples=16,
@@ -252,8 +231,6 @@ class MultimodalCRL(_LatentModel):
         self.n_init = n_init
         self.restart_selection = restart_selection
         self.refine_graph = refine_graph
-        self.block_alignment = block_alignment
-        self.order_rows = order_rows
         self.shared_warmup = shared_warmup
         self.n_threads = n_threads
         self.n_score_samples = n_score_samples
@@ -448,7 +425,7 @@ class MultimodalCRL(_LatentModel):
             if dependence is not None:
                 self.restart_dependence_.append(dependence)
         self.order_scores_ = {order_name(label): -run.loss for label, run in best.items()}
-        label, aligned = self._select_structure(best, Xs, split_seed, refit_seed)
+        label, aligned = self._select_structure(best, Xs)
         kept = best[label]
         self.shared_warmup_ = kept.warmup
         self.dag_search_ = None
@@ -470,7 +447,7 @@ class MultimodalCRL(_LatentModel):
         ]
         return runs[int(np.argmin(dependence))], dependence
 
-    def _select_structure(self, best, Xs, split_seed, refit_seed):
+    def _select_structure(self, best, Xs):
         """The order of the modalities to keep, and its aligned validation latents.
 
         With ``refine_graph``, every order is scored by the independence of its
@@ -494,12 +471,10 @@ class MultimodalCRL(_LatentModel):
         shared = self._shared_columns
         if len(best) == 1:
             self.order_dependence_ = {}
-        elif refine and self.order_rows == "crossfit":
-            self.order_dependence_ = self._crossfit_dependence(best, Xs, split_seed, refit_seed)
         elif refine:
             self.order_dependence_ = residual_dependence(
                 {label: run.net for label, run in best.items()}, Xs, self._content_blocks,
-                shared, self.n_threads, self.block_alignment,
+                shared, self.n_threads,
             )
         else:
             self.order_dependence_ = {
@@ -517,32 +492,7 @@ class MultimodalCRL(_LatentModel):
             return label, None
         blocks = [self._content_blocks[m] for m in self.modalities_]
         return label, aligned_validation_latents(best[label].net, Xs, blocks, shared,
-                                                 self.n_threads, self.block_alignment)
-
-    def _crossfit_dependence(self, best, Xs, split_seed, seed):
-        """The orders' residual dependence, each half of the rows scored by nets fitted on the other.
-
-        Every candidate is fitted again, under its own allowed edges and its
-        kept run's warm-up, on one half of the rows (early stopping inside that
-        half) and scores the orders on the other half's latents
-        (:func:`residual_dependence`); the two halves' scores are summed.
-        """
-        halves = np.array_split(np.random.RandomState(split_seed).permutation(len(Xs)), 2)
-        total = {}
-        for fitted_on, scored in (halves, halves[::-1]):
-            nets = {}
-            for label, run in best.items():
-                with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads):
-                    torch.manual_seed(seed)
-                    net = self._make_net(len(fitted_on), split_seed, run.module_args, run.warmup)
-                    net.fit(Xs[fitted_on], None)
-                nets[label] = net
-            scores = residual_dependence(nets, Xs[scored], self._content_blocks,
-                                         self._shared_columns, self.n_threads,
-                                         self.block_alignment)
-            for name, value in scores.items():
-                total[name] = total.get(name, 0.0) + value
-        return total
+                                                 self.n_threads)
 
     def _refine(self, kept, aligned, Xs, split_seed, seed):
         """The DAG searched on the ``aligned`` validation latents, and the net refitted under it.
@@ -555,7 +505,7 @@ class MultimodalCRL(_LatentModel):
         """
         if aligned is None:
             return kept
-        latent, weight, bias, unmixed = aligned
+        latent, weight, bias = aligned
         allowed = kept.module_args["allowed"]
         order, dag = search_dag(latent, allowed)
         names = self._latent_names()
@@ -563,7 +513,6 @@ class MultimodalCRL(_LatentModel):
         self.dag_search_ = {
             "order": [names[i] for i in order],
             "edges": [(names[i], names[j]) for i, j in np.argwhere(dag)],
-            "unmixed": [m for m, done in zip(self.modalities_, unmixed) if done],
         }
         refit_args = {**kept.module_args, "allowed": allowed * dag}
         with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads):

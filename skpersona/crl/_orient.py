@@ -160,70 +160,7 @@ def _unmixing(residual, seed, n_restarts=5):
     return best[1]
 
 
-# Blocks of up to this many latents get the check of ``block_alignment="auto"`` (every
-# order of the block is tried); larger blocks are unmixed by ICA.
-_MAX_CHECKED_BLOCK = 4
-#: Level of that check's independence tests, fixed in advance (not tuned on results).
-BLOCK_CHECK_LEVEL = 0.01
-
-
-def _scaled_residual(u, child, parents, shared):
-    """Residual of ``child`` given ``parents``, divided by its noise scale fitted on ``s``.
-
-    In PersonaX's model the shared latents set each latent's noise scale, so a
-    residual's size depends on ``s`` and, through ``s``, on every regressor;
-    ``log r^2`` is regressed on ``s`` (and ``tanh(s)``) and the residual divided by
-    the fitted scale before it is tested.
-    """
-    residual = _residual(u, child, parents)
-    if not len(shared):
-        return residual
-    inputs = u[:, list(shared)]
-    design = np.hstack([np.ones((len(u), 1)), inputs, np.tanh(inputs)])
-    log_square = np.log(residual**2 + 1e-6)
-    coef = np.linalg.lstsq(design, log_square, rcond=None)[0]
-    return residual / np.exp(0.5 * design @ coef)
-
-
-def block_follows_scm(u, block, shared, level=BLOCK_CHECK_LEVEL):
-    """Whether a block, as it is, passes as an additive-noise SCM given the shared latents.
-
-    For every order of the block's latents, each latent is regressed on the
-    shared latents and its predecessors in the block (``L u + B tanh(u)``); its
-    residual, divided by a noise scale fitted on ``s``
-    (:func:`_scaled_residual`), is tested for independence of those
-    predecessors (HSIC, gamma approximation). The block passes when, in some
-    order, no test rejects at ``level``. A linear mixing of independent
-    non-Gaussian latents fails in every order (Darmois-Skitovich); a block in
-    its causal coordinates, edges inside it or not, passes in its causal order.
-
-    Parameters
-    ----------
-    u : ndarray of shape (n_samples, n_latents)
-        Standardised latents.
-    block : list of int
-        The block's columns.
-    shared : list of int
-        The shared latents' columns.
-    level : float, default=BLOCK_CHECK_LEVEL
-
-    Returns
-    -------
-    bool
-    """
-    for order in itertools.permutations(block):
-        pvalues = []
-        for position, j in enumerate(order[1:], start=1):
-            before = list(order[:position])
-            residual = _scaled_residual(u, j, list(shared) + before, shared)
-            rng = np.random.RandomState(0)
-            pvalues.append(hsic_gamma_test(residual[:, None], u[:, before], rng)[1])
-        if min(pvalues) >= level:
-            return True
-    return False
-
-
-def align_blocks(latents, blocks, shared, seed=0, mode="ica"):
+def align_blocks(latents, blocks, shared, seed=0):
     """Linear maps, one per content block, that undo a mixing of a block's latents.
 
     The latents of one modality's block are identified only up to an invertible
@@ -237,13 +174,6 @@ def align_blocks(latents, blocks, shared, seed=0, mode="ica"):
     ones (largest absolute correlation), so that names stay put, and keep
     their signs. Blocks of one latent are only standardised.
 
-    That assumption contradicts PersonaX's model, which has edges inside a
-    modality: after the unmixing each child is its exogenous part and the edge
-    is gone. ``mode="auto"`` checks it per block: a block that, as it is,
-    passes as an additive-noise SCM given ``s`` (:func:`block_follows_scm`;
-    edges inside it allowed) is only standardised, and only the others are
-    unmixed. ``mode="none"`` only standardises.
-
     Parameters
     ----------
     latents : ndarray of shape (n_samples, n_latents)
@@ -253,15 +183,11 @@ def align_blocks(latents, blocks, shared, seed=0, mode="ica"):
         Columns of the shared latents (left as they are, up to standardisation).
     seed : int
         Seed of FastICA's starts.
-    mode : {"ica", "auto", "none"}, default="ica"
-        Unmix every block, only the blocks that fail the check, or none.
 
     Returns
     -------
     weight, bias : ndarray of shape (n_latents, n_latents), (n_latents,)
         The aligned latents are ``latents @ weight.T + bias``.
-    unmixed : list of bool
-        Per block, whether it was unmixed.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -272,29 +198,20 @@ def align_blocks(latents, blocks, shared, seed=0, mode="ica"):
     scale = np.where(scale > 1e-12, scale, 1.0)
     u = (latents - mean) / scale
     transform = np.eye(d)  # on the standardised latents: aligned = u @ transform
-    unmixed = []
     for block in blocks:
-        unmixed.append(False)
-        if len(block) < 2 or mode == "none":
-            continue
-        if (
-            mode == "auto"
-            and len(block) <= _MAX_CHECKED_BLOCK
-            and block_follows_scm(u, block, shared)
-        ):
+        if len(block) < 2:
             continue
         residual = np.column_stack([_residual(u, j, shared) for j in block])
         rotation = _unmixing(residual, seed).T
         new = u[:, block] @ rotation
         rotation = rotation / new.std(axis=0)
-        unmixed[-1] = True
         corr = np.corrcoef(u[:, block], new, rowvar=False)[: len(block), len(block) :]
         rows, cols = linear_sum_assignment(-np.abs(corr))
         keep = cols[np.argsort(rows)]
         signs = np.sign(corr[np.sort(rows), keep])
         transform[np.ix_(block, block)] = rotation[:, keep] * np.where(signs == 0, 1.0, signs)
     weight = (transform / scale[:, None]).T
-    return weight, -weight @ mean, unmixed
+    return weight, -weight @ mean
 
 
 def order_dependence(latents, blocks, shared):

@@ -53,7 +53,7 @@ def _order_rows(n_rows):
     return np.sort(np.random.RandomState(0).choice(n_rows, _MAX_ORDER_ROWS, replace=False))
 
 
-def residual_dependence(nets, Xs, blocks, shared, n_threads, alignment="ica"):
+def residual_dependence(nets, Xs, blocks, shared, n_threads):
     """Per candidate order, the dependence its regression residuals leave (RESIT).
 
     Each candidate net's latents of the fitted rows (up to 2,000) are aligned
@@ -75,14 +75,12 @@ def residual_dependence(nets, Xs, blocks, shared, n_threads, alignment="ica"):
         The shared latents' columns.
     n_threads : int or None
         torch threads.
-    alignment : {"ica", "auto", "none"}, default="ica"
-        ``mode`` of :func:`align_blocks`.
     """
     rows = _order_rows(len(Xs))
     latents = []
     for net in nets.values():
         latent = embed(net.module_, Xs, n_threads)[rows]
-        weight, bias, _ = align_blocks(latent, list(blocks.values()), shared, mode=alignment)
+        weight, bias = align_blocks(latent, list(blocks.values()), shared)
         latents.append(latent @ weight.T + bias)
     return {
         order_name(label): sum(
@@ -107,21 +105,15 @@ def noise_dependence(module, X, n_threads, max_rows=500):
 
 
 # -- the DAG over all latents and the refit's start -----------------------------------
-def aligned_validation_latents(net, Xs, blocks, shared, n_threads, alignment="ica"):
-    """The net's latents of its validation rows, blocks unmixed (:func:`align_blocks`).
+def aligned_validation_latents(net, Xs, blocks, shared, n_threads):
+    """The net's latents of its validation rows, each block unmixed (:func:`align_blocks`).
 
-    Returns ``(latents, weight, bias, unmixed)``, the aligned latents being
-    ``latents_before @ weight.T + bias``; ``unmixed`` says, per block, whether
-    it was unmixed. The alignment is fitted on the validation rows, except
-    with ``alignment="auto"``: its check's independence tests read the fitted
-    rows (up to 2,000, as the order test), which 200 validation rows leave
-    without power.
+    Returns ``(latents, weight, bias)``, the aligned latents being
+    ``latents_before @ weight.T + bias``.
     """
-    latent = embed(net.module_, Xs, n_threads)
-    valid = latent[validation_index(net, Xs)]
-    rows = latent[_order_rows(len(Xs))] if alignment == "auto" else valid
-    weight, bias, unmixed = align_blocks(rows, blocks, shared, mode=alignment)
-    return valid @ weight.T + bias, weight, bias, unmixed
+    valid = embed(net.module_, Xs, n_threads)[validation_index(net, Xs)]
+    weight, bias = align_blocks(valid, blocks, shared)
+    return valid @ weight.T + bias, weight, bias
 
 
 def search_dag(latent, allowed):

@@ -253,36 +253,7 @@ def test_order_chosen_on_the_same_latents_not_by_each_order_own_scm():
                 args[("2", "1")], 0,
             ),
         }
-        label, _ = est._select_structure(best, Xs, 0, 0)
+        label, _ = est._select_structure(best, Xs)
         results[refine] = (label, est.order_dependence_)
     assert results[False][0] == ("2", "1")  # each order judged by its own SCM: wrong
     assert results[True][0] == ("1", "2")  # every order judged on the same latents: right
-
-
-def test_crossfit_order_test_scores_only_rows_its_nets_never_saw(data, monkeypatch):
-    # order_rows="fitted" scores the orders on the latents of the rows every candidate was
-    # trained on; "crossfit" refits each candidate on one half and scores the other half.
-    from skpersona.crl import _multimodal
-    from skpersona.crl._net import LatentNet
-
-    trained_on, scored = {}, []
-    real_fit, real_dependence = LatentNet.fit, _multimodal.residual_dependence
-
-    def fit(net, X, y=None, **kwargs):
-        trained_on[id(net)] = {row.tobytes() for row in np.asarray(X)}
-        return real_fit(net, X, y, **kwargs)
-
-    def dependence(nets, X, *args):
-        scored.append(([id(net) for net in nets.values()], {row.tobytes() for row in X}))
-        return real_dependence(nets, X, *args)
-
-    monkeypatch.setattr(LatentNet, "fit", fit)
-    monkeypatch.setattr(_multimodal, "residual_dependence", dependence)
-    crl = MultimodalCRL(order_rows="crossfit", **FAST).fit(data.data)
-    assert len(scored) == 2  # one call per half
-    for nets, rows in scored:
-        assert len(nets) == 2 and all(not rows & trained_on[net] for net in nets)
-    assert len(scored[0][1] | scored[1][1]) == len(data.data)  # every row scored once
-    assert set(crl.order_dependence_) == {"1 > 2", "2 > 1"}
-    best = min(crl.order_dependence_, key=crl.order_dependence_.get)
-    assert crl.modality_order_ == best.split(" > ")

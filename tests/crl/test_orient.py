@@ -33,7 +33,7 @@ def _mixed_and_aligned(seed, n):
     """True latents, the same mixed inside each block, and those aligned by align_blocks."""
     latents, _ = _latents(seed, n=n)
     mixed = _mix_blocks(latents, seed)
-    weight, bias, _ = align_blocks(mixed, BLOCKS, SHARED)
+    weight, bias = align_blocks(mixed, BLOCKS, SHARED)
     return latents, mixed, mixed @ weight.T + bias
 
 
@@ -87,9 +87,7 @@ def test_graph_search_does_not_depend_on_the_latents_scale(scales, shifts):
     order, _ = resit_order(latents)
     assert resit_order(moved)[0] == order
     np.testing.assert_array_equal(select_parents(moved, order), select_parents(latents, order))
-    aligned = [
-        x @ w.T + b for x in (latents, moved) for w, b, _ in [align_blocks(x, BLOCKS, SHARED)]
-    ]
+    aligned = [x @ w.T + b for x in (latents, moved) for w, b in [align_blocks(x, BLOCKS, SHARED)]]
     np.testing.assert_allclose(aligned[0], aligned[1], atol=1e-6)
     assert order_dependence(moved, BLOCKS, SHARED) == pytest.approx(
         order_dependence(latents, BLOCKS, SHARED), rel=1e-6
@@ -117,55 +115,50 @@ def test_order_dependence_is_not_ruled_by_one_tiny_pvalue():
     assert order_dependence(spread, blocks, [0]) <= 4 * cap
 
 
-def _faithful_latents(seed, n=1000):
-    """PersonaX-faithful latents: a chain inside each modality, s modulating every mechanism."""
+# -- known limitations on PersonaX-faithful latents (issue 25; doc/research/crl_notes.rst) --
+# These pin what the graph stage does today on the true latents of
+# make_multimodal_causal(graph="chain", shared_modulation=1); a change that lifts a
+# limitation must update them (and the notes).
+def _chain_latents(seed, shared_modulation, n=600):
     data = make_multimodal_causal(
-        n, n_measurements=1, graph="chain", noise_distribution="laplace", shared_modulation=1.0,
-        random_state=seed,
+        n, n_measurements=1, graph="chain", noise_distribution="laplace",
+        shared_modulation=shared_modulation, random_state=seed,
     )
     return data.latents.to_numpy()
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_auto_alignment_keeps_edges_inside_a_block(seed):
-    # The ICA alignment assumes no edge inside a modality: on PersonaX-faithful latents it
-    # turns each in-modality child into (nearly) its exogenous part and the DAG search
-    # misses the edges z1_1 - z1_2, z2_1 - z2_2 (both on seed 0, one on seed 1). block_alignment="auto" checks the
-    # assumption: blocks that already follow an additive-noise SCM given s stay as they are.
+def test_block_alignment_removes_the_edges_inside_a_modality(seed):
+    # align_blocks assumes no edge inside a block: its ICA turns each in-modality child
+    # into (nearly) its exogenous part, and the DAG search then misses the chain
+    # z1_1 - z1_2, z2_1 - z2_2 that it finds on the unaligned true latents.
     from skpersona.crl._structure import search_dag
 
-    latents = _faithful_latents(seed)
+    latents = _chain_latents(seed, 1.0)
     allowed = 1.0 - np.eye(5)
     allowed[:4, 4] = 0.0  # s is a source
-    found = {}
-    for mode in ("ica", "auto"):
-        weight, bias, unmixed = align_blocks(latents, BLOCKS, SHARED, mode=mode)
-        _, dag = search_dag(latents @ weight.T + bias, allowed)
-        skeleton = dag + dag.T
-        found[mode] = (unmixed, [bool(skeleton[0, 1]), bool(skeleton[2, 3])])
-    assert found["ica"][0] == [True, True] and sum(found["ica"][1]) < 2
-    # the check keeps the true blocks (on seed 1 it rejects z1's at the 1% level: the
-    # generator's mechanisms are not exactly the regression's family)
-    assert found["auto"][0] == ([True, False] if seed == 1 else [False, False])
-    assert found["auto"][1] == [True, True]
+    weight, bias = align_blocks(latents, BLOCKS, SHARED)
+    found = []
+    for latent in (latents, latents @ weight.T + bias):
+        dag = search_dag(latent, allowed)[1]
+        found.append(int(dag[0, 1] + dag[1, 0] + dag[2, 3] + dag[3, 2]))
+    assert found[0] == 2 and found[1] < 2, found
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_auto_alignment_still_unmixes_a_rotated_block(seed):
-    # A rotation by 45 degrees inside each block leaves dependent residuals in every order,
-    # so "auto" unmixes it as "ica" does; "none" only standardises. (A nearly triangular
-    # mixing passes the check: it is a linear edge inside the block, which no check of the
-    # block alone can tell from a mixing.)
-    latents, _ = _latents(seed, n=1000)
-    mixed = latents.copy()
-    rotation = np.array([[1.0, 1.0], [-1.0, 1.0]]) / np.sqrt(2)
-    for block in BLOCKS:
-        mixed[:, block] = latents[:, block] @ rotation
-    aligned = {}
-    for mode in ("ica", "auto", "none"):
-        weight, bias, unmixed = align_blocks(mixed, BLOCKS, SHARED, mode=mode)
-        aligned[mode] = mixed @ weight.T + bias
-        assert unmixed == [mode != "none"] * 2
-    np.testing.assert_allclose(aligned["auto"], aligned["ica"])
-    assert mean_correlation_coefficient(latents, aligned["auto"]) > 0.95
-    assert mean_correlation_coefficient(latents, aligned["none"]) < 0.8
+def test_order_test_is_blind_when_s_sets_the_noise_scales(seed):
+    # When s modulates every latent's noise scale, each residual's size depends on s, a
+    # regressor of every test: every HSIC test of order_dependence rejects at the p-value
+    # floor in both orders, and MultimodalCRL keeps the first-listed order by the tie.
+    # Without the modulation the true order 1 > 2 is the less dependent one.
+    from skpersona.crl._orient import ORDER_PVALUE_FLOOR
+
+    scores = {}
+    for modulation in (1.0, 0.0):
+        latents = _chain_latents(seed, modulation)
+        weight, bias = align_blocks(latents, BLOCKS, SHARED)
+        aligned = latents @ weight.T + bias
+        scores[modulation] = [order_dependence(aligned, b, SHARED) for b in (BLOCKS, BLOCKS[::-1])]
+    floor = 4 * -np.log(ORDER_PVALUE_FLOOR)  # four tests, each at the floor
+    assert scores[1.0] == pytest.approx([floor, floor])
+    assert scores[0.0][0] < scores[0.0][1] < floor
