@@ -159,7 +159,7 @@ print(pd.concat(tests).map(lambda p: f"{p:.2g}").to_string())
 # they do not change between runs.
 #
 # * The labels. Eleven of the twelve score-attribute pairs depend at the video
-#   level (BH-adjusted p below 0.002); agreeableness and gender do not (p = 0.39).
+#   level (BH-adjusted p below 0.003); agreeableness and gender do not (p = 0.37).
 #   Women are rated higher than men on openness (0.60 against 0.54), extraversion
 #   (0.52 against 0.45), conscientiousness, neuroticism and the interview score
 #   (0.52 against 0.49), each mean within about +-0.007. The 310
