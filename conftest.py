@@ -1,15 +1,24 @@
 """Run for the whole suite (tests and the doctests in skpersona/): the default caches
 of skpersona (TextEmbedder's embeddings) go to a temporary folder, never to the
-user's ~/.cache. Worker processes (joblib, Dask, Ray) inherit the variable."""
+user's ~/.cache. Worker processes (joblib, Dask, Ray) inherit the variable.
+
+One folder for the whole run: pytest-xdist's workers inherit the controller's
+environment, so they reuse the folder it made (entries are keyed by content and
+written atomically) and a text one worker embedded is not embedded again by the
+other. Tests of the cache itself point SKPERSONA_CACHE_DIR at their own folder."""
 
 import atexit
 import os
 import shutil
 import tempfile
 
-_CACHE = tempfile.mkdtemp(prefix="skpersona-test-cache-")
+_MARK = "_SKPERSONA_TEST_RUN_CACHE"  # the folder this run made (not a user setting)
+_CACHE = os.environ.get(_MARK)
+if not _CACHE or os.environ.get("SKPERSONA_CACHE_DIR") != _CACHE or not os.path.isdir(_CACHE):
+    _CACHE = tempfile.mkdtemp(prefix="skpersona-test-cache-")
+    os.environ[_MARK] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)  # by the process that made it
 os.environ["SKPERSONA_CACHE_DIR"] = _CACHE
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 # -- Order: the longest files first ----------------------------------------------------
