@@ -21,6 +21,26 @@ if not _CACHE or os.environ.get("SKPERSONA_CACHE_DIR") != _CACHE or not os.path.
 os.environ["SKPERSONA_CACHE_DIR"] = _CACHE
 
 
+# -- Threads: one pytest-xdist worker per core -------------------------------------------
+# ``make test`` runs one worker per core (-n 2 on 2 cores). BLAS, OpenMP and torch start
+# one thread per core in EACH worker: twice as many threads as cores, and spinning BLAS
+# threads then make a 2,000 x 2,000 eigvalsh about 4x slower than one thread does (5-7 s
+# against 1.2 s on the 2-core machine). A worker gets its share of the cores; its
+# subprocesses and joblib / Dask / Ray workers inherit the variables. A value the user
+# set is kept.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if "PYTEST_XDIST_WORKER" in os.environ and _WORKERS > 1:
+    import sys
+
+    _THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, str(_THREADS))
+    if "numpy" in sys.modules:  # BLAS read the variables when loaded: limit it now
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
+
+
 # -- Order: the longest files first ----------------------------------------------------
 # ``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each file goes
 # whole to one worker, in the order collected here. Starting the longest files first
