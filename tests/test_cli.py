@@ -12,6 +12,7 @@ import pytest
 from skpersona.cli import build_parser, main
 from skpersona.datasets import make_interviews
 from skpersona.traits import BIG_FIVE
+from skpersona.utils import default_cache_dir
 
 from ._tables import dependent_table
 
@@ -470,9 +471,12 @@ def test_fit_text_model_on_first_impressions(shared_data, tmp_path, capsys):
     fi = load_first_impressions(data_home=shared_data, split="training")
     table = fi.data.join(fi.target).head(240)
     table.to_csv(tmp_path / "fi.csv", index=False)
+    # the default cache's folder (the run's, conftest.py), named: predict (which replaces
+    # a file's folder by the default) reads its embeddings, README's snippet shares them
     assert main(["fit", str(tmp_path / "fi.csv"), "--model", "ridge-text", "--cv", "4",
                  "--groups", "youtube_id", "--id-columns", "video_id", "-o",
-                 str(tmp_path / "fi.skops"), "--cache-dir", str(tmp_path / "cache")]) == 0
+                 str(tmp_path / "fi.skops"),
+                 "--cache-dir", str(default_cache_dir("embeddings"))]) == 0
     out = capsys.readouterr().out
     assert "GroupKFold(4) by 'youtube_id'" in out
     accuracy = float(out.split("mean accuracy ")[1].split(",")[0])

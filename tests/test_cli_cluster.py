@@ -1,8 +1,9 @@
 """The CLI's long jobs on a cluster given by address (--cluster), and ``skpersona cache``.
 
 A local dask.distributed cluster (two worker processes) stands in for a real one: the
-command connects to its scheduler by address, as it would to a remote one. Ray runs
-in this process (the session the fixture opened is used as it is).
+command connects to its scheduler by address, as it would to a remote one. The Ray
+form (``--cluster ray://auto``) is tested in tests/test_ray.py, on that file's Ray
+session (one local Ray instance per file is started, not one per test).
 """
 
 import logging
@@ -64,30 +65,6 @@ def test_embed_on_a_dask_cluster_by_address(scheduler, tmp_path):
     expected = TextEmbedder(cache_dir=None).fit_transform(texts)
     np.testing.assert_allclose(on_dask.iloc[:, 1:].to_numpy(dtype=float), expected,
                                rtol=1e-5, atol=1e-6)
-
-
-def test_screen_on_ray(tmp_path):
-    import os
-
-    import ray
-
-    from .test_ray import _pool_actors
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        dependent_table(n=160, seed=0).to_csv(tmp_path / "table.csv", index=False)
-        common = [str(tmp_path / "table.csv"), "--random-state", "0", "--no-progress"]
-        assert main(["screen", *common, "-o", str(tmp_path / "local.csv")]) == 0
-        before = _pool_actors()
-        assert main(["screen", *common, "-o", str(tmp_path / "ray.csv"), "--n-jobs", "-1",
-                     "--cluster", "ray://auto"]) == 0
-        assert _pool_actors() > before
-        assert ray.is_initialized()  # the caller's session is left open
-    finally:
-        ray.shutdown()
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ray.csv"),
-                                  pd.read_csv(tmp_path / "local.csv"))
 
 
 def test_bad_cluster_address_names_the_forms(tmp_path, capsys):

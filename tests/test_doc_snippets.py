@@ -2,8 +2,8 @@
 
 Each page's blocks are joined in order into one script (a later block may use what
 an earlier one defined, as a reader following the page would) and run in a fresh
-interpreter, in a temporary folder, with a temporary skpersona cache (shared by
-the pages: its entries are keyed by content). The snippets
+interpreter, in a temporary folder, with the test run's temporary skpersona cache
+(shared by the pages and the tests: its entries are keyed by content). The snippets
 are written to be cheap as they stand (small synthetic data, few epochs); nothing
 shrinks them behind the reader's back.
 
@@ -62,10 +62,11 @@ def _script(page):
 
 
 @pytest.fixture(scope="session")
-def snippet_cache(tmp_path_factory):
-    """One skpersona cache for every page: entries are keyed by content, and README
-    and pipelines.rst embed the same First Impressions transcripts."""
-    return tmp_path_factory.mktemp("snippet-cache")
+def snippet_cache():
+    """One skpersona cache for every page: the test run's temporary one (conftest.py),
+    whose entries are keyed by content. README and pipelines.rst embed the same First
+    Impressions transcripts, and tests/test_cli.py embeds most of them too."""
+    return os.environ["SKPERSONA_CACHE_DIR"]
 
 
 def _page_param(page):

@@ -3,7 +3,8 @@
 ``ray.util.joblib.register_ray()`` adds a ``"ray"`` joblib backend, so
 ``joblib.parallel_backend("ray")`` spreads skpersona's ``n_jobs`` work over a Ray
 cluster. These tests start a small local Ray instance (two CPUs, no dashboard), run
-the same three paths as tests/test_dask.py, and compare with a run in one process.
+the same three paths as tests/test_dask.py, and compare with a run in one process;
+the CLI's ``--cluster ray://auto`` runs on the same instance (one start per file).
 That the work really ran on Ray is seen from the pool actors the backend starts.
 """
 
@@ -16,6 +17,7 @@ import ray  # in the [test] and [ray] extras
 from joblib import parallel_backend
 from sklearn.base import clone
 
+from skpersona.cli import main
 from skpersona.independence import DependencyScreen
 
 from ._tables import dependent_table
@@ -85,3 +87,18 @@ def test_au_extraction_on_ray_matches_sequential(ray_cluster, tmp_path):
     for a, b in zip(on_ray, sequential):
         pd.testing.assert_frame_equal(a, b)
         assert len(a) == 2
+
+
+def test_cli_screen_on_ray(ray_cluster, tmp_path):
+    """``skpersona screen --cluster ray://auto`` uses the caller's Ray session (this
+    file's) and leaves it open; its table is the local run's."""
+    dependent_table(n=160, seed=0).to_csv(tmp_path / "table.csv", index=False)
+    common = [str(tmp_path / "table.csv"), "--random-state", "0", "--no-progress"]
+    assert main(["screen", *common, "-o", str(tmp_path / "local.csv")]) == 0
+    before = _pool_actors()
+    assert main(["screen", *common, "-o", str(tmp_path / "ray.csv"), "--n-jobs", "-1",
+                 "--cluster", "ray://auto"]) == 0
+    assert _pool_actors() > before
+    assert ray.is_initialized()  # the caller's session is left open
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ray.csv"),
+                                  pd.read_csv(tmp_path / "local.csv"))
