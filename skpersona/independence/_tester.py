@@ -90,9 +90,9 @@ class IndependenceTester:
     max_kernel_bytes : int, default=2**29
         Memory for KCI's kept kernel matrices (512 MiB): each variable's centred
         kernel and each conditioning set's residual operator are built once and
-        reused by later calls while they fit (oldest dropped first). When two
-        ``n x n`` matrices do not fit, every call computes its own, as
-        :func:`independence_test` does.
+        reused by later calls while they fit (the least recently used dropped
+        first). When two ``n x n`` matrices do not fit, every call computes its own,
+        as :func:`independence_test` does.
     n_permutations, n_features : int
         As in :func:`independence_test`.
     groups : array-like of shape (n_samples,) or None, default=None
@@ -570,13 +570,14 @@ class IndependenceTester:
 
     def _kept(self, key, build):
         """A kernel-sized matrix, kept while it fits in ``max_kernel_bytes``."""
-        if key in self._kernels:
-            return self._kernels[key]
+        if key in self._kernels:  # most recently used last: a variable in every pair stays
+            self._kernels[key] = value = self._kernels.pop(key)
+            return value
         value = build()
         size = getattr(value, "matrix", value).nbytes
         if size <= self.max_kernel_bytes:
             while self._kernels and self._kernel_bytes + size > self.max_kernel_bytes:
-                old = self._kernels.pop(next(iter(self._kernels)))  # oldest first
+                old = self._kernels.pop(next(iter(self._kernels)))  # least recently used
                 self._kernel_bytes -= getattr(old, "matrix", old).nbytes
             self._kernels[key] = value
             self._kernel_bytes += size
