@@ -142,7 +142,9 @@ def test_tester_takes_groups():
     assert tester.n_groups == 40 and tester.n_samples == 160
     res = tester.test("a", "s")
     assert res.n == 40
-    assert res.pvalue == independence_test(data.a, data.s, method="kci", groups=groups).pvalue
+    # kept kernels (as without groups) vs independence_test's matrix-free sums
+    expected = independence_test(data.a, data.s, method="kci", groups=groups).pvalue
+    assert res.pvalue == pytest.approx(expected, rel=1e-10)
     assert tester(0, 1) == res.pvalue  # the cached value
     ungrouped = IndependenceTester(data, "kci").test("a", "s")
     assert ungrouped.n == 160 and ungrouped.pvalue != res.pvalue
@@ -251,3 +253,66 @@ def test_a_high_cardinality_categorical_varying_within_groups_is_refused_as_else
     # a few categories varying within groups still become shares
     few = pd.Series(np.where(rng.random(100) < 0.5, "a", "b"))
     assert independence_test(few, score, method="kci", groups=groups).n == 20
+
+
+def _grouped_table(rng, n_groups=150, size=3):
+    """Four variables of every kind the group level makes: a person-level category,
+    scores averaged per group, and a category varying within groups (its shares)."""
+    groups = np.repeat(np.arange(n_groups), size)
+    person = rng.normal(size=n_groups)[groups]
+    frame = pd.DataFrame({
+        "sex": np.where(rng.integers(0, 2, n_groups)[groups] == 1, "f", "m"),
+        "score": person + 0.3 * rng.normal(size=n_groups * size),
+        "other": np.sin(2 * person) + rng.normal(size=n_groups * size),
+        "mixed": np.where(rng.random(n_groups * size) < 0.5, "u", "v"),
+    })
+    return frame, groups
+
+
+def _count_calls(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_screen_builds_and_eigendecomposes_each_kernel_once(monkeypatch, grouped):
+    # Issue 29: the grouped screen re-aggregated and rebuilt both kernels of every pair
+    # (2 per pair: 12 for these 6 pairs); one per variable (4) is what the tests need.
+    from skpersona.independence import _kernel
+
+    frame, groups = _grouped_table(np.random.default_rng(11))
+    eigs = _count_calls(monkeypatch, np.linalg, "eigvalsh")
+    grams = _count_calls(monkeypatch, _kernel, "_gaussian_gram")
+    screen = DependencyScreen(["kci"]).fit(frame, groups=groups if grouped else None)
+    table = screen.pvalues_
+    assert len(table) == 6 and (table.status == "ok").all(), table.reason.tolist()
+    assert len(grams) == 4 and len(eigs) == 4
+
+
+@pytest.mark.parametrize("null", ["spectral", "gamma"])
+def test_grouped_kept_kernels_give_the_per_pair_group_level_test(null):
+    frame, groups = _grouped_table(np.random.default_rng(12), n_groups=120)
+    frame["level"] = np.repeat(np.random.default_rng(0).normal(size=120), 3)
+    tester = IndependenceTester(frame, "kci", groups=groups, null=null)
+    cases = [("sex", "score", None), ("score", "mixed", None), ("score", "other", None),
+             ("score", "other", ["sex"]), ("sex", "mixed", ["level"]),
+             ("score", "other", ["sex", "level"]), (["score", "mixed"], "other", None)]
+    for x, y, z in cases:
+        got = tester.test(x, y, z)
+        ref = independence_test(frame[x], frame[y], None if z is None else frame[z],
+                                method="kci", groups=groups, null=null)
+        # the spectral null and every conditional test use the same kernels as
+        # independence_test; the unconditional gamma null sums them matrix-free there
+        assert got.statistic == pytest.approx(ref.statistic, rel=1e-10)
+        assert got.pvalue == pytest.approx(ref.pvalue, rel=1e-8, abs=1e-300)
+        assert got.n == ref.n == 120
+        assert got.details["groups"] == ref.details["groups"]
+    with pytest.raises(ValueError, match="vary within groups"):
+        tester.test("sex", "other", ["score"])

@@ -352,3 +352,20 @@ def test_booleans_are_not_column_indices(call):
     tester(1, 2), tester(0, 2, [1])  # cached: the fast path must not answer for them
     with pytest.raises(TypeError, match="is a boolean, not a column"):
         call(tester)
+
+
+def test_kept_kernels_drop_the_least_recently_used(monkeypatch):
+    # Room for two kernels: pairs (0, 1), (0, 2), (0, 3) keep column 0's kernel, which
+    # every pair uses, and build four kernels; dropping the oldest rebuilt it (five).
+    from skpersona.independence import _kernel
+
+    calls = []
+    original = _kernel._gaussian_gram
+    monkeypatch.setattr(_kernel, "_gaussian_gram",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    data = np.random.default_rng(4).normal(size=(60, 4))
+    tester = IndependenceTester(data, "kci", max_kernel_bytes=2 * 8 * 60**2)
+    for y in (1, 2, 3):
+        ref = independence_test(data[:, 0], data[:, y], method="kci")
+        assert tester(0, y) == pytest.approx(ref.pvalue, rel=1e-7, abs=1e-12)
+    assert len(calls) == 4

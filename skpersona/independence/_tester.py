@@ -10,6 +10,7 @@ cost about what causal-learn's ``CIT`` objects cost, while giving the p-values o
 import math
 import numbers
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ._encoding import (
     to_continuous,
 )
 from ._fisherz_matrix import correlation_blocks, fisherz_from_correlation
-from ._groups import check_groups
+from ._groups import aggregate_block, check_groups
 from ._kernel import (
     kci_conditional_from_kernels,
     kci_from_kernels,
@@ -89,16 +90,18 @@ class IndependenceTester:
     max_kernel_bytes : int, default=2**29
         Memory for KCI's kept kernel matrices (512 MiB): each variable's centred
         kernel and each conditioning set's residual operator are built once and
-        reused by later calls while they fit (oldest dropped first). When two
-        ``n x n`` matrices do not fit, every call computes its own, as
-        :func:`independence_test` does.
+        reused by later calls while they fit (the least recently used dropped
+        first). When two ``n x n`` matrices do not fit, every call computes its own,
+        as :func:`independence_test` does.
     n_permutations, n_features : int
         As in :func:`independence_test`.
     groups : array-like of shape (n_samples,) or None, default=None
         A group label per row (the source video of each clip): every test then runs on
         one row per group, as :func:`independence_test` does with ``groups`` (group
         means of columns that vary within a group; a conditioning set must be constant
-        within groups). The kept kernels and correlation matrix are not used then.
+        within groups). With ``method="kci"`` the columns are aggregated once and the
+        group-level kernels (and their eigenvalues) are kept as without groups; other
+        methods aggregate per call.
     **options
         Extra options for causal-learn's tests, as in :func:`independence_test`, and
         ``max_memory``: every test (kept kernels and random-feature tests included)
@@ -173,7 +176,10 @@ class IndependenceTester:
         self.options = options
         self.n_calls = 0
         self.groups = groups
-        self.n_groups = None if groups is None else check_groups(groups, self.n_samples)[1]
+        self._group_codes, self.n_groups = (
+            (None, None) if groups is None else check_groups(groups, self.n_samples)
+        )
+        self._group_level = None
         self._index = {name: i for i, name in enumerate(self.columns)}
         self._errors = {}
         self._numeric = {}
@@ -442,24 +448,88 @@ class IndependenceTester:
         """The test on one row per group: :func:`independence_test` with ``groups``."""
         from ._test import independence_test
 
-        random_state = self._call_rng(random_state)
-        columns = [[self.columns[i] for i in idx] for idx in (xs, ys, zs)]
-        result = independence_test(
-            self._frame[columns[0]],
-            self._frame[columns[1]],
-            self._frame[columns[2]] if zs else None,
-            self.method,
-            n_permutations=self.n_permutations,
-            n_features=self.n_features,
-            random_state=random_state,
-            groups=self.groups,
-            **self.options,
-        )
+        result = self._kept_grouped_kci(xs, ys, zs) if self.method == "kci" else None
+        if result is None:  # not KCI, or a case whose error independence_test words
+            columns = [[self.columns[i] for i in idx] for idx in (xs, ys, zs)]
+            result = independence_test(
+                self._frame[columns[0]],
+                self._frame[columns[1]],
+                self._frame[columns[2]] if zs else None,
+                self.method,
+                n_permutations=self.n_permutations,
+                n_features=self.n_features,
+                random_state=self._call_rng(random_state),
+                groups=self.groups,
+                **self.options,
+            )
         if cacheable:
             self._results[key] = result
             if len(xs) == len(ys) == 1:
                 self._pvalues[key] = result.pvalue
         return result
+
+    def _grouped_tester(self):
+        """The columns aggregated once per group, as a tester over the group-level table.
+
+        Returns ``(tester, parts, varying)``: ``parts[i]`` are the group-level columns of
+        column ``i`` (None where aggregating it fails), ``varying[i]`` whether it varied
+        within a group. ``tester`` is None when the group-level table cannot be tested
+        (then every call aggregates and raises its own error).
+        """
+        if self._group_level is None:
+            codes, n_groups = self._group_codes, self.n_groups
+            blocks, parts, varying, width = [], {}, {}, 0
+            for i, name in enumerate(self.columns):
+                try:
+                    check_blocks({"x": self._frame[[name]]})
+                    block, varied = aggregate_block(self._frame[[name]], codes, n_groups)
+                except (TypeError, ValueError):
+                    parts[i] = None
+                    continue
+                blocks.append(block)
+                parts[i] = tuple(range(width, width + block.shape[1]))
+                varying[i] = bool(varied)
+                width += block.shape[1]
+            try:
+                tester = IndependenceTester(
+                    pd.concat(blocks, axis=1), "kci", max_categories=self.max_categories,
+                    max_kernel_bytes=self.max_kernel_bytes, n_permutations=self.n_permutations,
+                    n_features=self.n_features, **self.options,
+                )
+            except (TypeError, ValueError):  # under 5 groups, clashing names, ...
+                tester = None
+            self._group_level = (tester, parts, varying)
+        return self._group_level
+
+    def _kept_grouped_kci(self, xs, ys, zs):
+        """Group-level KCI from the group-level table's kept kernels, or None to fall back.
+
+        Aggregating once and keeping each variable's kernel (and eigenvalues) is what
+        makes a screen of many pairs cost one kernel per variable rather than two per
+        pair. Any case :func:`independence_test` refuses returns None, so that its
+        refusal (and wording) is the one raised.
+        """
+        tester, parts, varying = self._grouped_tester()
+        if tester is None or any(parts[i] is None for i in xs + ys + zs):
+            return None
+        if any(varying[i] for i in zs):
+            return None  # conditioning on a group mean: independence_test says why
+        inner = [tuple(j for i in idx for j in parts[i]) for idx in (xs, ys, zs)]
+        try:
+            result = tester.test(*(list(idx) for idx in inner[:2]), list(inner[2]) or None)
+        except (TypeError, ValueError):
+            return None
+        averaged = {
+            block: [self.columns[i] for i in idx if varying[i]]
+            for block, idx in zip("xyz", (xs, ys, zs))
+        }
+        summary = {
+            "n_groups": int(self.n_groups),
+            "n_rows": int(self.n_samples),
+            "largest_group": int(np.bincount(self._group_codes).max()),
+            "averaged": {k: v for k, v in averaged.items() if v},
+        }
+        return replace(result, details={**result.details, "groups": summary})
 
     def _call_rng(self, random_state):
         """The random state of one call, drawn as :func:`independence_test` draws it."""
@@ -500,13 +570,14 @@ class IndependenceTester:
 
     def _kept(self, key, build):
         """A kernel-sized matrix, kept while it fits in ``max_kernel_bytes``."""
-        if key in self._kernels:
-            return self._kernels[key]
+        if key in self._kernels:  # most recently used last: a variable in every pair stays
+            self._kernels[key] = value = self._kernels.pop(key)
+            return value
         value = build()
         size = getattr(value, "matrix", value).nbytes
         if size <= self.max_kernel_bytes:
             while self._kernels and self._kernel_bytes + size > self.max_kernel_bytes:
-                old = self._kernels.pop(next(iter(self._kernels)))  # oldest first
+                old = self._kernels.pop(next(iter(self._kernels)))  # least recently used
                 self._kernel_bytes -= getattr(old, "matrix", old).nbytes
             self._kernels[key] = value
             self._kernel_bytes += size
