@@ -29,7 +29,8 @@ from ._encoding import (
     to_continuous,
 )
 from ._fisherz_matrix import correlation_blocks, fisherz_from_correlation
-from ._groups import aggregate_block, check_groups
+from ._group_level import aggregate_columns, group_level_test, groups_summary
+from ._groups import check_groups
 from ._kernel import (
     kci_conditional_from_kernels,
     kci_from_kernels,
@@ -61,14 +62,11 @@ class IndependenceTester:
     kept, and p-values are cached per ``(x, y, z)``. P-values equal those of
     :func:`independence_test` on the same columns.
 
-    As in causal-learn's ``CIT``, ``x`` and ``y`` are put in column order before
-    testing (conditional KCI is not symmetric in them), so ``tester(j, i, z)`` and
-    ``tester(i, j, z)`` are one test.
-
     The call signature, the ``method`` attribute and the p-value return follow
-    causal-learn's ``CIT`` objects, so a tester can be handed to causal-learn's
-    skeleton search directly; :func:`register_causallearn` makes it available by
-    name to ``pc`` and ``fci``.
+    causal-learn's ``CIT`` objects (a tester can be handed to its skeleton search;
+    :func:`register_causallearn` names it for ``pc`` and ``fci``). As there, ``x`` and
+    ``y`` are put in column order (conditional KCI is not symmetric in them), so
+    ``tester(j, i, z)`` and ``tester(i, j, z)`` are one test.
 
     Parameters
     ----------
@@ -469,27 +467,12 @@ class IndependenceTester:
         return result
 
     def _grouped_tester(self):
-        """The columns aggregated once per group, as a tester over the group-level table.
-
-        Returns ``(tester, parts, varying)``: ``parts[i]`` are the group-level columns of
-        column ``i`` (None where aggregating it fails), ``varying[i]`` whether it varied
-        within a group. ``tester`` is None when the group-level table cannot be tested
-        (then every call aggregates and raises its own error).
-        """
+        """``(tester, parts, varying)``: a tester over the columns aggregated once per group
+        (None where that table cannot be tested) and :func:`aggregate_columns`' maps."""
         if self._group_level is None:
-            codes, n_groups = self._group_codes, self.n_groups
-            blocks, parts, varying, width = [], {}, {}, 0
-            for i, name in enumerate(self.columns):
-                try:
-                    check_blocks({"x": self._frame[[name]]})
-                    block, varied = aggregate_block(self._frame[[name]], codes, n_groups)
-                except (TypeError, ValueError):
-                    parts[i] = None
-                    continue
-                blocks.append(block)
-                parts[i] = tuple(range(width, width + block.shape[1]))
-                varying[i] = bool(varied)
-                width += block.shape[1]
+            blocks, parts, varying = aggregate_columns(
+                self._frame, self.columns, self._group_codes, self.n_groups
+            )
             try:
                 tester = IndependenceTester(
                     pd.concat(blocks, axis=1), "kci", max_categories=self.max_categories,
@@ -502,33 +485,15 @@ class IndependenceTester:
         return self._group_level
 
     def _kept_grouped_kci(self, xs, ys, zs):
-        """Group-level KCI from the group-level table's kept kernels, or None to fall back.
-
-        Aggregating once and keeping each variable's kernel (and eigenvalues) is what
-        makes a screen of many pairs cost one kernel per variable rather than two per
-        pair. Any case :func:`independence_test` refuses returns None, so that its
-        refusal (and wording) is the one raised.
-        """
+        """Group-level KCI on the kept kernels (see ``_group_level``), or None where
+        :func:`independence_test`'s own refusal (and wording) is to be raised."""
         tester, parts, varying = self._grouped_tester()
-        if tester is None or any(parts[i] is None for i in xs + ys + zs):
+        result = group_level_test(tester, parts, varying, xs, ys, zs)
+        if result is None:
             return None
-        if any(varying[i] for i in zs):
-            return None  # conditioning on a group mean: independence_test says why
-        inner = [tuple(j for i in idx for j in parts[i]) for idx in (xs, ys, zs)]
-        try:
-            result = tester.test(*(list(idx) for idx in inner[:2]), list(inner[2]) or None)
-        except (TypeError, ValueError):
-            return None
-        averaged = {
-            block: [self.columns[i] for i in idx if varying[i]]
-            for block, idx in zip("xyz", (xs, ys, zs))
-        }
-        summary = {
-            "n_groups": int(self.n_groups),
-            "n_rows": int(self.n_samples),
-            "largest_group": int(np.bincount(self._group_codes).max()),
-            "averaged": {k: v for k, v in averaged.items() if v},
-        }
+        summary = groups_summary(
+            self.columns, varying, (xs, ys, zs), self._group_codes, self.n_groups
+        )
         return replace(result, details={**result.details, "groups": summary})
 
     def _call_rng(self, random_state):
