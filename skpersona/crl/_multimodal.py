@@ -17,6 +17,7 @@ from ._net import best_loss, validation_index, validation_rows
 from ._structure import (
     MIN_GRAPH_ROWS,
     aligned_validation_latents,
+    choose_order,
     drop_nested,
     greedy_dag,
     noise_dependence,
@@ -133,16 +134,14 @@ class MultimodalCRL(_LatentModel):
         Modalities (in ``causal_order`` when given), their measurements and sizes.
     modality_order_ : list of str or None
         The kept order of the modalities (None: ordered by the penalty alone).
-    order_scores_, order_dependence_ : dict of str -> float
-        Per candidate order, its best validation ELBO and the dependence it
-        leaves (the least dependent is kept).
-    restart_dependence_, shared_warmup_ : list of list of float, int
-        Per order, each restart's noise dependence; warm-up epochs of the kept fit.
-    dag_search_ : dict or None
+    order_scores_, order_dependence_, order_tied_ : dict, dict, bool
+        Per order, its best validation ELBO and its dependence; whether the least
+        dependent tied (then the lowest validation loss wins, not the first listed).
+    restart_dependence_, shared_warmup_, dag_search_ : list, int, dict or None
+        Per order, each restart's noise dependence; the kept fit's warm-up epochs;
         ``"order"`` and ``"edges"`` of the DAG search (``refine_graph``).
     adjacency_, graph_ : DataFrame
-        Edge strengths among all latents (rows parents) and the DAG above
-        ``edge_threshold``.
+        Edge strengths among all latents (rows parents), the DAG above ``edge_threshold``.
     causal_order_ : list of str
         A topological order of ``graph_`` (also ``n_features_in_``, ``feature_names_in_``).
     n_epochs_, selection_loss_ : int, float
@@ -151,7 +150,6 @@ class MultimodalCRL(_LatentModel):
     See Also
     --------
     BetaVAE : the beta-VAE baseline with the same interface.
-    mean_correlation_coefficient : identifiability against known latents.
 
     Examples
     --------
@@ -483,10 +481,14 @@ class MultimodalCRL(_LatentModel):
                 )
                 for label, run in best.items()
             }
+        self.order_tied_ = False
         if len(best) == 1:
             label = next(iter(best))
         else:
-            label = min(best, key=lambda k: self.order_dependence_[order_name(k)])
+            label, self.order_tied_ = choose_order(
+                {k: self.order_dependence_[order_name(k)] for k in best},
+                {k: run.loss for k, run in best.items()},
+            )
         self.modality_order_ = None if label is None else list(label)
         if not refine:
             return label, None

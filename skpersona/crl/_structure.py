@@ -26,6 +26,31 @@ def order_name(label):
     return "learned" if label is None else " > ".join(label)
 
 
+def choose_order(dependence, losses, rtol=1e-9):
+    """The least dependent order, and whether it tied; a tie goes to the lower loss.
+
+    Orders whose dependence is within ``rtol`` of the lowest tie (every HSIC
+    test at the p-value floor makes all orders equal); among them the one with
+    the lowest validation loss is kept, so the choice never depends on the
+    position of an order in the candidate list.
+
+    Parameters
+    ----------
+    dependence, losses : dict of label -> float
+        Per candidate order, its dependence and its kept fit's validation loss.
+    rtol : float
+        Relative tolerance under which two dependences tie.
+
+    Returns
+    -------
+    label, tied : label, bool
+    """
+    lowest = min(dependence.values())
+    tol = rtol * max(abs(lowest), 1.0)
+    tied = [k for k in dependence if dependence[k] <= lowest + tol]
+    return min(tied, key=lambda k: (losses[k], order_name(k))), len(tied) > 1
+
+
 def drop_nested(candidates):
     """Drop candidate orders whose allowed edges are a subset of another's (e.g. under a prior)."""
     patterns = {label: allowed > 0 for label, allowed in candidates.items()}
