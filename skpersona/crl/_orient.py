@@ -53,6 +53,22 @@ def _residual(u, child, parents):
     return target - design @ coef
 
 
+def _scale_free(residual, shared):
+    """``residual`` divided by its noise scale fitted on the shared latents ``shared``.
+
+    The SCM lets ``s`` set each latent's noise scale, so even the exogenous noise
+    depends on ``s`` through its spread; an HSIC test of the raw residual
+    against ``s`` rejects in every order. ``log(r^2)`` is regressed on ``L s + B tanh(s)``
+    and ``r`` divided by ``exp(fit / 2)`` (a constant factor does not matter).
+    """
+    if shared.shape[1] == 0:
+        return residual
+    design = np.hstack([np.ones((len(shared), 1)), shared, np.tanh(shared)])
+    log_square = np.log(residual**2 + 1e-6 * max(float(np.mean(residual**2)), 1e-12))
+    coef = np.linalg.lstsq(design, log_square, rcond=None)[0]
+    return residual / np.exp(0.5 * np.clip(design @ coef, -30.0, 30.0))
+
+
 def _hsic(x, y, seed=0):
     return hsic_gamma_test(x.reshape(len(x), -1), y.reshape(len(y), -1),
                            np.random.RandomState(seed))[0]
@@ -218,7 +234,9 @@ def order_dependence(latents, blocks, shared):
     """Residual dependence of one order of the blocks (the RESIT criterion; lower is better).
 
     Every latent of a block is regressed on the shared latents and on all
-    latents of the blocks before it, and its residual is tested for
+    latents of the blocks before it, its residual is divided by a noise scale
+    fitted on the shared latents (the SCM lets ``s`` set every noise scale, which
+    put every raw test at the floor in both orders), and it is tested for
     independence of those regressors (HSIC, gamma approximation); the
     ``-log`` p-values, capped at :data:`ORDER_PVALUE_FLOOR`, are summed. In the
     causal order the residuals are the exogenous noises, independent of the
@@ -245,7 +263,7 @@ def order_dependence(latents, blocks, shared):
     for block in blocks:
         if before:
             for j in block:
-                residual = _residual(u, j, before)
+                residual = _scale_free(_residual(u, j, before), u[:, list(shared)])
                 pvalue = hsic_gamma_test(residual[:, None], u[:, before], np.random.RandomState(0))[1]
                 total -= np.log(max(pvalue, ORDER_PVALUE_FLOOR))
         before = before + list(block)

@@ -84,7 +84,8 @@ def residual_dependence(nets, Xs, blocks, shared, n_threads):
     Each candidate net's latents of the fitted rows (up to 2,000) are aligned
     (:func:`align_blocks`), and every order is scored on every candidate's
     aligned latents: ``-log`` p-values of HSIC tests of each latent's residual
-    against the shared latents and the blocks before its own, summed. Scoring
+    (divided by its noise scale fitted on the shared latents) against the
+    shared latents and the blocks before its own, summed. Scoring
     all orders on the same latents compares the orders, not the latents: a net
     fitted under one order leans its latents towards it.
 

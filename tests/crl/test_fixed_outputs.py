@@ -57,8 +57,9 @@ def test_searched_model_is_unchanged(data):
         "order": ["s_1", "z2_1", "z1_2", "z2_2", "z1_1"],
         "edges": [("s_1", "z1_1"), ("s_1", "z1_2"), ("s_1", "z2_1"), ("s_1", "z2_2")],
     }
-    # p-values floored at 1e-10 in order_dependence (issue 26)
-    assert est.order_dependence_ == pytest.approx({"1 > 2": 131.5710, "2 > 1": 141.1941}, abs=1e-3)
+    # p-values floored at 1e-10 in order_dependence (issue 26); residuals divided by their
+    # noise scale fitted on s (issue 25; was 131.5710 / 141.1941, the same order kept)
+    assert est.order_dependence_ == pytest.approx({"1 > 2": 53.7519, "2 > 1": 68.2106}, abs=1e-3)
     assert est.order_scores_ == pytest.approx({"1 > 2": -27.9344, "2 > 1": -27.9328}, abs=1e-3)
     np.testing.assert_allclose(
         est.restart_dependence_, [[10.9834, 8.1799], [10.9613, 8.1765]], atol=1e-3
