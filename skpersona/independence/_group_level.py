@@ -6,8 +6,6 @@ tester's kept kernels (and their eigenvalues) serve every pair a variable appear
 one kernel per variable rather than two per pair.
 """
 
-import numpy as np
-
 from ._encoding import check_blocks
 from ._groups import aggregate_block
 
@@ -52,16 +50,3 @@ def group_level_test(tester, parts, varying, xs, ys, zs):
     except (TypeError, ValueError):
         return None
 
-
-def groups_summary(columns, varying, blocks, codes, n_groups):
-    """The ``details["groups"]`` of a grouped result, as :func:`independence_test` writes it."""
-    averaged = {
-        block: [columns[i] for i in idx if varying[i]]
-        for block, idx in zip("xyz", blocks)
-    }
-    return {
-        "n_groups": int(n_groups),
-        "n_rows": int(len(codes)),
-        "largest_group": int(np.bincount(codes).max()),
-        "averaged": {k: v for k, v in averaged.items() if v},
-    }

@@ -160,11 +160,18 @@ def group_level(x, y, z, groups):
             "rows as independent samples (valid only if they are), or condition on "
             "group-level variables."
         )
-    sizes = np.bincount(codes, minlength=n_groups)
-    summary = {
+    return out["x"], out["y"], out.get("z"), groups_summary(codes, n_groups, varying)
+
+
+def groups_summary(codes, n_groups, varying):
+    """The ``details["groups"]`` of a group-level test.
+
+    ``varying`` maps each block (``"x"``, ``"y"``, ``"z"``) to its columns that varied
+    within a group (averaged, or turned into shares).
+    """
+    return {
         "n_groups": int(n_groups),
-        "n_rows": int(n_samples),
-        "largest_group": int(sizes.max()),
+        "n_rows": int(len(codes)),
+        "largest_group": int(np.bincount(codes, minlength=n_groups).max()),
         "averaged": {k: v for k, v in varying.items() if v},
     }
-    return out["x"], out["y"], out.get("z"), summary

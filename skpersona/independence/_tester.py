@@ -29,8 +29,8 @@ from ._encoding import (
     to_continuous,
 )
 from ._fisherz_matrix import correlation_blocks, fisherz_from_correlation
-from ._group_level import aggregate_columns, group_level_test, groups_summary
-from ._groups import check_groups
+from ._group_level import aggregate_columns, group_level_test
+from ._groups import check_groups, groups_summary
 from ._kernel import (
     kci_conditional_from_kernels,
     kci_from_kernels,
@@ -491,9 +491,11 @@ class IndependenceTester:
         result = group_level_test(tester, parts, varying, xs, ys, zs)
         if result is None:
             return None
-        summary = groups_summary(
-            self.columns, varying, (xs, ys, zs), self._group_codes, self.n_groups
-        )
+        averaged = {
+            block: [self.columns[i] for i in idx if varying[i]]
+            for block, idx in zip("xyz", (xs, ys, zs))
+        }
+        summary = groups_summary(self._group_codes, self.n_groups, averaged)
         return replace(result, details={**result.details, "groups": summary})
 
     def _call_rng(self, random_state):
