@@ -19,13 +19,9 @@ def test_docs_build_without_warnings(tmp_path):
     # (in a fresh clone and in place alike): the test times and checks the same work.
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", MPLBACKEND="Agg",
                SKPERSONA_DOCS_RUN_ALL_EXAMPLES="1")
-    # One BLAS/torch thread: this build shares the machine with the suite's other
-    # worker (`make test` runs pytest -n 2 on 2 cores, this test first), and with two
-    # threads per process on busy cores the threads wait on each other: a 2,886-row
-    # eigendecomposition of plot_bias_first_impressions took 35 s with 2 threads against
-    # 18 s with 1 on the loaded 2-core machine (1.9 s idle).
-    env.update({name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                        "MKL_NUM_THREADS")})
+    # Threads: conftest.py gives each pytest-xdist worker its share of the cores, and the
+    # build inherits it (with two threads per process on busy cores the threads wait on
+    # each other: a 2,886-row eigendecomposition took 35 s against 18 s with one).
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
          "-d", str(tmp_path / "doctrees"), str(DOC), str(html)],
