@@ -104,7 +104,7 @@ HEADING = re.compile(r"#{1,6} \S")
 HEADLINE_MARK = "<!-- headline -->"
 HEADLINE_ROWS = 5
 RESULTS_DIR = "results"
-FULL = re.compile(r"^Full output: \[[^\]]*\]\((?P<path>[^)]+)\)", re.MULTILINE)
+FULL = re.compile(r"^Full output: \[[^\]]*\]\([^)]+\)", re.MULTILINE)
 TABLE_SEP = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
 
 
@@ -273,9 +273,10 @@ def rebuild(text, name, results_dir):
     """Rewrite block ``name`` of ``text`` from its full file, or, for a block still in the
     inline form, from the block itself (which moves its output into ``results_dir``)."""
     body = find_block(text, name).group("body")
-    link = FULL.search(body)
-    if link:
-        source = Path(results_dir).parent / link.group("path")
+    if FULL.search(body):
+        # the file's place follows from the block's name: a link in RESULTS.md never
+        # chooses what is read
+        source = Path(results_dir) / f"{slug_for(name)}.md"
         command, run, output = parse_full(source.read_text())
     else:
         lines = body.splitlines()
